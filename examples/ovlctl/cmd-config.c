@@ -1,0 +1,2 @@
+/* cmd-config.c - (being written) */
+#include "ovlctl.h"

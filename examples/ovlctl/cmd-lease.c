@@ -1,0 +1,2 @@
+/* cmd-lease.c - (being written) */
+#include "ovlctl.h"

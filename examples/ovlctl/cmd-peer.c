@@ -1,0 +1,2 @@
+/* cmd-peer.c - (being written) */
+#include "ovlctl.h"

@@ -1,0 +1,2 @@
+/* cmd-vxlan.c - (being written) */
+#include "ovlctl.h"

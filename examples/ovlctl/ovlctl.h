@@ -1,0 +1,66 @@
+/*
+ * ovlctl.h - what ovlctl's command files share: the global options, the
+ * command table entry, option parsing and error output.
+ */
+#ifndef OVLCTL_H
+#define OVLCTL_H
+
+#include <stdio.h>
+#include "ovl.h"
+
+struct ovlctl {
+	struct ovl_ctx *ctx;
+	const char *store_uri;		/* --store, default OVL_STORE_DEFAULT_URI */
+	const char *config_path;	/* --config, NULL: the default */
+	const char *netns;		/* --netns NAME */
+	int json;			/* --json */
+	int verbose;			/* --verbose: library log to stderr */
+};
+
+#define OVLCTL_DEFAULT_CONFIG "/etc/ovl/net-conf.json"
+
+struct ovlctl_command {
+	const char *name;
+	int (*run)(struct ovlctl *tool, int argc, char **argv);
+	const char *summary;
+	const char *usage;		/* shown by `ovlctl help NAME` */
+};
+
+/* One per command file. */
+int cmd_config(struct ovlctl *tool, int argc, char **argv);
+int cmd_lease(struct ovlctl *tool, int argc, char **argv);
+int cmd_subnet_env(struct ovlctl *tool, int argc, char **argv);
+int cmd_vxlan(struct ovlctl *tool, int argc, char **argv);
+int cmd_peer(struct ovlctl *tool, int argc, char **argv);
+
+/* A `--name value` or `--name` (flag) option of a subcommand. */
+struct ovlctl_option {
+	const char *name;		/* without the dashes */
+	const char **value;		/* set for options that take a value */
+	int *flag;			/* set to 1 for flags */
+};
+
+/* Parses argv (after the subcommand) against options, NULL-name terminated;
+ * leaves positional arguments in positional[] (at most max). Returns the
+ * number of positional arguments, or -1 after printing the error. */
+int ovlctl_parse_options(const char *command, int argc, char **argv,
+			 const struct ovlctl_option *options,
+			 char **positional, int max);
+/* Prints `ovlctl: <what>: <why>` (why = the ctx message, else the errno text)
+ * and returns the exit status 1. */
+int ovlctl_fail(struct ovlctl *tool, int err, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Prints `ovlctl: <message>` for usage errors and returns the exit status 2. */
+int ovlctl_usage_error(const char *format, ...)
+	__attribute__((format(printf, 1, 2)));
+/* The --config file, or with none given, the store's config, else the
+ * default path. */
+int ovlctl_load_config(struct ovlctl *tool, struct ovl_store *store,
+		       struct ovl_config **config);
+/* Opens --store (reporting failures itself): 0 or the exit status. */
+int ovlctl_open_store(struct ovlctl *tool, struct ovl_store **store);
+/* Parses a number option within [min, max]; -1 after printing the error. */
+int ovlctl_parse_uint(const char *option, const char *text, unsigned long min,
+		      unsigned long max, unsigned long *value);
+
+#endif

@@ -1,0 +1,349 @@
+/*
+ * ovl.h - the one public header of libovl, flannel's overlay as a C library.
+ *
+ * Contract (see ovl(3)):
+ *  - every call that can fail returns 0 or a negative errno; ovl_ctx_error()
+ *    then holds the specific reason for the last failure on that context;
+ *  - handles are opaque; each _new/_open has a _free/_close/_close;
+ *  - addresses, prefixes and MACs cross the API as plain strings so that FFI
+ *    bindings need no struct mirrors; struct ovl_prefix is for C callers who
+ *    want binary;
+ *  - option structs start with a size field set by their _INIT macro; fields
+ *    are only ever appended, and the library reads only the fields the
+ *    caller's size covers, so old binaries keep working;
+ *  - no global state: one ctx per thread (thread-compatible);
+ *  - this header needs nothing but the C library and compiles as C89, C11
+ *    and C++.
+ */
+#ifndef OVL_H
+#define OVL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OVL_VERSION_MAJOR 0
+#define OVL_VERSION_MINOR 1
+#define OVL_VERSION_PATCH 0
+#define OVL_VERSION_STRING "0.1.0"
+#define OVL_VERSION_NUM \
+	((OVL_VERSION_MAJOR << 16) | (OVL_VERSION_MINOR << 8) | OVL_VERSION_PATCH)
+/* True when the header is at least version major.minor.patch. */
+#define OVL_CHECK_VERSION(major, minor, patch) \
+	(OVL_VERSION_NUM >= (((major) << 16) | ((minor) << 8) | (patch)))
+
+#if defined(OVL_BUILDING_LIBRARY) && defined(__GNUC__)
+#define OVL_EXPORT __attribute__((visibility("default")))
+#else
+#define OVL_EXPORT
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Context, errors, logging                                            */
+/* ------------------------------------------------------------------ */
+
+struct ovl_ctx;
+
+/* syslog(3) priorities, so callers can hand them straight to syslog. */
+enum ovl_log_level {
+	OVL_LOG_ERR = 3,
+	OVL_LOG_WARNING = 4,
+	OVL_LOG_NOTICE = 5,
+	OVL_LOG_INFO = 6,
+	OVL_LOG_DEBUG = 7
+};
+
+typedef void (*ovl_log_fn)(void *userdata, int level, const char *message);
+
+/* Version of the library actually loaded, e.g. "0.1.0". */
+OVL_EXPORT const char *ovl_version(void);
+
+OVL_EXPORT int ovl_ctx_new(struct ovl_ctx **ctx);
+OVL_EXPORT void ovl_ctx_free(struct ovl_ctx *ctx);
+/* Messages at level <= max_level go to fn; fn NULL silences the library. */
+OVL_EXPORT void ovl_ctx_set_log(struct ovl_ctx *ctx, int max_level,
+				ovl_log_fn fn, void *userdata);
+/* The specific reason for the last failure on ctx; "" when none. */
+OVL_EXPORT const char *ovl_ctx_error(const struct ovl_ctx *ctx);
+/* Static text for a (negative or positive) errno; thread-safe. */
+OVL_EXPORT const char *ovl_strerror(int err);
+/* Frees memory the library returned to the caller (strings, arrays). */
+OVL_EXPORT void ovl_free(void *memory);
+
+/* Every kernel operation of ctx happens in this network namespace.  The fd
+ * is duplicated; -1 returns to the namespace the ctx was created in. */
+OVL_EXPORT int ovl_ctx_set_netns(struct ovl_ctx *ctx, int netns_fd);
+/* The same for a named namespace (/run/netns/NAME, as `ip netns` makes). */
+OVL_EXPORT int ovl_ctx_set_netns_name(struct ovl_ctx *ctx, const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Addresses and prefixes (pure)                                       */
+/* ------------------------------------------------------------------ */
+
+/* Longest text of a prefix: an IPv6 address (45) + "/128" + NUL. */
+#define OVL_PREFIX_STRLEN 50
+
+struct ovl_prefix {
+	int family;		/* AF_INET or AF_INET6 */
+	unsigned char addr[16];	/* network byte order; IPv4 uses 4 bytes */
+	unsigned int len;	/* prefix length; an address has 32 or 128 */
+};
+
+/* "10.244.3.0/24" or "fd00::/64"; host bits are kept (see _mask). */
+OVL_EXPORT int ovl_prefix_parse(const char *text, struct ovl_prefix *prefix);
+/* A bare address; len becomes 32 or 128. */
+OVL_EXPORT int ovl_addr_parse(const char *text, struct ovl_prefix *addr);
+/* Both return the text length, or -ENOSPC when size is too small. */
+OVL_EXPORT int ovl_prefix_format(const struct ovl_prefix *prefix, char *buf,
+				 size_t size);
+OVL_EXPORT int ovl_addr_format(const struct ovl_prefix *addr, char *buf,
+			       size_t size);
+/* 1 when equal in family, length and all bits, else 0. */
+OVL_EXPORT int ovl_prefix_equal(const struct ovl_prefix *a,
+				const struct ovl_prefix *b);
+/* 1 when inner (a prefix or an address) lies inside outer, else 0. */
+OVL_EXPORT int ovl_prefix_contains(const struct ovl_prefix *outer,
+				   const struct ovl_prefix *inner);
+/* 1 when the two share any address, else 0. */
+OVL_EXPORT int ovl_prefix_overlaps(const struct ovl_prefix *a,
+				   const struct ovl_prefix *b);
+/* 1 when no host bit is set, else 0. */
+OVL_EXPORT int ovl_prefix_is_aligned(const struct ovl_prefix *prefix);
+/* Clears the host bits. */
+OVL_EXPORT void ovl_prefix_mask(struct ovl_prefix *prefix);
+/* The prefix of the same length right after this one; -ERANGE past the end
+ * of the address space. */
+OVL_EXPORT int ovl_prefix_next(const struct ovl_prefix *prefix,
+			       struct ovl_prefix *next);
+/* How many subnets of subnet_len fit in network (UINT64_MAX when more). */
+OVL_EXPORT uint64_t ovl_prefix_subnet_count(const struct ovl_prefix *network,
+					    unsigned int subnet_len);
+/* The n-th (from 0) subnet of subnet_len in network; -ERANGE when n is past
+ * the end, -EINVAL when subnet_len is shorter than the network's. */
+OVL_EXPORT int ovl_prefix_nth_subnet(const struct ovl_prefix *network,
+				     unsigned int subnet_len, uint64_t n,
+				     struct ovl_prefix *subnet);
+/* The inverse: index of subnet in network; -EINVAL when not inside or not
+ * aligned, -ERANGE when the index does not fit in 64 bits. */
+OVL_EXPORT int ovl_prefix_subnet_index(const struct ovl_prefix *network,
+				       const struct ovl_prefix *subnet,
+				       uint64_t *index);
+
+/* ------------------------------------------------------------------ */
+/* Network configuration: flannel's net-conf.json                       */
+/* ------------------------------------------------------------------ */
+
+struct ovl_config;
+
+OVL_EXPORT int ovl_config_parse(struct ovl_ctx *ctx, const char *json,
+				struct ovl_config **config);
+OVL_EXPORT int ovl_config_load(struct ovl_ctx *ctx, const char *path,
+			       struct ovl_config **config);
+OVL_EXPORT void ovl_config_free(struct ovl_config *config);
+/* The effective configuration, every derived value filled in, as stable
+ * JSON (documented in ovlctl(8)); free with ovl_free(). NULL on ENOMEM. */
+OVL_EXPORT char *ovl_config_to_json(const struct ovl_config *config);
+
+/* family is AF_INET or AF_INET6; 0 when that family is disabled. */
+OVL_EXPORT int ovl_config_family_enabled(const struct ovl_config *config,
+					 int family);
+/* NULL when the family is disabled. */
+OVL_EXPORT const struct ovl_prefix *
+ovl_config_network(const struct ovl_config *config, int family);
+OVL_EXPORT unsigned int ovl_config_subnet_len(const struct ovl_config *config,
+					      int family);
+OVL_EXPORT const struct ovl_prefix *
+ovl_config_subnet_min(const struct ovl_config *config, int family);
+OVL_EXPORT const struct ovl_prefix *
+ovl_config_subnet_max(const struct ovl_config *config, int family);
+/* "vxlan", "host-gw" or "udp". */
+OVL_EXPORT const char *ovl_config_backend_type(const struct ovl_config *config);
+OVL_EXPORT uint32_t ovl_config_vni(const struct ovl_config *config);
+/* The backend's UDP port with its default applied (8472 vxlan, 8285 udp). */
+OVL_EXPORT unsigned int ovl_config_port(const struct ovl_config *config);
+/* 0 means derive from the underlay device. */
+OVL_EXPORT unsigned int ovl_config_mtu(const struct ovl_config *config);
+OVL_EXPORT int ovl_config_gbp(const struct ovl_config *config);
+OVL_EXPORT int ovl_config_learning(const struct ovl_config *config);
+OVL_EXPORT int ovl_config_direct_routing(const struct ovl_config *config);
+OVL_EXPORT int ovl_config_enable_nftables(const struct ovl_config *config);
+
+/* ------------------------------------------------------------------ */
+/* Stores and leases                                                   */
+/* ------------------------------------------------------------------ */
+
+struct ovl_store;
+struct ovl_lease;
+struct ovl_watch;
+
+#define OVL_STORE_DEFAULT_URI "file:/var/lib/ovl/leases.json"
+
+/* uri NULL means OVL_STORE_DEFAULT_URI. */
+OVL_EXPORT int ovl_store_open(struct ovl_ctx *ctx, const char *uri,
+			      struct ovl_store **store);
+OVL_EXPORT void ovl_store_close(struct ovl_store *store);
+/* The network config kept in the store; -ENOENT when it holds none. */
+OVL_EXPORT int ovl_store_config_get(struct ovl_store *store,
+				    struct ovl_config **config);
+/* Validates json as a config, then stores it. */
+OVL_EXPORT int ovl_store_config_put(struct ovl_store *store, const char *json);
+
+/* The lease never expires: a reservation. */
+#define OVL_LEASE_RESERVE 0x1u
+
+struct ovl_lease_request {
+	size_t size;			/* set by OVL_LEASE_REQUEST_INIT */
+	const char *node_name;		/* identity; NULL: public_ip is */
+	const char *public_ip;		/* IPv4 underlay (when v4 enabled) */
+	const char *public_ipv6;	/* IPv6 underlay (when v6 enabled) */
+	const char *backend_type;	/* NULL: the config's */
+	const char *backend_data;	/* JSON object text or NULL */
+	const char *backend_v6_data;	/* JSON object text or NULL */
+	const char *preferred_subnet;	/* e.g. old FLANNEL_SUBNET, or NULL */
+	const char *preferred_ipv6_subnet;
+	unsigned int ttl_seconds;	/* 0: 24 hours */
+	unsigned int flags;		/* OVL_LEASE_* */
+};
+#define OVL_LEASE_REQUEST_INIT { sizeof(struct ovl_lease_request), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/* Acquire a lease, or reuse and renew the one this node holds. */
+OVL_EXPORT int ovl_lease(struct ovl_store *store,
+			 const struct ovl_config *config,
+			 const struct ovl_lease_request *request,
+			 struct ovl_lease **lease);
+/* Compare-and-swap renewal; -ESTALE when the lease is no longer ours. */
+OVL_EXPORT int ovl_lease_renew(struct ovl_store *store,
+			       struct ovl_lease *lease,
+			       unsigned int ttl_seconds);
+/* Removes the lease when it is still ours; gone already is success. */
+OVL_EXPORT int ovl_lease_release(struct ovl_store *store,
+				 const struct ovl_lease *lease);
+/* All unexpired leases; free with ovl_leases_free(). */
+OVL_EXPORT int ovl_leases(struct ovl_store *store, struct ovl_lease ***leases,
+			  size_t *count);
+OVL_EXPORT void ovl_leases_free(struct ovl_lease **leases, size_t count);
+OVL_EXPORT void ovl_lease_free(struct ovl_lease *lease);
+
+/* Accessors: strings live as long as the lease; NULL when absent. */
+OVL_EXPORT const char *ovl_lease_key(const struct ovl_lease *lease);
+OVL_EXPORT const char *ovl_lease_subnet(const struct ovl_lease *lease,
+					int family);
+OVL_EXPORT const char *ovl_lease_public_ip(const struct ovl_lease *lease,
+					   int family);
+OVL_EXPORT const char *ovl_lease_node_name(const struct ovl_lease *lease);
+OVL_EXPORT const char *ovl_lease_backend_type(const struct ovl_lease *lease);
+OVL_EXPORT const char *ovl_lease_backend_data(const struct ovl_lease *lease,
+					      int family);
+/* Unix seconds; 0 for a reservation. */
+OVL_EXPORT int64_t ovl_lease_expiration(const struct ovl_lease *lease);
+OVL_EXPORT int ovl_lease_is_reservation(const struct ovl_lease *lease);
+/* 1 once a renewal found the lease taken or gone. */
+OVL_EXPORT int ovl_lease_is_lost(const struct ovl_lease *lease);
+
+enum ovl_watch_event {
+	OVL_WATCH_ADDED = 1,	/* new or changed lease */
+	OVL_WATCH_REMOVED = 2	/* released, expired or deleted */
+};
+
+OVL_EXPORT int ovl_watch_open(struct ovl_store *store,
+			      struct ovl_watch **watch);
+/* Pollable (POLLIN) when ovl_watch_next may have something. */
+OVL_EXPORT int ovl_watch_fd(const struct ovl_watch *watch);
+/* Next event; -EAGAIN when none is pending.  *lease is the caller's. */
+OVL_EXPORT int ovl_watch_next(struct ovl_watch *watch, int *event,
+			      struct ovl_lease **lease);
+OVL_EXPORT void ovl_watch_close(struct ovl_watch *watch);
+
+/* ------------------------------------------------------------------ */
+/* subnet.env                                                          */
+/* ------------------------------------------------------------------ */
+
+#define OVL_SUBNET_ENV_DEFAULT_PATH "/run/flannel/subnet.env"
+
+struct ovl_subnet_env {
+	size_t size;			/* set by OVL_SUBNET_ENV_INIT */
+	char network[256];		/* FLANNEL_NETWORK (flannel allows a comma list) */
+	char subnet[OVL_PREFIX_STRLEN];	/* FLANNEL_SUBNET, e.g. 10.244.3.1/24 */
+	char ipv6_network[256];		/* FLANNEL_IPV6_NETWORK */
+	char ipv6_subnet[OVL_PREFIX_STRLEN];
+	unsigned int mtu;		/* FLANNEL_MTU */
+	int ipmasq;			/* FLANNEL_IPMASQ */
+};
+#define OVL_SUBNET_ENV_INIT { sizeof(struct ovl_subnet_env), "", "", "", "", 0, 0 }
+
+/* path NULL means OVL_SUBNET_ENV_DEFAULT_PATH.  Empty fields are left out. */
+OVL_EXPORT int ovl_subnet_env_write(struct ovl_ctx *ctx, const char *path,
+				    const struct ovl_subnet_env *env);
+OVL_EXPORT int ovl_subnet_env_read(struct ovl_ctx *ctx, const char *path,
+				   struct ovl_subnet_env *env);
+
+/* ------------------------------------------------------------------ */
+/* Links (backend devices) and peers                                   */
+/* ------------------------------------------------------------------ */
+
+struct ovl_link;
+
+/* Recreate an existing device whose creation-only attributes differ. */
+#define OVL_VXLAN_REPLACE 0x1u
+/* flannel's documented workaround: tx-checksum-ip-generic off. */
+#define OVL_VXLAN_TX_CHECKSUM_OFF 0x2u
+
+struct ovl_vxlan_options {
+	size_t size;		/* set by OVL_VXLAN_OPTIONS_INIT */
+	const char *name;	/* NULL: flannel.<VNI> / flannel-v6.<VNI> */
+	uint32_t vni;		/* 0: 1 */
+	unsigned int port;	/* 0: 8472 */
+	const char *local;	/* underlay address (required) */
+	const char *dev;	/* underlay device; NULL: the one holding local */
+	const char *subnet;	/* our lease subnet (required); family picks v4/v6 */
+	const char *network;	/* cluster network, or NULL */
+	const char *mac;	/* VTEP MAC to keep, or NULL for a random one */
+	unsigned int mtu;	/* 0: underlay MTU - 50 (- 70 on a v6 underlay) */
+	int gbp;
+	int learning;
+	int direct_routing;
+	unsigned int flags;	/* OVL_VXLAN_* */
+};
+#define OVL_VXLAN_OPTIONS_INIT { sizeof(struct ovl_vxlan_options), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+OVL_EXPORT int ovl_vxlan_up(struct ovl_ctx *ctx,
+			    const struct ovl_vxlan_options *options,
+			    struct ovl_link **link);
+/* A handle on an existing libovl device by name (for separate processes). */
+OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name,
+			     struct ovl_link **link);
+/* Removes the device and everything libovl installed for it. */
+OVL_EXPORT int ovl_link_down(struct ovl_link *link);
+/* Frees the handle only; the kernel state stays. */
+OVL_EXPORT void ovl_link_free(struct ovl_link *link);
+OVL_EXPORT const char *ovl_link_name(const struct ovl_link *link);
+OVL_EXPORT const char *ovl_link_mac(const struct ovl_link *link);
+OVL_EXPORT unsigned int ovl_link_mtu(const struct ovl_link *link);
+OVL_EXPORT int ovl_link_ifindex(const struct ovl_link *link);
+
+/* A remote node as the data path needs it.  This struct is frozen: it is
+ * passed in arrays, so new fields would come with a new struct and call. */
+struct ovl_peer {
+	const char *subnet;	/* the peer's lease, e.g. "10.244.7.0/24" */
+	const char *public_ip;	/* the peer's underlay address */
+	const char *mac;	/* the peer's VTEP MAC (vxlan), else NULL */
+};
+
+OVL_EXPORT int ovl_peer_add(struct ovl_link *link, const struct ovl_peer *peer);
+OVL_EXPORT int ovl_peer_del(struct ovl_link *link, const struct ovl_peer *peer);
+/* Makes the kernel hold exactly these peers on link. */
+OVL_EXPORT int ovl_peer_sync(struct ovl_link *link,
+			     const struct ovl_peer *peers, size_t count);
+/* The peers libovl has installed on link; free with ovl_peers_free(). */
+OVL_EXPORT int ovl_peer_list(struct ovl_link *link, struct ovl_peer **peers,
+			     size_t *count);
+OVL_EXPORT void ovl_peers_free(struct ovl_peer *peers, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OVL_H */

@@ -1,0 +1,45 @@
+/*
+ * internal.h - what the library's files share and the API does not show:
+ * the context's layout, error and log helpers. Never installed.
+ */
+#ifndef OVL_INTERNAL_H
+#define OVL_INTERNAL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include "ovl.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The part of an option struct an old caller's size covers; fields past it
+ * read as zero (their default). */
+#define OPTIONS_HAS(options, field) \
+	((options)->size >= offsetof(__typeof__(*(options)), field) + sizeof((options)->field))
+
+struct nl_sock;
+
+struct ovl_ctx {
+	char error[1024];
+	ovl_log_fn log_fn;
+	void *log_userdata;
+	int log_max_level;
+	int netns_fd;		/* -1: the namespace the ctx was created in */
+	struct nl_sock *sock;	/* opened lazily by nl.c, in netns_fd */
+	unsigned int nl_seq;
+};
+
+/* Records the reason for a failure and returns err (a negative errno), so
+ * that callers write `return ctx_fail(ctx, -EINVAL, "...", ...)`. */
+int ctx_fail(struct ovl_ctx *ctx, int err, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Prefixes the recorded reason with more context ("flannel.1: " + old). */
+int ctx_fail_prefix(struct ovl_ctx *ctx, int err, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+void ctx_clear_error(struct ovl_ctx *ctx);
+void ctx_log(struct ovl_ctx *ctx, int level, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* nl.c: drops the context's netlink socket (it is reopened on demand). */
+void netlink_close(struct ovl_ctx *ctx);
+
+#endif

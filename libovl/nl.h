@@ -1,0 +1,1 @@
+/* nl.h - (being written) */

@@ -1,0 +1,1 @@
+/* store-file.c - (being written) */

@@ -1,0 +1,1 @@
+/* subnet-env.c - (being written) */

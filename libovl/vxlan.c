@@ -1,0 +1,1 @@
+/* vxlan.c - (being written) */

@@ -1,0 +1,18 @@
+#!/bin/sh
+# install-deps.sh - installs the Debian packages that building libovl and
+# running all its tests and the demo need, when any is missing.
+set -e
+packages="build-essential g++ autoconf automake libtool pkg-config
+libnl-3-dev libnl-route-3-dev libjansson-dev libcurl4-openssl-dev libcunit1-dev
+iproute2 iputils-ping tcpdump jq procps util-linux
+etcd-server etcd-client containernetworking-plugins iperf3"
+missing=""
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

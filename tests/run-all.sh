@@ -1,0 +1,97 @@
+#!/bin/bash
+# run-all.sh - the README's test command: installs what a fresh Debian 12
+# machine lacks, builds with --enable-werror, runs the unit and contract tests
+# (make check), the same unit tests under ASan+UBSan, make distcheck, and the
+# kernel/etcd/CNI tests in network namespaces (as root), then prints one line
+# `N passed, N failed` that counts every test it ran.
+#
+#   tests/run-all.sh            everything
+#   OVL_SKIP_DISTCHECK=1 ...    skip distcheck (for quick local runs)
+#   OVL_NETNS_ONLY=test-x.sh    run only that netns test (after a build)
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+passed=0
+failed=0
+report=$(mktemp)
+trap 'rm -f "$report"' EXIT
+
+note() { printf '\n=== %s\n' "$*"; }
+count() { # name rc output-file: adds the file's TESTS: lines, or 1 for rc
+	local name=$1 rc=$2 file=$3 p=0 f=0 line
+	while read -r _ a b; do p=$((p + a)); f=$((f + b)); done < <(grep -E '^TESTS: [0-9]+ [0-9]+$' "$file" 2>/dev/null)
+	if [ $((p + f)) -eq 0 ]; then
+		if [ "$rc" -eq 0 ]; then p=1; else f=1; fi
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # it counted only passes but still failed: count the failure
+	fi
+	passed=$((passed + p)); failed=$((failed + f))
+	printf '%-40s %4d passed %4d failed\n' "$name" "$p" "$f" >> "$report"
+}
+step() { # name command...: runs a build step; a failure counts as one
+	local name=$1 out rc; shift
+	out=$(mktemp)
+	"$@" > "$out" 2>&1; rc=$?
+	if [ $rc -ne 0 ]; then tail -50 "$out"; fi
+	count "$name" $rc "$out"
+	rm -f "$out"
+	return $rc
+}
+collect_make_check() { # dir label: counts each test of make check from its .log/.trs
+	local dir=$1 label=$2 trs log rc
+	for trs in $(find "$dir/tests" -name '*.trs' | sort); do
+		log=${trs%.trs}.log
+		if grep -q '^:test-result: PASS' "$trs"; then rc=0; else rc=1; cat "$log"; fi
+		count "$label ${log#$dir/}" $rc "$log"
+	done
+}
+
+if [ "${OVL_NO_INSTALL:-}" != 1 ]; then
+	note "installing dependencies"
+	"$top/tests/install-deps.sh" || { echo "dependency installation failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+if [ -z "${OVL_NETNS_ONLY:-}" ]; then
+	note "autoreconf"
+	step "autoreconf" autoreconf -fi || { cat "$report"; echo "$passed passed, $failed failed"; exit 1; }
+
+	note "build (--enable-werror) and make check"
+	rm -rf build && mkdir build
+	if step "configure + make (werror)" sh -c 'cd build && ../configure --enable-werror && make -j2'; then
+		(cd build && make -j2 check > /dev/null 2>&1)
+		collect_make_check build "check:"
+	fi
+
+	note "unit tests under ASan+UBSan"
+	rm -rf build-asan && mkdir build-asan
+	if step "configure + make (sanitizers)" sh -c 'cd build-asan && ../configure --enable-werror --enable-sanitizers && make -j2'; then
+		(cd build-asan && ASAN_OPTIONS=detect_leaks=1 make -j2 check TESTS='$(check_PROGRAMS)' > /dev/null 2>&1)
+		collect_make_check build-asan "asan:"
+	fi
+
+	if [ "${OVL_SKIP_DISTCHECK:-}" != 1 ]; then
+		note "make distcheck"
+		step "make distcheck" sh -c 'cd build && make -j2 distcheck'
+	fi
+fi
+
+note "network namespace tests (real kernel, etcd, CNI plugins)"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "not root: the namespace tests need root"; count "netns tests (need root)" 1 /dev/null
+else
+	for t in "$top"/tests/netns/test-*.sh; do
+		[ -e "$t" ] || continue
+		name=$(basename "$t")
+		[ -n "${OVL_NETNS_ONLY:-}" ] && [ "$OVL_NETNS_ONLY" != "$name" ] && continue
+		out=$(mktemp)
+		OVL_TOP="$top" OVL_BUILD="$top/build" timeout 600 bash "$t" > "$out" 2>&1; rc=$?
+		cat "$out"
+		count "netns: $name" $rc "$out"
+		rm -f "$out"
+	done
+fi
+
+note "summary"
+cat "$report"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

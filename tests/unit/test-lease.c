@@ -1,0 +1,3 @@
+/* test-lease.c - (being written) */
+#include "harness.h"
+void register_tests(void) {}

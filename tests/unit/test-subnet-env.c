@@ -1,0 +1,3 @@
+/* test-subnet-env.c - (being written) */
+#include "harness.h"
+void register_tests(void) {}
