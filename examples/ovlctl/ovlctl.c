@@ -34,6 +34,11 @@ static const struct ovlctl_command commands[] = {
 	  "ovlctl peer del  --subnet CIDR [--public-ip IP] [--mac MAC] [--link NAME]\n"
 	  "ovlctl peer list [--link NAME]\n"
 	  "ovlctl peer sync FILE [--link NAME]   FILE: JSON list of {subnet, public_ip, mac}\n" },
+	{ "run", cmd_run, "the embedded agent in the foreground (flanneld's job)",
+	  "ovlctl run [--node N] [--iface IF | --public-ip IP] [--subnet-file PATH] [--ttl S]\n"
+	  "           [--teardown]\n" },
+	{ "status", cmd_status, "the running state from subnet.env, the kernel and the store",
+	  "ovlctl status [--subnet-file PATH]\n" },
 };
 
 static void print_help(FILE *out)

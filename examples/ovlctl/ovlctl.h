@@ -32,6 +32,8 @@ int cmd_lease(struct ovlctl *tool, int argc, char **argv);
 int cmd_subnet_env(struct ovlctl *tool, int argc, char **argv);
 int cmd_vxlan(struct ovlctl *tool, int argc, char **argv);
 int cmd_peer(struct ovlctl *tool, int argc, char **argv);
+int cmd_run(struct ovlctl *tool, int argc, char **argv);
+int cmd_status(struct ovlctl *tool, int argc, char **argv);
 
 /* A `--name value` or `--name` (flag) option of a subcommand. */
 struct ovlctl_option {

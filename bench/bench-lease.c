@@ -1,0 +1,2 @@
+/* bench-lease.c - (being written) */
+int main(void) { return 1; }

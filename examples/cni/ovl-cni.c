@@ -1,0 +1,2 @@
+/* ovl-cni.c - (being written) */
+int main(void) { return 1; }

@@ -1,0 +1,2 @@
+/* cmd-run.c - (being written) */
+#include "ovlctl.h"

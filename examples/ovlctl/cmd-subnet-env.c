@@ -1,0 +1,2 @@
+/* cmd-subnet-env.c - (being written) */
+#include "ovlctl.h"

@@ -1,0 +1,117 @@
+# lib.sh - sourced by every tests/netns/test-*.sh: unique namespaces that are
+# removed on every exit path, processes stopped by PID, a small assertion
+# helper, and the TESTS: line tests/run-all.sh counts.
+#
+# Safety: everything happens inside namespaces created here; the root
+# namespace's links, addresses and routes are never touched.
+set -u
+OVL_TOP=${OVL_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+OVL_BUILD=${OVL_BUILD:-$OVL_TOP/build}
+OVLCTL=${OVLCTL:-$OVL_BUILD/ovlctl}
+export LD_LIBRARY_PATH="$OVL_BUILD/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+# Short unique prefix: namespace and link names stay under 15 characters.
+T_ID=$(printf '%04x' $(( ($$ + RANDOM) % 65536 )))
+T_PREFIX="ot$T_ID"
+T_NAMESPACES=()
+T_PIDS=()
+T_TMP=$(mktemp -d /tmp/ovl-test.XXXXXX)
+T_PASSED=0
+T_FAILED=0
+
+t_cleanup() {
+	local pid ns
+	for pid in "${T_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	for pid in "${T_PIDS[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null
+	done
+	for ns in "${T_NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	rm -rf "$T_TMP"
+}
+t_finish() {
+	echo "TESTS: $T_PASSED $T_FAILED"
+	t_cleanup
+	[ "$T_FAILED" -eq 0 ]
+}
+trap 't_cleanup' INT TERM
+trap 't_cleanup' EXIT
+
+# ns_add SHORT: creates namespace $T_PREFIX-SHORT with lo up; prints its name.
+ns_add() {
+	local ns="$T_PREFIX-$1"
+	ip netns add "$ns" || return 1
+	T_NAMESPACES+=("$ns")
+	ip -n "$ns" link set lo up
+	echo "$ns"
+}
+# Record a background process started by the test so cleanup stops it.
+track_pid() { T_PIDS+=("$1"); }
+
+# check NAME COMMAND...: runs the command, counts and reports the result.
+check() {
+	local name=$1 out; shift
+	if out=$("$@" 2>&1); then
+		T_PASSED=$((T_PASSED + 1)); echo "PASS: $name"
+	else
+		T_FAILED=$((T_FAILED + 1)); echo "FAIL: $name"; printf '%s\n' "$out" | tail -20 | sed 's/^/    /'
+	fi
+}
+# check_fails NAME COMMAND...: passes when the command fails.
+check_fails() {
+	local name=$1 out; shift
+	if out=$("$@" 2>&1); then
+		T_FAILED=$((T_FAILED + 1)); echo "FAIL: $name (unexpectedly succeeded)"; printf '%s\n' "$out" | tail -5 | sed 's/^/    /'
+	else
+		T_PASSED=$((T_PASSED + 1)); echo "PASS: $name"
+	fi
+}
+# wait_for SECONDS COMMAND...: polls every 50 ms until the command succeeds.
+wait_for() {
+	local deadline=$(( $(date +%s%N) + $1 * 1000000000 )); shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s%N)" -gt "$deadline" ] && return 1
+		sleep 0.05
+	done
+}
+
+# underlay_add: a switch namespace with bridge br0; prints its name.
+underlay_add() {
+	local sw
+	sw=$(ns_add sw) || return 1
+	ip -n "$sw" link add br0 type bridge && ip -n "$sw" link set br0 up
+	echo "$sw"
+}
+# host_add SWITCH SHORT ADDRESS/LEN: a host namespace whose eth0 is plugged
+# into the switch, with forwarding on; prints its name.
+host_add() {
+	local sw=$1 short=$2 addr=$3 h
+	h=$(ns_add "$short") || return 1
+	ip link add eth0 netns "$h" type veth peer name "$short" netns "$sw" || return 1
+	ip -n "$sw" link set "$short" master br0 up
+	ip -n "$h" addr add "$addr" dev eth0
+	ip -n "$h" link set eth0 up
+	ip netns exec "$h" sysctl -qw net.ipv4.ip_forward=1
+	ip netns exec "$h" sysctl -qw net.ipv6.conf.all.forwarding=1 2>/dev/null
+	echo "$h"
+}
+# pod_add HOST SHORT ADDRESS/LEN GATEWAY [MTU]: a pod namespace behind a
+# bridge cni0 in HOST (cni0 gets GATEWAY); prints the pod namespace's name.
+pod_add() {
+	local h=$1 short=$2 addr=$3 gw=$4 mtu=${5:-1450} p len
+	p=$(ns_add "$short") || return 1
+	len=${addr#*/}
+	if ! ip -n "$h" link show cni0 >/dev/null 2>&1; then
+		ip -n "$h" link add cni0 mtu "$mtu" type bridge
+		ip -n "$h" addr add "$gw/$len" dev cni0
+		ip -n "$h" link set cni0 up
+	fi
+	ip -n "$h" link add "v$short" mtu "$mtu" type veth peer name eth0 netns "$p" mtu "$mtu"
+	ip -n "$h" link set "v$short" master cni0 up
+	ip -n "$p" addr add "$addr" dev eth0
+	ip -n "$p" link set eth0 up
+	ip -n "$p" route add default via "$gw"
+	echo "$p"
+}
+# Runs ovlctl in a namespace.
+ovlctl_in() { local ns=$1; shift; ip netns exec "$ns" "$OVLCTL" "$@"; }
