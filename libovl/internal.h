@@ -45,4 +45,9 @@ void netlink_close(struct ovl_ctx *ctx);
 /* prefix.c: address bits of AF_INET (32) or AF_INET6 (128); 0 otherwise. */
 unsigned int prefix_family_bits(int family);
 
+/* config.c: a JSON value's type for messages: "an object", "a string",
+ * "an integer", "a fraction", "true", "false", "null". */
+struct json_t;
+const char *json_type_text(const struct json_t *value);
+
 #endif
