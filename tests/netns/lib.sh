@@ -19,14 +19,23 @@ T_TMP=$(mktemp -d /tmp/ovl-test.XXXXXX)
 T_PASSED=0
 T_FAILED=0
 
+# Our namespaces are found by their unique prefix, not only by T_NAMESPACES:
+# ns_add usually runs inside $(...), whose additions to the array are lost.
+t_namespaces() {
+	{ printf '%s\n' "${T_NAMESPACES[@]}"; ip netns list 2>/dev/null | awk '{print $1}' | grep "^$T_PREFIX-"; } | sort -u | grep .
+}
+# Stops what the test started: the PIDs it tracked and every process still
+# running inside its own namespaces (all of them were started by the test).
 t_cleanup() {
-	local pid ns
-	for pid in "${T_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-	for pid in "${T_PIDS[@]}"; do
+	local pid ns pids
+	pids="${T_PIDS[*]}"
+	for ns in $(t_namespaces); do pids="$pids $(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"; done
+	for pid in $pids; do kill "$pid" 2>/dev/null; done
+	for pid in $pids; do
 		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$pid" 2>/dev/null
 	done
-	for ns in "${T_NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	for ns in $(t_namespaces); do ip netns del "$ns" 2>/dev/null; done
 	rm -rf "$T_TMP"
 }
 t_finish() {
@@ -115,3 +124,12 @@ pod_add() {
 }
 # Runs ovlctl in a namespace.
 ovlctl_in() { local ns=$1; shift; ip netns exec "$ns" "$OVLCTL" "$@"; }
+# ovlctl_bg NS LOG ARGS...: starts ovlctl in the background in NS with its
+# output in LOG; sets BG_PID to ovlctl's own PID (not a subshell's) and
+# tracks it for cleanup.  Call it directly, not inside $(...).
+ovlctl_bg() {
+	local ns=$1 log=$2; shift 2
+	ip netns exec "$ns" "$OVLCTL" "$@" > "$log" 2>&1 &
+	BG_PID=$!
+	track_pid "$BG_PID"
+}
