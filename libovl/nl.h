@@ -1,1 +1,69 @@
-/* nl.h - (being written) */
+/*
+ * nl.h - the netlink layer vxlan.c and peer.c build on: one request and its
+ * ack, a query (get or dump) whose replies go to a callback, a batch of many
+ * requests whose failures map back to their entries, and running a short
+ * function inside the context's network namespace.
+ */
+#ifndef OVL_NL_H
+#define OVL_NL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct nl_msg;
+struct nlmsghdr;
+struct ovl_ctx;
+
+/* The rtm_protocol / nh_protocol / NDA_PROTOCOL of every route, nexthop and
+ * neighbour libovl installs: its ownership mark ("ovl": 'o' = 111). */
+#define OVL_RTPROT 0x6f
+
+/* A message of type with the fixed header hdr (len bytes) and room for a
+ * few attributes; NULL when out of memory.  NLM_F_REQUEST is added. */
+struct nl_msg *netlink_msg(int type, int flags, const void *hdr, size_t len);
+
+/* Sends msg (always freed), waits for its ack: 0 or the kernel's -errno,
+ * its extended-ack text recorded in the ctx error.  Here and in batches, a
+ * delete (neighbour, route, nexthop, address) of what is already gone
+ * succeeds. */
+int netlink_call(struct ovl_ctx *ctx, struct nl_msg *msg);
+
+/* Each reply to a query; 0 to go on, or a negative errno to stop. */
+typedef int (*netlink_reply_fn)(const struct nlmsghdr *reply, void *arg);
+/* Called before an interrupted dump is run again, to drop what the
+ * callback collected; may be NULL. */
+typedef void (*netlink_restart_fn)(void *arg);
+
+/* Sends a get or dump request (msg always freed) and feeds every reply to
+ * fn.  A dump the kernel marks interrupted (NLM_F_DUMP_INTR) is restarted. */
+int netlink_query(struct ovl_ctx *ctx, struct nl_msg *msg, netlink_reply_fn fn,
+		  netlink_restart_fn restart, void *arg);
+
+/* Builds request number index into *msg (NULL: nothing to send for it);
+ * returns 0 or a negative errno, which aborts the batch. */
+typedef int (*netlink_build_fn)(void *arg, size_t index, struct nl_msg **msg);
+
+/* Sends count requests many per system call and reads the kernel's answers
+ * after each window.  errors[i] (when errors is not NULL) receives 0 or the
+ * -errno of request i.  Returns 0 when all succeeded, else the first
+ * failure's -errno with its kernel message in the ctx error; the caller
+ * names the entry. */
+int netlink_batch(struct ovl_ctx *ctx, size_t count, netlink_build_fn build,
+		  void *arg, int *errors);
+
+/* Runs fn(arg) with the calling thread in the ctx's network namespace, for
+ * what only works there (opening /proc/sys/net files); the thread returns
+ * to its own namespace before this returns. */
+int netlink_in_netns(struct ovl_ctx *ctx, int (*fn)(void *arg), void *arg);
+
+/* Parses a reply into its libnl-route object (rtnl_link, rtnl_addr) and
+ * hands it to fn, which must take a reference to keep it. */
+struct nl_object;
+int netlink_object(const struct nlmsghdr *nlh,
+		   void (*fn)(struct nl_object *object, void *arg), void *arg);
+
+/* The fd of the ctx's netlink socket (opened on demand), for ioctls that
+ * must reach the target namespace (SIOCETHTOOL); or a negative errno. */
+int netlink_fd(struct ovl_ctx *ctx);
+
+#endif
