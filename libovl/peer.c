@@ -11,6 +11,9 @@
  * the packets take the same path.  Messages are built by hand: libnl 3.7's
  * objects cannot send nexthops, RTA_NH_ID or NDA_PROTOCOL.
  *
+ * A host-gw link (no device) is a link where every peer is such a direct
+ * route and an off-link peer is an error.
+ *
  * Ownership: routes and nexthops with protocol OVL_RTPROT, neighbours that
  * are permanent with NDA_PROTOCOL OVL_RTPROT on our device, and permanent
  * "self" fdb entries on our device.  Nothing else is ever changed by sync.
@@ -28,6 +31,7 @@
 #include "internal.h"
 #include "link.h"
 #include "nl.h"
+#include "udp.h"
 
 /* Nexthop ids libovl picks: a hash of the gateway into this range, so the
  * same peer gets the same id every time and small foreign ids stay clear. */
@@ -368,7 +372,7 @@ static int view_load(struct ovl_link *link, struct view *v, int routes_only)
 	for (i = 0; i < v->routes.count; i++) {
 		r = (struct route *)v->routes.items + i;
 		if (r->nh_id ? find_nh(v, r->nh_id) != NULL
-			     : r->oif == link->ifindex ||
+			     : (link->ifindex && r->oif == link->ifindex) ||
 				       (r->oif && r->oif == link->underlay_ifindex &&
 					(!link->network.family ||
 					 ovl_prefix_contains(&link->network, &r->dst))))
@@ -594,8 +598,9 @@ static const char *family_name(int family)
 	return family == AF_INET6 ? "IPv6" : "IPv4";
 }
 
-/* Checks peer and fills p.  onlink: the underlay's addresses when
- * DirectRouting is on, to tell which peers share its link. */
+/* Checks peer and fills p.  onlink: the addresses of every device when
+ * DirectRouting is on; those of the underlay tell which peers share its
+ * link. */
 static int plan_peer(struct ovl_link *link, const struct ovl_peer *peer, size_t index,
 		     const struct link_addr *onlink, size_t onlink_count, struct plan *p)
 {
@@ -635,12 +640,28 @@ static int plan_peer(struct ovl_link *link, const struct ovl_peer *peer, size_t 
 	if (link->local.family && ovl_prefix_equal(&p->public_ip, &link->local))
 		return ctx_fail(ctx, -EINVAL, "peer %s: public IP %s is our own", name,
 				peer->public_ip);
-	for (i = 0; i < onlink_count && p->public_ip.family == link->family; i++)
-		if (ovl_prefix_contains(&onlink[i].prefix, &p->public_ip))
+	for (i = 0; i < onlink_count; i++) {
+		struct ovl_prefix mine = onlink[i].prefix;
+
+		if (onlink[i].ifindex == link->underlay_ifindex &&
+		    p->public_ip.family == link->family && ovl_prefix_contains(&mine, &p->public_ip))
 			p->direct = 1;
+		/* A reopened host-gw link does not know our subnet: an address
+		 * of ours inside it (cni0's) tells, before our route replaces
+		 * the kernel's. */
+		mine.len = prefix_family_bits(mine.family);
+		if (link->kind == LINK_HOSTGW && ovl_prefix_contains(&p->subnet, &mine))
+			return ctx_fail(ctx, -EINVAL, "peer %s: holds %s, an address of this host",
+					name, prefix_text(&mine, text));
+	}
 	if (peer->mac && (mac_parse(peer->mac, p->mac) < 0 || !mac_is_unicast(p->mac)))
 		return ctx_fail(ctx, -EINVAL, "peer %s: MAC '%s' is not a unicast MAC address",
 				name, peer->mac);
+	if (link->kind == LINK_HOSTGW && !p->direct)
+		return ctx_fail(ctx, -ENETUNREACH,
+				"peer %s: public IP %s is not on-link (no address of %s covers it): "
+				"a host-gw route via it cannot work",
+				name, peer->public_ip, link->underlay);
 	if (!peer->mac && !p->direct)
 		return ctx_fail(ctx, -EINVAL, "peer %s: the VTEP MAC is missing", name);
 	return 0;
@@ -674,8 +695,7 @@ static int plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t 
 	if (count && !peers)
 		return ctx_fail(ctx, -EINVAL, "peers: NULL array of %zu", count);
 	if (link->direct_routing) {
-		err = link_addresses(ctx, link->family, link->underlay_ifindex, &onlink,
-				     &onlink_count);
+		err = link_addresses(ctx, link->family, 0, &onlink, &onlink_count);
 		if (err < 0)
 			return err;
 	}
@@ -925,12 +945,14 @@ OVL_EXPORT int ovl_peer_sync(struct ovl_link *link, const struct ovl_peer *peers
 	struct view v;
 	int err;
 
+	if (link && link->kind == LINK_UDP)
+		return udp_peer_sync(link, peers, count);
 	if (!link)
 		return -EINVAL;
 	err = plan_all(link, peers, count, &plans);
 	if (err < 0)
 		return err;
-	err = view_load(link, &v, 0);
+	err = view_load(link, &v, !link->ifindex);
 	if (err < 0) {
 		free(plans);
 		return err;
@@ -1018,11 +1040,12 @@ OVL_EXPORT int ovl_peer_add(struct ovl_link *link, const struct ovl_peer *peer)
 	struct plan p;
 	int err = 0;
 
+	if (link && link->kind == LINK_UDP)
+		return udp_peer_add(link, peer);
 	if (!link || !peer)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_add: NULL peer") : -EINVAL;
 	if (link->direct_routing)
-		err = link_addresses(link->ctx, link->family, link->underlay_ifindex, &onlink,
-				     &onlink_count);
+		err = link_addresses(link->ctx, link->family, 0, &onlink, &onlink_count);
 	if (!err)
 		err = plan_peer(link, peer, 0, onlink, onlink_count, &p);
 	free(onlink);
@@ -1095,6 +1118,8 @@ OVL_EXPORT int ovl_peer_del(struct ovl_link *link, const struct ovl_peer *peer)
 	struct plan p;
 	int err, have_mac;
 
+	if (link && link->kind == LINK_UDP)
+		return udp_peer_del(link, peer);
 	if (!link || !peer)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_del: NULL peer") : -EINVAL;
 	memset(&p, 0, sizeof(p));
@@ -1111,13 +1136,15 @@ OVL_EXPORT int ovl_peer_del(struct ovl_link *link, const struct ovl_peer *peer)
 				peer->subnet, peer->mac);
 	p.gw = p.subnet;
 	p.gw.len = link->family == AF_INET6 ? 128 : 32;
-	err = probe_id(link, &p.gw, 0, &p.nh_id);
+	/* Without a device (host-gw) the route is all there is. */
+	p.direct = !link->ifindex;
+	err = p.direct ? -ENOENT : probe_id(link, &p.gw, 0, &p.nh_id);
 	if (err < 0 && err != -ENOENT && err != -EOPNOTSUPP && err != -EINVAL &&
 	    err != -EAFNOSUPPORT)
 		return err;
 	if (err <= 0)
 		p.nh_id = 0;
-	if (!have_mac) {
+	if (!have_mac && !p.direct) {
 		err = neigh_mac(link, &p.gw, &p);
 		if (err < 0)
 			return err;
@@ -1126,10 +1153,10 @@ OVL_EXPORT int ovl_peer_del(struct ovl_link *link, const struct ovl_peer *peer)
 	err = run_add(&run, OP_ROUTE, 1, &p, NULL, NULL);
 	if (!err && p.nh_id)
 		err = run_add(&run, OP_NH, 1, &p, NULL, NULL);
-	if (!err)
+	if (!err && !p.direct)
 		err = run_add(&run, OP_NEIGH, 1, &p, NULL, NULL);
 	/* Without the public IP, every destination of the MAC goes. */
-	if (!err && have_mac)
+	if (!err && have_mac && !p.direct)
 		err = run_add(&run, OP_FDB, 1, &p, NULL, NULL);
 	if (!err)
 		err = run_send(&run, peer);
@@ -1199,11 +1226,13 @@ OVL_EXPORT int ovl_peer_list(struct ovl_link *link, struct ovl_peer **peers, siz
 	size_t i;
 	int err;
 
+	if (link && link->kind == LINK_UDP)
+		return udp_peer_list(link, peers, count);
 	if (!link || !peers || !count)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_list: NULL argument") : -EINVAL;
 	*peers = NULL;
 	*count = 0;
-	err = view_load(link, &v, 0);
+	err = view_load(link, &v, !link->ifindex);
 	if (err < 0)
 		return err;
 	list = calloc(v.routes.count ? v.routes.count : 1, sizeof(*list));

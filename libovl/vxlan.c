@@ -6,7 +6,9 @@
  * What ovl_peer_* need later and the kernel does not keep (our subnet, the
  * cluster network, DirectRouting) is stored in the device's alias,
  * "libovl subnet=10.244.3.0/24 network=10.244.0.0/16 direct-routing=0", so
- * that another process can ovl_link_open() the device by name.
+ * that another process can ovl_link_open() the device by name.  Also the
+ * link calls every backend shares (open, down, accessors, JSON) and the
+ * underlay lookup.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -27,6 +29,7 @@
 #include "internal.h"
 #include "link.h"
 #include "nl.h"
+#include "udp.h"
 
 #define DEFAULT_VNI 1
 #define DEFAULT_PORT 8472
@@ -512,6 +515,30 @@ static void make_alias(struct want *w)
 		 subnet, *network ? " network=" : "", network, w->direct_routing);
 }
 
+int link_parse_addresses(struct ovl_ctx *ctx, const char *local, const char *subnet,
+			 const char *network, struct ovl_prefix *local_addr,
+			 struct ovl_prefix *subnet_prefix, struct ovl_prefix *network_prefix)
+{
+	memset(network_prefix, 0, sizeof(*network_prefix));
+	if (!local || ovl_addr_parse(local, local_addr) < 0 || !addr_is_unicast(local_addr))
+		return ctx_fail(ctx, -EINVAL, "local: '%s' is not a unicast IP address",
+				local ? local : "(none: required)");
+	if (!subnet || ovl_prefix_parse(subnet, subnet_prefix) < 0)
+		return ctx_fail(ctx, -EINVAL, "subnet: '%s' is not a prefix",
+				subnet ? subnet : "(none: required)");
+	/* FLANNEL_SUBNET style "10.244.3.1/24" names the same lease. */
+	ovl_prefix_mask(subnet_prefix);
+	if (network) {
+		if (ovl_prefix_parse(network, network_prefix) < 0)
+			return ctx_fail(ctx, -EINVAL, "network: '%s' is not a prefix", network);
+		ovl_prefix_mask(network_prefix);
+		if (!ovl_prefix_contains(network_prefix, subnet_prefix))
+			return ctx_fail(ctx, -EINVAL, "subnet %s is not inside network %s",
+					subnet, network);
+	}
+	return 0;
+}
+
 static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 			 struct want *w)
 {
@@ -519,24 +546,13 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 	const char *network = OPTION(o, network, NULL), *mac = OPTION(o, mac, NULL);
 	const char *name = OPTION(o, name, NULL);
 	unsigned long vni = OPTION(o, vni, 0), port = OPTION(o, port, 0);
+	int err;
 
 	memset(w, 0, sizeof(*w));
-	if (!local || ovl_addr_parse(local, &w->local) < 0 || !addr_is_unicast(&w->local))
-		return ctx_fail(ctx, -EINVAL, "local: '%s' is not a unicast IP address",
-				local ? local : "(none: required)");
-	if (!subnet || ovl_prefix_parse(subnet, &w->subnet) < 0)
-		return ctx_fail(ctx, -EINVAL, "subnet: '%s' is not a prefix",
-				subnet ? subnet : "(none: required)");
-	/* FLANNEL_SUBNET style "10.244.3.1/24" names the same lease. */
-	ovl_prefix_mask(&w->subnet);
-	if (network) {
-		if (ovl_prefix_parse(network, &w->network) < 0)
-			return ctx_fail(ctx, -EINVAL, "network: '%s' is not a prefix", network);
-		ovl_prefix_mask(&w->network);
-		if (!ovl_prefix_contains(&w->network, &w->subnet))
-			return ctx_fail(ctx, -EINVAL, "subnet %s is not inside network %s",
-					subnet, network);
-	}
+	err = link_parse_addresses(ctx, local, subnet, network, &w->local, &w->subnet,
+				   &w->network);
+	if (err < 0)
+		return err;
 	w->vni = vni ? (uint32_t)vni : DEFAULT_VNI;
 	if (vni > VNI_MAX)
 		return ctx_fail(ctx, -EINVAL, "vni: %lu is over %u", vni, VNI_MAX);
@@ -567,42 +583,62 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 	return 0;
 }
 
-/* The given device, else the one that holds the local address: never the
- * default route's device, whose MTU may differ. */
-static int find_underlay(struct ovl_ctx *ctx, const char *dev, struct want *w,
-			 unsigned int *mtu)
+/* 1 when one of the addresses (of local's family) on ifindex (0: on any
+ * device) is local; *holder says which device. */
+static int find_holder(struct ovl_ctx *ctx, const struct ovl_prefix *local, int ifindex,
+		       int *holder)
+{
+	struct link_addr *addrs;
+	size_t i, count;
+	int err;
+
+	*holder = 0;
+	err = link_addresses(ctx, local->family, ifindex, &addrs, &count);
+	if (err < 0)
+		return err;
+	for (i = 0; i < count && !*holder; i++) {
+		struct ovl_prefix a = addrs[i].prefix;
+
+		a.len = local->len;
+		if (ovl_prefix_equal(&a, local))
+			*holder = addrs[i].ifindex;
+	}
+	free(addrs);
+	return *holder != 0;
+}
+
+int link_underlay(struct ovl_ctx *ctx, const char *dev, const struct ovl_prefix *local,
+		  int must_hold, struct underlay *out)
 {
 	struct link_state s;
-	struct link_addr *addrs;
 	char text[OVL_PREFIX_STRLEN];
-	size_t i, count;
 	int err, ifindex = 0;
 
 	if (!dev) {
-		err = link_addresses(ctx, w->local.family, 0, &addrs, &count);
+		err = find_holder(ctx, local, 0, &ifindex);
 		if (err < 0)
 			return err;
-		for (i = 0; i < count && !ifindex; i++) {
-			struct ovl_prefix a = addrs[i].prefix;
-
-			a.len = w->local.len;
-			if (ovl_prefix_equal(&a, &w->local))
-				ifindex = addrs[i].ifindex;
-		}
-		free(addrs);
-		if (!ifindex)
+		if (!err)
 			return ctx_fail(ctx, -EADDRNOTAVAIL,
 					"local: no device holds %s (give the underlay device)",
-					addr_text(&w->local, text, sizeof(text)));
+					addr_text(local, text, sizeof(text)));
 	}
 	err = link_get(ctx, ifindex, dev, &s);
 	if (err == -ENODEV)
 		return ctx_fail(ctx, err, "dev: no device '%s'", dev ? dev : "?");
 	if (err < 0)
 		return err;
-	w->underlay_ifindex = s.ifindex;
-	snprintf(w->underlay, sizeof(w->underlay), "%s", s.name);
-	*mtu = s.mtu;
+	if (dev && must_hold) {
+		err = find_holder(ctx, local, s.ifindex, &ifindex);
+		if (err < 0)
+			return err;
+		if (!err)
+			return ctx_fail(ctx, -EADDRNOTAVAIL, "local: %s is not an address of %s",
+					addr_text(local, text, sizeof(text)), s.name);
+	}
+	out->ifindex = s.ifindex;
+	snprintf(out->name, sizeof(out->name), "%s", s.name);
+	out->mtu = s.mtu;
 	return 0;
 }
 
@@ -716,8 +752,8 @@ OVL_EXPORT int ovl_vxlan_up(struct ovl_ctx *ctx, const struct ovl_vxlan_options 
 {
 	struct want w;
 	struct link_state s;
+	struct underlay under;
 	char diff[512];
-	unsigned int underlay_mtu = 0;
 	int err, created = 0;
 
 	if (!ctx || !options || !link)
@@ -725,11 +761,13 @@ OVL_EXPORT int ovl_vxlan_up(struct ovl_ctx *ctx, const struct ovl_vxlan_options 
 	*link = NULL;
 	err = parse_options(ctx, options, &w);
 	if (!err)
-		err = find_underlay(ctx, OPTION(options, dev, NULL), &w, &underlay_mtu);
+		err = link_underlay(ctx, OPTION(options, dev, NULL), &w.local, 0, &under);
 	if (err < 0)
 		return err;
+	w.underlay_ifindex = under.ifindex;
+	snprintf(w.underlay, sizeof(w.underlay), "%s", under.name);
 	if (!w.mtu)
-		w.mtu = underlay_mtu - (w.local.family == AF_INET6 ? OVERHEAD_V6 : OVERHEAD_V4);
+		w.mtu = under.mtu - (w.local.family == AF_INET6 ? OVERHEAD_V6 : OVERHEAD_V4);
 	err = link_get(ctx, 0, w.name, &s);
 	if (!err) {
 		compare(ctx, &w, &s, diff, sizeof(diff));
@@ -819,6 +857,8 @@ OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_l
 	if (!ctx || !name || !link)
 		return ctx ? ctx_fail(ctx, -EINVAL, "ovl_link_open: NULL argument") : -EINVAL;
 	*link = NULL;
+	if (strchr(name, ':'))
+		return hostgw_open(ctx, name, link);
 	if (!*name || strlen(name) >= IF_NAMESIZE)
 		return ctx_fail(ctx, -EINVAL, "'%s' is not a device name", name);
 	err = link_get(ctx, 0, name, &s);
@@ -852,8 +892,11 @@ OVL_EXPORT int ovl_link_down(struct ovl_link *link)
 
 	if (!link)
 		return -EINVAL;
-	/* The ifindex may have been reused by another device since. */
-	err = link_get(link->ctx, link->ifindex, NULL, &s);
+	if (link->kind == LINK_UDP)
+		return udp_link_down(link);
+	/* The ifindex may have been reused by another device since;
+	 * host-gw has no device, only routes. */
+	err = link->ifindex ? link_get(link->ctx, link->ifindex, NULL, &s) : -ENODEV;
 	if (!err && !strcmp(s.name, link->name)) {
 		/* Neighbours, fdb entries, nexthops and routes on the device go
 		 * with it, in the kernel, faster than one by one. */
@@ -868,6 +911,10 @@ OVL_EXPORT int ovl_link_down(struct ovl_link *link)
 
 OVL_EXPORT void ovl_link_free(struct ovl_link *link)
 {
+	if (link && link->kind == LINK_UDP) {
+		udp_link_free(link);
+		return;
+	}
 	free(link);
 }
 
@@ -905,17 +952,18 @@ static int set_prefix(json_t *object, const char *key, const struct ovl_prefix *
 
 OVL_EXPORT char *ovl_link_to_json(const struct ovl_link *link)
 {
+	static const char *const backends[] = { "vxlan", "host-gw", "udp" };
 	json_t *o;
 	char *text = NULL;
 
 	if (!link)
 		return NULL;
-	o = json_pack("{s:s, s:i, s:I, s:i, s:s, s:i, s:i, s:s, s:b, s:b, s:b}",
-		      "name", link->name, "ifindex", link->ifindex, "vni", (json_int_t)link->vni,
-		      "port", (int)link->port, "dev", link->underlay, "dev_ifindex",
-		      link->underlay_ifindex, "mtu", (int)link->mtu, "mac", link->mac,
-		      "learning", link->learning, "gbp", link->gbp, "direct_routing",
-		      link->direct_routing);
+	o = json_pack("{s:s, s:s, s:i, s:I, s:i, s:s, s:i, s:i, s:s, s:b, s:b, s:b}",
+		      "backend", backends[link->kind], "name", link->name, "ifindex",
+		      link->ifindex, "vni", (json_int_t)link->vni, "port", (int)link->port,
+		      "dev", link->underlay, "dev_ifindex", link->underlay_ifindex, "mtu",
+		      (int)link->mtu, "mac", link->mac, "learning", link->learning, "gbp",
+		      link->gbp, "direct_routing", link->direct_routing);
 	if (o && !set_prefix(o, "local", &link->local, 1) &&
 	    !set_prefix(o, "subnet", &link->subnet, 0) &&
 	    !set_prefix(o, "network", &link->network, 0))
