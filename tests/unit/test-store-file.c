@@ -1,0 +1,428 @@
+/*
+ * test-store-file.c - the file store through the public API on a temporary
+ * directory: URIs, acquire/renew/release/list, the document on disk,
+ * compare-and-swap renewal, refusal of corrupt and newer stores (bytes
+ * untouched), the stored config, and the watch (snapshot, changes from
+ * another handle, expiry).
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "harness.h"
+#include "internal.h"
+
+static struct ovl_ctx *ctx;
+static char dir[64], uri[160], path[128];
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/ovl-store-test.XXXXXX");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	/* a directory that does not exist yet: the store creates it */
+	snprintf(path, sizeof(path), "%s/sub/leases.json", dir);
+	snprintf(uri, sizeof(uri), "file:%s", path);
+	if (!ctx)
+		ovl_ctx_new(&ctx);
+}
+
+static void teardown(void)
+{
+	char command[200];
+
+	snprintf(command, sizeof(command), "rm -rf '%s'", dir);
+	CU_ASSERT_EQUAL(system(command), 0);
+}
+
+static struct ovl_store *open_store(void)
+{
+	struct ovl_store *store = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(ovl_store_open(ctx, uri, &store), 0);
+	return store;
+}
+
+static struct ovl_config *config(void)
+{
+	struct ovl_config *cfg = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(ovl_config_parse(ctx, "{\"Network\":\"10.244.0.0/16\"}", &cfg), 0);
+	return cfg;
+}
+
+static int acquire(struct ovl_store *store, const struct ovl_config *cfg, const char *node,
+		   const char *ip, const char *preferred, unsigned int ttl,
+		   struct ovl_lease **lease)
+{
+	struct ovl_lease_request req = OVL_LEASE_REQUEST_INIT;
+
+	req.node_name = node;
+	req.public_ip = ip;
+	req.preferred_subnet = preferred;
+	req.ttl_seconds = ttl;
+	req.backend_data = "{\"VNI\":1,\"VtepMAC\":\"0e:00:00:00:00:01\"}";
+	return ovl_lease(store, cfg, &req, lease);
+}
+
+static char *read_all(const char *file, size_t *length)
+{
+	FILE *f = fopen(file, "rb");
+	char *data;
+	long size;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	data = calloc(1, (size_t)size + 1);
+	*length = fread(data, 1, (size_t)size, f);
+	fclose(f);
+	return data;
+}
+
+static void write_all(const char *file, const char *text)
+{
+	FILE *f = fopen(file, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_uris(void)
+{
+	static const char *const bad[] = { "nope", "foo:/x", "file:", "file://host/x",
+					   "file:/tmp/", ":x" };
+	struct ovl_store *store = NULL;
+	size_t i;
+
+	if (!ctx)
+		ovl_ctx_new(&ctx);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		CU_ASSERT_EQUAL(ovl_store_open(ctx, bad[i], &store), -EINVAL);
+		CU_ASSERT_PTR_NULL(store);
+		CU_ASSERT(strlen(ovl_ctx_error(ctx)) > 0);
+	}
+	CU_ASSERT_PTR_NOT_NULL(strstr((ovl_store_open(ctx, "foo:/x", &store),
+				       ovl_ctx_error(ctx)), "unknown scheme 'foo'"));
+	CU_ASSERT_EQUAL(ovl_store_open(ctx, "file:///tmp/x.json", &store), 0);
+	ovl_store_close(store);
+	CU_ASSERT_EQUAL(ovl_store_open(ctx, "file://localhost/tmp/x.json", &store), 0);
+	ovl_store_close(store);
+	CU_ASSERT_EQUAL(ovl_store_open(ctx, NULL, NULL), -EINVAL);
+}
+
+static void test_lifecycle(void)
+{
+	struct ovl_store *store, *other;
+	struct ovl_config *cfg;
+	struct ovl_lease *lease = NULL, *again = NULL, **list = NULL;
+	json_t *doc, *record;
+	struct stat st;
+	size_t count, length;
+	char *text;
+	int64_t first;
+
+	setup();
+	store = open_store();
+	cfg = config();
+	/* reading an absent store: empty, and nothing created */
+	CU_ASSERT_EQUAL(ovl_leases(store, &list, &count), 0);
+	CU_ASSERT_EQUAL(count, 0);
+	ovl_leases_free(list, count);
+	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
+
+	CU_ASSERT_EQUAL_FATAL(acquire(store, cfg, "node-a", "192.168.1.10", "10.244.42.1/24",
+				      60, &lease), 0);
+	CU_ASSERT_STRING_EQUAL(ovl_lease_subnet(lease, AF_INET), "10.244.42.0/24");
+	CU_ASSERT_STRING_EQUAL(ovl_lease_key(lease), "10.244.42.0-24");
+	first = ovl_lease_expiration(lease);
+	CU_ASSERT(first >= time(NULL) + 60 && first <= time(NULL) + 61);
+	/* the document on disk, its mode and its directory's */
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0644);
+	text = strrchr(path, '/');
+	*text = '\0';
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0755);
+	*text = '/';
+	text = read_all(path, &length);
+	doc = json_loads(text, 0, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "version")), 1);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "revision")), 1);
+	record = json_object_get(json_object_get(doc, "leases"), "10.244.42.0-24");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(record, "NodeName")), "node-a");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(record, "PublicIP")),
+			       "192.168.1.10");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(record, "BackendType")), "vxlan");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(record, "Expiration")), first);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(record, "BackendData"),
+							   "VNI")), 1);
+	json_decref(doc);
+	free(text);
+
+	/* idempotent, also from another handle (another process's view) */
+	other = open_store();
+	CU_ASSERT_EQUAL(acquire(other, cfg, "node-a", "192.168.1.10", NULL, 60, &again), 0);
+	CU_ASSERT_STRING_EQUAL(ovl_lease_key(again), "10.244.42.0-24");
+	ovl_lease_free(again);
+	/* the first handle sees what the other wrote */
+	CU_ASSERT_EQUAL(acquire(other, cfg, "node-b", "192.168.1.11", NULL, 60, &again), 0);
+	CU_ASSERT_EQUAL(ovl_leases(store, &list, &count), 0);
+	CU_ASSERT_EQUAL(count, 2);
+	if (count == 2) {
+		CU_ASSERT(!strcmp(ovl_lease_node_name(list[0]), "node-a") ||
+			  !strcmp(ovl_lease_node_name(list[1]), "node-a"));
+		/* sorted by subnet */
+		CU_ASSERT(atoi(ovl_lease_subnet(list[0], AF_INET) + 7) <
+			  atoi(ovl_lease_subnet(list[1], AF_INET) + 7));
+	}
+	ovl_leases_free(list, count);
+	ovl_lease_free(again);
+
+	/* renew, with another TTL */
+	CU_ASSERT_EQUAL(ovl_lease_renew(store, lease, 3600), 0);
+	CU_ASSERT(ovl_lease_expiration(lease) >= time(NULL) + 3600);
+	CU_ASSERT_FALSE(ovl_lease_is_lost(lease));
+	/* release, twice */
+	CU_ASSERT_EQUAL(ovl_lease_release(store, lease), 0);
+	CU_ASSERT_EQUAL(ovl_lease_release(store, lease), 0);
+	CU_ASSERT_EQUAL(ovl_leases(other, &list, &count), 0);
+	CU_ASSERT_EQUAL(count, 1);
+	ovl_leases_free(list, count);
+	/* gone: renewing is stale */
+	CU_ASSERT_EQUAL(ovl_lease_renew(store, lease, 0), -ESTALE);
+	CU_ASSERT(ovl_lease_is_lost(lease));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), "gone"));
+	ovl_lease_free(lease);
+	ovl_store_close(other);
+	ovl_store_close(store);
+	ovl_config_free(cfg);
+	teardown();
+}
+
+/* Renewal is compare-and-swap: a lease taken by another node after it
+ * expired is not ours to renew or release. */
+static void test_renew_cas(void)
+{
+	struct ovl_store *store;
+	struct ovl_config *cfg;
+	struct ovl_lease *mine = NULL, *theirs = NULL, **list = NULL;
+	size_t count;
+
+	setup();
+	store = open_store();
+	cfg = config();
+	CU_ASSERT_EQUAL_FATAL(acquire(store, cfg, "node-a", "192.168.1.10", NULL, 1, &mine), 0);
+	/* wait for it to expire (a TTL of 1 s lives 1 to 2 s) */
+	while (time(NULL) < ovl_lease_expiration(mine))
+		usleep(50000);
+	CU_ASSERT_EQUAL_FATAL(acquire(store, cfg, "node-b", "192.168.1.11",
+				      ovl_lease_subnet(mine, AF_INET), 60, &theirs), 0);
+	CU_ASSERT_STRING_EQUAL(ovl_lease_key(theirs), ovl_lease_key(mine));
+	CU_ASSERT_EQUAL(ovl_lease_renew(store, mine, 60), -ESTALE);
+	CU_ASSERT(ovl_lease_is_lost(mine));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), "node-b"));
+	/* releasing ours does not remove theirs */
+	CU_ASSERT_EQUAL(ovl_lease_release(store, mine), 0);
+	CU_ASSERT_EQUAL(ovl_leases(store, &list, &count), 0);
+	CU_ASSERT_EQUAL(count, 1);
+	if (count)
+		CU_ASSERT_STRING_EQUAL(ovl_lease_node_name(list[0]), "node-b");
+	ovl_leases_free(list, count);
+	ovl_lease_free(mine);
+	ovl_lease_free(theirs);
+	ovl_store_close(store);
+	ovl_config_free(cfg);
+	teardown();
+}
+
+/* A store that does not parse, or is newer, is refused and never touched. */
+static void test_refuse(void)
+{
+	static const struct {
+		const char *text, *why;
+		int err;
+	} bad[] = {
+		{ "{\"version\":1,\"leases\":{", "line 1", -EBADMSG },
+		{ "[]", "not a JSON object", -EBADMSG },
+		{ "{\"version\":\"1\"}", "version", -EBADMSG },
+		{ "{\"version\":2,\"leases\":{}}", "format version 2 is newer", -ENOTSUP },
+		{ "{\"leases\":[]}", "\"leases\"", -EBADMSG },
+		{ "{\"leases\":{\"10.244.1.0-24\":{\"PublicIP\":\"1.2.3\"}}}",
+		  "lease 10.244.1.0-24: PublicIP", -EBADMSG },
+		{ "{\"leases\":{\"10.244.1.0/24\":{\"PublicIP\":\"1.2.3.4\"}}}",
+		  "10.244.1.0/24", -EBADMSG },
+		{ "{\"leases\":{\"10.244.1.0-24\":{\"PublicIP\":\"1.2.3.4\"},"
+		  "\"10.244.1.0-24\":{\"PublicIP\":\"1.2.3.5\"}}}", "duplicate", -EBADMSG },
+	};
+	struct ovl_store *store;
+	struct ovl_config *cfg;
+	struct ovl_lease *lease = NULL, **list = NULL;
+	size_t i, count, length;
+	char *before, *after, sub[128];
+
+	setup();
+	cfg = config();
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	CU_ASSERT_EQUAL(mkdir(sub, 0755), 0);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		write_all(path, bad[i].text);
+		before = read_all(path, &length);
+		store = open_store();
+		CU_ASSERT_EQUAL(acquire(store, cfg, "node-a", "192.168.1.10", NULL, 60, &lease),
+				bad[i].err);
+		CU_ASSERT_PTR_NULL(lease);
+		CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), path));
+		CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), bad[i].why));
+		if (!strstr(ovl_ctx_error(ctx), bad[i].why))
+			printf("\n   %s -> %s\n", bad[i].text, ovl_ctx_error(ctx));
+		CU_ASSERT_EQUAL(ovl_leases(store, &list, &count), bad[i].err);
+		CU_ASSERT_EQUAL(ovl_store_config_put(store, "{\"Network\":\"10.1.0.0/16\"}"),
+				bad[i].err);
+		after = read_all(path, &length);
+		CU_ASSERT_STRING_EQUAL(before, after);
+		free(before);
+		free(after);
+		ovl_store_close(store);
+	}
+	/* an empty file holds nothing to lose: it is a new store */
+	write_all(path, "");
+	store = open_store();
+	CU_ASSERT_EQUAL(acquire(store, cfg, "node-a", "192.168.1.10", NULL, 60, &lease), 0);
+	ovl_lease_free(lease);
+	ovl_store_close(store);
+	ovl_config_free(cfg);
+	teardown();
+}
+
+static void test_config(void)
+{
+	struct ovl_store *store;
+	struct ovl_config *cfg = NULL;
+	char buf[OVL_PREFIX_STRLEN];
+
+	setup();
+	store = open_store();
+	CU_ASSERT_EQUAL(ovl_store_config_get(store, &cfg), -ENOENT);
+	CU_ASSERT_EQUAL(ovl_store_config_put(store, "{\"Network\":\"10.7.0.0/16\"}"), 0);
+	CU_ASSERT_EQUAL_FATAL(ovl_store_config_get(store, &cfg), 0);
+	ovl_prefix_format(ovl_config_network(cfg, AF_INET), buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "10.7.0.0/16");
+	ovl_config_free(cfg);
+	CU_ASSERT_EQUAL(ovl_store_config_put(store, "{\"Network\":\"10.7.0.0/33\"}"), -EINVAL);
+	CU_ASSERT_EQUAL(ovl_store_config_get(store, &cfg), 0);
+	ovl_config_free(cfg);
+	ovl_store_close(store);
+	teardown();
+}
+
+static int wait_readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+/* Next event within ms, or 0. */
+static int next_event(struct ovl_watch *watch, int ms, struct ovl_lease **lease)
+{
+	int event, err;
+
+	for (;;) {
+		err = ovl_watch_next(watch, &event, lease);
+		if (!err)
+			return event;
+		if (err != -EAGAIN || !wait_readable(ovl_watch_fd(watch), ms))
+			return 0;
+	}
+}
+
+static void test_watch(void)
+{
+	struct ovl_store *store, *writer;
+	struct ovl_config *cfg;
+	struct ovl_lease *a = NULL, *b = NULL, *c = NULL, *seen = NULL;
+	struct ovl_watch *watch = NULL;
+	int event;
+
+	setup();
+	store = open_store();
+	writer = open_store();
+	cfg = config();
+	CU_ASSERT_EQUAL_FATAL(acquire(writer, cfg, "node-a", "192.168.1.10", NULL, 60, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(ovl_watch_open(store, &watch), 0);
+	CU_ASSERT(ovl_watch_fd(watch) >= 0);
+	/* the snapshot */
+	CU_ASSERT_EQUAL(ovl_watch_next(watch, &event, &seen), 0);
+	CU_ASSERT_EQUAL(event, OVL_WATCH_ADDED);
+	CU_ASSERT_STRING_EQUAL(ovl_lease_key(seen), ovl_lease_key(a));
+	ovl_lease_free(seen);
+	CU_ASSERT_EQUAL(ovl_watch_next(watch, &event, &seen), -EAGAIN);
+	CU_ASSERT_FALSE(wait_readable(ovl_watch_fd(watch), 0));
+
+	/* changes by another handle, one after the other */
+	CU_ASSERT_EQUAL_FATAL(acquire(writer, cfg, "node-b", "192.168.1.11", NULL, 60, &b), 0);
+	CU_ASSERT_TRUE(wait_readable(ovl_watch_fd(watch), 2000));
+	CU_ASSERT_EQUAL(next_event(watch, 2000, &seen), OVL_WATCH_ADDED);
+	CU_ASSERT_STRING_EQUAL(ovl_lease_node_name(seen), "node-b");
+	ovl_lease_free(seen);
+	CU_ASSERT_EQUAL(ovl_lease_release(writer, a), 0);
+	CU_ASSERT_EQUAL(next_event(watch, 2000, &seen), OVL_WATCH_REMOVED);
+	/* a removal carries the last known record */
+	CU_ASSERT_STRING_EQUAL(ovl_lease_node_name(seen), "node-a");
+	CU_ASSERT_STRING_EQUAL(ovl_lease_backend_data(seen, AF_INET),
+			       "{\"VNI\":1,\"VtepMAC\":\"0e:00:00:00:00:01\"}");
+	ovl_lease_free(seen);
+
+	/* several changes between two reads: none is lost */
+	CU_ASSERT_EQUAL(ovl_lease_release(writer, b), 0);
+	CU_ASSERT_EQUAL_FATAL(acquire(writer, cfg, "node-c", "192.168.1.12", NULL, 1, &c), 0);
+	CU_ASSERT_TRUE(wait_readable(ovl_watch_fd(watch), 2000));
+	CU_ASSERT_EQUAL(next_event(watch, 2000, &seen), OVL_WATCH_REMOVED);
+	CU_ASSERT_STRING_EQUAL(ovl_lease_node_name(seen), "node-b");
+	ovl_lease_free(seen);
+	CU_ASSERT_EQUAL(next_event(watch, 2000, &seen), OVL_WATCH_ADDED);
+	CU_ASSERT_STRING_EQUAL(ovl_lease_node_name(seen), "node-c");
+	ovl_lease_free(seen);
+	/* node-c's TTL of 1 s runs out: REMOVED without any write */
+	CU_ASSERT_EQUAL(next_event(watch, 3000, &seen), OVL_WATCH_REMOVED);
+	CU_ASSERT(time(NULL) >= ovl_lease_expiration(c));
+	CU_ASSERT_STRING_EQUAL(ovl_lease_node_name(seen), "node-c");
+	ovl_lease_free(seen);
+	CU_ASSERT_EQUAL(ovl_watch_next(watch, &event, &seen), -EAGAIN);
+
+	ovl_watch_close(watch);
+	ovl_lease_free(a);
+	ovl_lease_free(b);
+	ovl_lease_free(c);
+	ovl_store_close(writer);
+	ovl_store_close(store);
+	ovl_config_free(cfg);
+	teardown();
+	ovl_ctx_free(ctx);
+	ctx = NULL;
+}
+
+void register_tests(void)
+{
+	static CU_TestInfo tests[] = {
+		{ "URIs", test_uris },
+		{ "acquire, renew, release, list", test_lifecycle },
+		{ "renewal is compare-and-swap", test_renew_cas },
+		{ "corrupt and newer stores refused, untouched", test_refuse },
+		{ "stored config", test_config },
+		{ "watch", test_watch },
+		CU_TEST_INFO_NULL,
+	};
+
+	harness_add_suite("file store", tests);
+}
