@@ -92,27 +92,17 @@ static int peer_list(struct ovlctl *tool, int argc, char **argv)
 }
 
 /* FILE: [{"subnet": .., "public_ip": .., "mac": ..}, ...]; "-" is stdin. */
-static int peer_sync(struct ovlctl *tool, int argc, char **argv)
+int ovlctl_read_peers(const char *command, const char *file, struct json_t **json,
+		      struct ovl_peer **list, size_t *length)
 {
-	const char *name = DEFAULT_LINK;
-	const struct ovlctl_option spec[] = {
-		{ "link", &name, NULL },
-		{ NULL, NULL, NULL },
-	};
-	char *file[1];
 	json_error_t error;
 	json_t *root, *item;
 	struct ovl_peer *peers;
-	struct ovl_link *link;
 	size_t i, count;
-	int err, status;
 
-	if (ovlctl_parse_options("peer sync", argc, argv, spec, file, 1) != 1)
-		return ovlctl_usage_error("peer sync: FILE (a JSON list of peers) is required");
-	root = strcmp(file[0], "-") ? json_load_file(file[0], 0, &error)
-				    : json_loadf(stdin, 0, &error);
+	root = strcmp(file, "-") ? json_load_file(file, 0, &error) : json_loadf(stdin, 0, &error);
 	if (!root || !json_is_array(root)) {
-		fprintf(stderr, "ovlctl: peer sync: %s: %s\n", file[0],
+		fprintf(stderr, "ovlctl: %s: %s: %s\n", command, file,
 			root ? "not a JSON list" : error.text);
 		json_decref(root);
 		return 1;
@@ -121,19 +111,45 @@ static int peer_sync(struct ovlctl *tool, int argc, char **argv)
 	peers = calloc(count ? count : 1, sizeof(*peers));
 	if (!peers) {
 		json_decref(root);
-		return ovlctl_fail(tool, -ENOMEM, "peer sync");
+		fprintf(stderr, "ovlctl: %s: out of memory\n", command);
+		return 1;
 	}
 	for (i = 0; i < count; i++) {
 		item = json_array_get(root, i);
 		if (json_unpack_ex(item, &error, 0, "{s:s, s?s, s?s}", "subnet", &peers[i].subnet,
 				   "public_ip", &peers[i].public_ip, "mac", &peers[i].mac) < 0) {
-			fprintf(stderr, "ovlctl: peer sync: %s: entry %zu: %s\n", file[0], i,
+			fprintf(stderr, "ovlctl: %s: %s: entry %zu: %s\n", command, file, i,
 				error.text);
 			free(peers);
 			json_decref(root);
 			return 1;
 		}
 	}
+	*json = root;
+	*list = peers;
+	*length = count;
+	return 0;
+}
+
+static int peer_sync(struct ovlctl *tool, int argc, char **argv)
+{
+	const char *name = DEFAULT_LINK;
+	const struct ovlctl_option spec[] = {
+		{ "link", &name, NULL },
+		{ NULL, NULL, NULL },
+	};
+	char *file[1];
+	json_t *root;
+	struct ovl_peer *peers;
+	struct ovl_link *link;
+	size_t count;
+	int err, status;
+
+	if (ovlctl_parse_options("peer sync", argc, argv, spec, file, 1) != 1)
+		return ovlctl_usage_error("peer sync: FILE (a JSON list of peers) is required");
+	status = ovlctl_read_peers("peer sync", file[0], &root, &peers, &count);
+	if (status)
+		return status;
 	status = open_link(tool, name, &link);
 	if (!status) {
 		err = ovl_peer_sync(link, peers, count);
