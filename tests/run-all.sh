@@ -26,14 +26,15 @@ count() { # name rc output-file: adds the file's TESTS: lines, or 1 for rc
 		f=1 # it counted only passes but still failed: count the failure
 	fi
 	passed=$((passed + p)); failed=$((failed + f))
-	printf '%-40s %4d passed %4d failed\n' "$name" "$p" "$f" >> "$report"
+	printf '%-40s %4d passed %4d failed %s\n' "$name" "$p" "$f" "${4:-}" >> "$report"
 }
 step() { # name command...: runs a build step; a failure counts as one
 	local name=$1 out rc; shift
 	out=$(mktemp)
+	started=$SECONDS
 	"$@" > "$out" 2>&1; rc=$?
 	if [ $rc -ne 0 ]; then tail -50 "$out"; fi
-	count "$name" $rc "$out"
+	count "$name" $rc "$out" "($((SECONDS - started)) s)"
 	rm -f "$out"
 	return $rc
 }
@@ -84,14 +85,16 @@ else
 		name=$(basename "$t")
 		[ -n "${OVL_NETNS_ONLY:-}" ] && [ "$OVL_NETNS_ONLY" != "$name" ] && continue
 		out=$(mktemp)
+		started=$SECONDS
 		OVL_TOP="$top" OVL_BUILD="$top/build" timeout 600 bash "$t" > "$out" 2>&1; rc=$?
 		cat "$out"
-		count "netns: $name" $rc "$out"
+		count "netns: $name" $rc "$out" "($((SECONDS - started)) s)"
 		rm -f "$out"
 	done
 fi
 
 note "summary"
 cat "$report"
+echo "total time: $SECONDS s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
