@@ -301,20 +301,6 @@ char *lease_attrs_to_json(const struct ovl_lease *lease)
 	return text;
 }
 
-static const char *type_name(const json_t *value)
-{
-	switch (json_typeof(value)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
 /* A string member, NULL when absent, null or empty. */
 static int read_string(struct ovl_ctx *ctx, const char *key, const json_t *object,
 		       const char *name, char **out)
@@ -325,7 +311,7 @@ static int read_string(struct ovl_ctx *ctx, const char *key, const json_t *objec
 		return 0;
 	if (!json_is_string(value))
 		return ctx_fail(ctx, -EINVAL, "lease %s: %s: expected a string, got %s",
-				key, name, type_name(value));
+				key, name, json_type_text(value));
 	if (!*json_string_value(value))
 		return 0;
 	return copy_string(out, json_string_value(value));
@@ -366,7 +352,7 @@ static int read_object(struct ovl_ctx *ctx, const char *key, const json_t *objec
 		return 0;
 	if (!json_is_object(value))
 		return ctx_fail(ctx, -EINVAL, "lease %s: %s: expected an object, got %s",
-				key, name, type_name(value));
+				key, name, json_type_text(value));
 	*out = json_dumps(value, JSON_COMPACT);
 	return *out ? 0 : -ENOMEM;
 }
@@ -382,7 +368,7 @@ static int read_expiration(struct ovl_ctx *ctx, const char *key, const json_t *o
 	if (!json_is_integer(value) || json_integer_value(value) < 0)
 		return ctx_fail(ctx, -EINVAL, "lease %s: Expiration: expected unix "
 				"seconds (an integer >= 0), got %s", key,
-				json_is_integer(value) ? "a negative number" : type_name(value));
+				json_is_integer(value) ? "a negative number" : json_type_text(value));
 	*expiration = json_integer_value(value);
 	return 0;
 }
@@ -400,7 +386,7 @@ int lease_from_object(struct ovl_ctx *ctx, const char *key, const json_t *object
 	err = lease_key_parse(ctx, key, lease);
 	if (!err && !json_is_object(object))
 		err = ctx_fail(ctx, -EINVAL, "lease %s: expected an object, got %s",
-			       key, type_name(object));
+			       key, json_type_text(object));
 	if (!err)
 		err = read_address(ctx, key, object, "PublicIP", AF_INET, &lease->public_ip);
 	if (!err)
