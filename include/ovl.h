@@ -323,6 +323,10 @@ OVL_EXPORT const char *ovl_link_name(const struct ovl_link *link);
 OVL_EXPORT const char *ovl_link_mac(const struct ovl_link *link);
 OVL_EXPORT unsigned int ovl_link_mtu(const struct ovl_link *link);
 OVL_EXPORT int ovl_link_ifindex(const struct ovl_link *link);
+/* The link's parameters (name, vni, port, local, dev, mtu, mac, subnet,
+ * network, ...) as stable JSON (see ovl_vxlan_up(3)); free with ovl_free().
+ * NULL on ENOMEM. */
+OVL_EXPORT char *ovl_link_to_json(const struct ovl_link *link);
 
 /* A remote node as the data path needs it.  This struct is frozen: it is
  * passed in arrays, so new fields would come with a new struct and call. */
@@ -341,6 +345,187 @@ OVL_EXPORT int ovl_peer_sync(struct ovl_link *link,
 OVL_EXPORT int ovl_peer_list(struct ovl_link *link, struct ovl_peer **peers,
 			     size_t *count);
 OVL_EXPORT void ovl_peers_free(struct ovl_peer *peers, size_t count);
+
+/* ------------------------------------------------------------------ */
+/* host-gw: no device, a route per peer via its underlay address       */
+/* ------------------------------------------------------------------ */
+
+struct ovl_hostgw_options {
+	size_t size;		/* set by OVL_HOSTGW_OPTIONS_INIT */
+	const char *local;	/* our public IP (required): an address of dev */
+	const char *dev;	/* underlay device; NULL: the one holding local */
+	const char *subnet;	/* our lease subnet (required); family picks v4/v6 */
+	const char *network;	/* cluster network, or NULL */
+	unsigned int flags;	/* none yet: 0 */
+};
+#define OVL_HOSTGW_OPTIONS_INIT { sizeof(struct ovl_hostgw_options), 0, 0, 0, 0, 0 }
+
+/* A host-gw link named "host-gw:DEV" (IPv4) or "host-gw-v6:DEV" (IPv6),
+ * which ovl_link_open() accepts; its MTU is the underlay's.  Refuses
+ * (-EADDRNOTAVAIL) when local is not an address of dev (NAT).  ovl_peer_*
+ * install "subnet via public_ip dev DEV" and refuse an off-link peer
+ * (-ENETUNREACH); ovl_link_down removes those routes. */
+OVL_EXPORT int ovl_hostgw_up(struct ovl_ctx *ctx,
+			     const struct ovl_hostgw_options *options,
+			     struct ovl_link **link);
+
+/* ------------------------------------------------------------------ */
+/* UDP: a TUN device and a userspace loop (flannel's "udp" backend)     */
+/* ------------------------------------------------------------------ */
+
+/* flannel's own design: one packet per system call, no offloads. */
+#define OVL_UDP_SIMPLE 0x1u
+/* Batching without the TUN/UDP offloads (TSO, UDP_SEGMENT, UDP_GRO). */
+#define OVL_UDP_NO_OFFLOAD 0x2u
+
+struct ovl_udp_options {
+	size_t size;		/* set by OVL_UDP_OPTIONS_INIT */
+	const char *name;	/* TUN device; NULL: flannel0 */
+	unsigned int port;	/* 0: 8285 */
+	const char *local;	/* underlay IPv4 address (required); the socket binds it */
+	const char *dev;	/* underlay device; NULL: the one holding local */
+	const char *subnet;	/* our lease subnet (required, IPv4) */
+	const char *network;	/* the cluster network (required): routed into the TUN */
+	unsigned int mtu;	/* 0: underlay MTU - 28 */
+	unsigned int flags;	/* OVL_UDP_* */
+};
+#define OVL_UDP_OPTIONS_INIT { sizeof(struct ovl_udp_options), 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/* Opens the TUN device (address subnet base /32, a route for the network)
+ * and the UDP socket, both in the ctx's namespace.  Nothing forwards until
+ * the caller runs the loop: ovl_link_dispatch from its own event loop, or
+ * ovl_udp_run on a thread of its own.  The device lives as long as the
+ * link: ovl_link_down or ovl_link_free (or the process's exit) removes it. */
+OVL_EXPORT int ovl_udp_up(struct ovl_ctx *ctx,
+			  const struct ovl_udp_options *options,
+			  struct ovl_link **link);
+/* One pollable (POLLIN) fd for everything the link waits on; -EOPNOTSUPP
+ * for a link without a userspace data path (vxlan, host-gw). */
+OVL_EXPORT int ovl_link_fd(const struct ovl_link *link);
+/* Forwards what is ready without blocking, a bounded amount; the number
+ * of packets moved, or a negative errno. */
+OVL_EXPORT int ovl_link_dispatch(struct ovl_link *link);
+/* Forwards on the calling thread until stop_fd (an eventfd or pipe of the
+ * caller's; not read) becomes readable: 0, or a negative errno. */
+OVL_EXPORT int ovl_udp_run(struct ovl_link *link, int stop_fd);
+
+/* Counters of a link's userspace data path; "out" is towards peers (TUN
+ * to UDP), "in" from peers (UDP to TUN); packets are inner IP packets. */
+struct ovl_link_stats {
+	size_t size;			/* set by OVL_LINK_STATS_INIT */
+	uint64_t packets_out;
+	uint64_t bytes_out;
+	uint64_t packets_in;
+	uint64_t bytes_in;
+	uint64_t drop_unknown_source;	/* UDP from an address that is no peer */
+	uint64_t drop_not_ours;		/* from a peer, not for our subnet */
+	uint64_t drop_malformed;	/* not a whole IPv4 packet */
+	uint64_t drop_no_route;		/* no peer owns it: ICMP net unreachable */
+	uint64_t drop_ttl;		/* TTL expired: ICMP time exceeded */
+	uint64_t drop_io;		/* a send or TUN write failed */
+};
+#define OVL_LINK_STATS_INIT { sizeof(struct ovl_link_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/* Safe from any thread while the loop runs; -EOPNOTSUPP as ovl_link_fd. */
+OVL_EXPORT int ovl_link_stats(const struct ovl_link *link,
+			      struct ovl_link_stats *stats);
+
+/* ------------------------------------------------------------------ */
+/* Masquerade and forward rules (flannel's --ip-masq), nftables        */
+/* ------------------------------------------------------------------ */
+
+/* masquerade without fully-random (flannel's --ip-masq-fully-random-disable) */
+#define OVL_MASQ_NO_FULLY_RANDOM 0x1u
+/* no forward chain (flannel's --iptables-forward-rules=false) */
+#define OVL_MASQ_NO_FORWARD 0x2u
+
+/* Makes table ip ovl-ipv4 (or ip6 ovl-ipv6, by the prefixes' family) hold
+ * exactly flannel's rules for the cluster network and this node's subnet,
+ * replaced in one nft transaction; untouched when already exact. */
+OVL_EXPORT int ovl_masq_apply(struct ovl_ctx *ctx, const char *network,
+			      const char *subnet, unsigned int flags);
+/* 0 when the table is exactly what ovl_masq_apply installs, -ENOENT when it
+ * is missing or differs (ovl_ctx_error names the difference). */
+OVL_EXPORT int ovl_masq_check(struct ovl_ctx *ctx, const char *network,
+			      const char *subnet, unsigned int flags);
+/* Deletes the table of family (AF_INET, AF_INET6; 0: both); a missing
+ * table is success. */
+OVL_EXPORT int ovl_masq_remove(struct ovl_ctx *ctx, int family);
+
+/* ------------------------------------------------------------------ */
+/* The embedded agent (flanneld's main loop as an object)               */
+/* ------------------------------------------------------------------ */
+
+struct ovl_node;
+
+/* ovl_node_stop: remove the device and its peers and release the lease;
+ * without it the data path stays so that a restart does not cut traffic. */
+#define OVL_NODE_TEARDOWN 0x1u
+
+struct ovl_node_options {
+	size_t size;			/* set by OVL_NODE_OPTIONS_INIT */
+	const char *node_name;		/* lease identity; NULL: the public IP */
+	const char *iface;		/* underlay interface; NULL: the one holding
+					 * public_ip, else the default route's */
+	const char *public_ip;		/* underlay IPv4; NULL: iface's first */
+	const char *public_ipv6;	/* underlay IPv6 (IPv6 networks) */
+	const char *subnet_file;	/* NULL: OVL_SUBNET_ENV_DEFAULT_PATH */
+	unsigned int ttl_seconds;	/* lease TTL; 0: 24 hours */
+	unsigned int renew_margin_seconds; /* renew this long before expiry;
+					 * 0: TTL / 24 (1 h of 24 h), at least 1 s */
+	unsigned int resync_seconds;	/* full peer resync period; 0: 60 */
+	int ip_masq;			/* FLANNEL_IPMASQ in subnet.env */
+	unsigned int flags;		/* none defined yet: 0 */
+};
+#define OVL_NODE_OPTIONS_INIT { sizeof(struct ovl_node_options), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/* Picks the underlay, acquires the lease (keeping the subnet of subnet.env
+ * and the VTEP MAC of an existing device), brings up the backend, publishes
+ * the MAC, installs every peer, then writes subnet.env. */
+OVL_EXPORT int ovl_node_start(struct ovl_ctx *ctx, struct ovl_store *store,
+			      const struct ovl_config *config,
+			      const struct ovl_node_options *options,
+			      struct ovl_node **node);
+/* One pollable (POLLIN) fd for the store watch, the timers and the link
+ * events; call ovl_node_dispatch when it is readable. */
+OVL_EXPORT int ovl_node_fd(const struct ovl_node *node);
+/* Handles whatever is ready without blocking.  Failures of single steps are
+ * logged, retried and shown by ovl_node_status; 0 unless node is NULL. */
+OVL_EXPORT int ovl_node_dispatch(struct ovl_node *node);
+/* Milliseconds until the node's next timer (renewal, resync, retry); -1
+ * when none.  Only for callers that do not poll ovl_node_fd. */
+OVL_EXPORT int ovl_node_next_timeout_ms(const struct ovl_node *node);
+
+struct ovl_node_status {
+	size_t size;			/* set by OVL_NODE_STATUS_INIT */
+	int ready;			/* lease held, device up, peers synced */
+	int lease_lost;			/* the lease was taken or vanished and is
+					 * not re-acquired yet */
+	char subnet[OVL_PREFIX_STRLEN];	/* our lease, "" when none */
+	char ipv6_subnet[OVL_PREFIX_STRLEN];
+	char backend[16];		/* "vxlan" */
+	char device[16];		/* "flannel.1" */
+	char mac[18];			/* the VTEP MAC */
+	char public_ip[46];
+	char public_ipv6[46];
+	char iface[16];			/* the underlay interface */
+	unsigned int mtu;		/* FLANNEL_MTU */
+	unsigned int peers;		/* peers installed */
+	unsigned int skipped;		/* lease records that failed validation */
+	int64_t lease_expiration;	/* unix seconds; 0: reservation */
+	int64_t last_sync;		/* unix seconds of the last full resync */
+	int last_error;			/* negative errno of the last failure, 0 */
+	char last_error_text[256];	/* its reason, "" when none */
+};
+#define OVL_NODE_STATUS_INIT { sizeof(struct ovl_node_status), 0, 0, "", "", "", "", "", "", "", "", 0, 0, 0, 0, 0, 0, "" }
+
+OVL_EXPORT int ovl_node_status(const struct ovl_node *node,
+			       struct ovl_node_status *status);
+/* Stops following the store and frees node.  flags 0 keeps the device, the
+ * peers, the lease and subnet.env; OVL_NODE_TEARDOWN removes the device and
+ * subnet.env and releases the lease (the first failure is returned, node is
+ * freed anyway). */
+OVL_EXPORT int ovl_node_stop(struct ovl_node *node, unsigned int flags);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 set -e
 packages="build-essential g++ autoconf automake libtool pkg-config
 libnl-3-dev libnl-route-3-dev libjansson-dev libcurl4-openssl-dev libcunit1-dev
+libnftables-dev nftables
 iproute2 iputils-ping tcpdump jq procps util-linux
 etcd-server etcd-client containernetworking-plugins iperf3"
 missing=""

@@ -1,2 +1,346 @@
-/* cmd-run.c - (being written) */
+/*
+ * cmd-run.c - `ovlctl run`: the embedded agent (ovl_node) in the foreground,
+ * driven by poll() on its one fd and a signalfd, one log line per event;
+ * `ovlctl status`: what a running agent left behind, read back from
+ * subnet.env, the kernel and the store.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+
 #include "ovlctl.h"
+
+static void log_line(void *userdata, int level, const char *message)
+{
+	static const char *const names[] = { "emerg", "alert", "crit", "error",
+					     "warning", "notice", "info", "debug" };
+	const char *node = userdata;
+	struct timespec now;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	localtime_r(&now.tv_sec, &tm);
+	fprintf(stderr, "%02d:%02d:%02d.%03ld %s %s: %s\n", tm.tm_hour, tm.tm_min,
+		tm.tm_sec, now.tv_nsec / 1000000, node,
+		level >= 0 && level < 8 ? names[level] : "log", message);
+}
+
+/* SIGTERM and SIGINT as a readable fd, so poll() sees them between events. */
+static int signal_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static int run_loop(struct ovlctl *tool, struct ovl_node *node, int sigfd)
+{
+	struct pollfd fds[2] = { { ovl_node_fd(node), POLLIN, 0 }, { sigfd, POLLIN, 0 } };
+	struct signalfd_siginfo info;
+
+	for (;;) {
+		/* The node's fd includes its timers; the timeout is a safety net. */
+		if (poll(fds, 2, ovl_node_next_timeout_ms(node)) < 0 && errno != EINTR)
+			return ovlctl_fail(tool, -errno, "run: poll");
+		if (fds[1].revents && read(sigfd, &info, sizeof(info)) == sizeof(info)) {
+			fprintf(stderr, "ovlctl: run: %s, stopping\n", strsignal((int)info.ssi_signo));
+			return 0;
+		}
+		ovl_node_dispatch(node);
+	}
+}
+
+struct run_args {
+	const char *node, *iface, *public_ip, *public_ipv6, *subnet_file;
+	const char *ttl, *margin, *resync;
+	int teardown, ip_masq;
+};
+
+static int number(const char *option, const char *text, unsigned int *value)
+{
+	unsigned long number;
+
+	if (!text)
+		return 0;
+	if (ovlctl_parse_uint(option, text, 1, 10 * 365 * 86400UL, &number) < 0)
+		return -1;
+	*value = (unsigned int)number;
+	return 0;
+}
+
+static int run(struct ovlctl *tool, const struct run_args *args)
+{
+	struct ovl_node_options options = OVL_NODE_OPTIONS_INIT;
+	struct ovl_store *store = NULL;
+	struct ovl_config *config = NULL;
+	struct ovl_node *node = NULL;
+	int status, err, sigfd;
+
+	options.node_name = args->node;
+	options.iface = args->iface;
+	options.public_ip = args->public_ip;
+	options.public_ipv6 = args->public_ipv6;
+	options.subnet_file = args->subnet_file;
+	options.ip_masq = args->ip_masq;
+	if (number("--ttl", args->ttl, &options.ttl_seconds) < 0 ||
+	    number("--renew-margin", args->margin, &options.renew_margin_seconds) < 0 ||
+	    number("--resync", args->resync, &options.resync_seconds) < 0)
+		return 2;
+	ovl_ctx_set_log(tool->ctx, tool->verbose ? OVL_LOG_DEBUG : OVL_LOG_INFO, log_line,
+			(void *)(args->node ? args->node : "ovl"));
+	status = ovlctl_open_store(tool, &store);
+	if (status)
+		return status;
+	err = ovlctl_load_config(tool, store, &config);
+	if (err < 0) {
+		status = ovlctl_fail(tool, err, "run: config");
+		goto out;
+	}
+	sigfd = signal_fd();
+	if (sigfd < 0) {
+		status = ovlctl_fail(tool, sigfd, "run: signalfd");
+		goto out;
+	}
+	err = ovl_node_start(tool->ctx, store, config, &options, &node);
+	if (err < 0) {
+		status = ovlctl_fail(tool, err, "run");
+	} else {
+		status = run_loop(tool, node, sigfd);
+		err = ovl_node_stop(node, args->teardown ? OVL_NODE_TEARDOWN : 0);
+		if (err < 0 && !status)
+			status = ovlctl_fail(tool, err, "run: teardown");
+	}
+	close(sigfd);
+out:
+	ovl_config_free(config);
+	ovl_store_close(store);
+	return status;
+}
+
+int cmd_run(struct ovlctl *tool, int argc, char **argv)
+{
+	struct run_args args = { 0 };
+	const struct ovlctl_option options[] = {
+		{ "node", &args.node, NULL },
+		{ "iface", &args.iface, NULL },
+		{ "public-ip", &args.public_ip, NULL },
+		{ "public-ipv6", &args.public_ipv6, NULL },
+		{ "subnet-file", &args.subnet_file, NULL },
+		{ "ttl", &args.ttl, NULL },
+		{ "renew-margin", &args.margin, NULL },
+		{ "resync", &args.resync, NULL },
+		{ "ip-masq", NULL, &args.ip_masq },
+		{ "teardown", NULL, &args.teardown },
+		{ NULL, NULL, NULL },
+	};
+	char *extra[1];
+
+	if (ovlctl_parse_options("run", argc, argv, options, extra, 0) < 0)
+		return 2;
+	return run(tool, &args);
+}
+
+/* --------------------------------------------------------------- status */
+
+struct status_args {
+	const char *subnet_file, *link, *node;
+};
+
+/* The device name the config implies, or --link. */
+static void device_name(struct ovlctl *tool, struct ovl_store *store,
+			const struct status_args *args, char *name, size_t size)
+{
+	struct ovl_config *config;
+
+	if (args->link) {
+		snprintf(name, size, "%s", args->link);
+		return;
+	}
+	if (ovlctl_load_config(tool, store, &config) == 0) {
+		snprintf(name, size, "flannel.%u", ovl_config_vni(config));
+		ovl_config_free(config);
+	} else {
+		snprintf(name, size, "flannel.1");
+	}
+}
+
+/* Our lease: the record whose subnet is the one subnet.env names. */
+static json_t *lease_json(struct ovl_store *store, const char *subnet_env_subnet,
+			  char *holder, size_t size)
+{
+	struct ovl_lease **leases;
+	struct ovl_prefix prefix;
+	char subnet[OVL_PREFIX_STRLEN];
+	json_t *found = json_null();
+	size_t count, i;
+
+	holder[0] = '\0';
+	if (!store || ovl_prefix_parse(subnet_env_subnet, &prefix) < 0)
+		return found;
+	ovl_prefix_mask(&prefix);
+	ovl_prefix_format(&prefix, subnet, sizeof(subnet));
+	if (ovl_leases(store, &leases, &count) < 0)
+		return found;
+	for (i = 0; i < count; i++) {
+		const struct ovl_lease *lease = leases[i];
+		const char *name = ovl_lease_node_name(lease);
+		const char *ip = ovl_lease_public_ip(lease, AF_INET);
+
+		if (!ovl_lease_subnet(lease, AF_INET) ||
+		    strcmp(ovl_lease_subnet(lease, AF_INET), subnet))
+			continue;
+		json_decref(found);
+		found = json_pack("{s:s,s:s?,s:s?,s:s?,s:I}", "key", ovl_lease_key(lease),
+				  "node", name, "public_ip", ip, "backend_data",
+				  ovl_lease_backend_data(lease, AF_INET),
+				  "expiration", (json_int_t)ovl_lease_expiration(lease));
+		snprintf(holder, size, "%s", name ? name : ip ? ip : "");
+	}
+	ovl_leases_free(leases, count);
+	return found ? found : json_null();
+}
+
+static json_t *device_json(struct ovlctl *tool, const char *name, json_t **peers)
+{
+	struct ovl_link *link;
+	struct ovl_peer *list;
+	size_t count, i;
+	json_t *device;
+
+	*peers = json_array();
+	if (ovl_link_open(tool->ctx, name, &link) < 0)
+		return json_null();
+	device = json_pack("{s:s,s:s,s:i,s:i}", "name", name, "mac", ovl_link_mac(link),
+			   "mtu", (int)ovl_link_mtu(link), "ifindex", ovl_link_ifindex(link));
+	if (ovl_peer_list(link, &list, &count) == 0) {
+		for (i = 0; i < count; i++)
+			json_array_append_new(*peers, json_pack("{s:s,s:s,s:s?}",
+				"subnet", list[i].subnet, "public_ip", list[i].public_ip,
+				"mac", list[i].mac));
+		ovl_peers_free(list, count);
+	}
+	ovl_link_free(link);
+	return device ? device : json_null();
+}
+
+static void print_status_text(json_t *root)
+{
+	json_t *env = json_object_get(root, "subnet_env");
+	json_t *device = json_object_get(root, "device");
+	json_t *lease = json_object_get(root, "lease");
+	json_t *peers = json_object_get(root, "peers"), *peer;
+	size_t i;
+
+	printf("subnet.env  %s", json_string_value(json_object_get(root, "subnet_file")));
+	if (json_is_object(env))
+		printf(": network %s, subnet %s, mtu %d\n",
+		       json_string_value(json_object_get(env, "network")),
+		       json_string_value(json_object_get(env, "subnet")),
+		       (int)json_integer_value(json_object_get(env, "mtu")));
+	else
+		printf(": missing\n");
+	if (json_is_object(device))
+		printf("device      %s mac %s mtu %d\n",
+		       json_string_value(json_object_get(device, "name")),
+		       json_string_value(json_object_get(device, "mac")),
+		       (int)json_integer_value(json_object_get(device, "mtu")));
+	else
+		printf("device      missing\n");
+	if (json_is_object(lease)) {
+		json_int_t expiration = json_integer_value(json_object_get(lease, "expiration"));
+
+		printf("lease       %s node %s public-ip %s ", json_string_value(json_object_get(lease, "key")),
+		       json_string_value(json_object_get(lease, "node")) ?: "-",
+		       json_string_value(json_object_get(lease, "public_ip")) ?: "-");
+		if (expiration)
+			printf("expires in %lld s\n", (long long)(expiration - time(NULL)));
+		else
+			printf("reserved\n");
+	} else {
+		printf("lease       missing\n");
+	}
+	printf("peers       %zu\n", json_array_size(peers));
+	json_array_foreach(peers, i, peer)
+		printf("  %-20s via %-16s mac %s\n",
+		       json_string_value(json_object_get(peer, "subnet")),
+		       json_string_value(json_object_get(peer, "public_ip")),
+		       json_string_value(json_object_get(peer, "mac")) ?: "-");
+	printf("state       %s\n", json_string_value(json_object_get(root, "state")));
+}
+
+static int status(struct ovlctl *tool, const struct status_args *args)
+{
+	struct ovl_subnet_env env = OVL_SUBNET_ENV_INIT;
+	const char *file = args->subnet_file ? args->subnet_file : OVL_SUBNET_ENV_DEFAULT_PATH;
+	struct ovl_store *store = NULL;
+	char name[64], holder[256], why[640] = "";
+	json_t *root, *device, *lease = json_null(), *peers;
+	int have_env;
+
+	have_env = ovl_subnet_env_read(tool->ctx, file, &env) == 0;
+	if (ovl_store_open(tool->ctx, tool->store_uri, &store) < 0)
+		store = NULL;
+	device_name(tool, store, args, name, sizeof(name));
+	device = device_json(tool, name, &peers);
+	if (have_env)
+		lease = lease_json(store, env.subnet, holder, sizeof(holder));
+	if (!have_env)
+		snprintf(why, sizeof(why), "no subnet.env at %s", file);
+	else if (json_is_null(device))
+		snprintf(why, sizeof(why), "no device %s", name);
+	else if (json_is_null(lease))
+		snprintf(why, sizeof(why), "no lease for %s in the store", env.subnet);
+	else if (args->node && strcmp(holder, args->node))
+		snprintf(why, sizeof(why), "the lease for %s is held by %s, not %s",
+			 env.subnet, holder, args->node);
+	root = json_pack("{s:s,s:o,s:o,s:o,s:o,s:s,s:s?}", "subnet_file", file,
+			 "subnet_env", have_env ? json_pack("{s:s,s:s,s:i,s:b}",
+				"network", env.network, "subnet", env.subnet,
+				"mtu", (int)env.mtu, "ipmasq", env.ipmasq) : json_null(),
+			 "device", device, "lease", lease, "peers", peers,
+			 "state", why[0] ? "not ready" : "ready", "reason", why[0] ? why : NULL);
+	if (tool->json) {
+		char *text = json_dumps(root, JSON_PRESERVE_ORDER | JSON_COMPACT);
+
+		printf("%s\n", text ? text : "{}");
+		free(text);
+	} else {
+		print_status_text(root);
+	}
+	json_decref(root);
+	if (store)
+		ovl_store_close(store);
+	if (why[0])
+		fprintf(stderr, "ovlctl: status: %s\n", why);
+	return why[0] ? 1 : 0;
+}
+
+int cmd_status(struct ovlctl *tool, int argc, char **argv)
+{
+	struct status_args args = { 0 };
+	const struct ovlctl_option options[] = {
+		{ "subnet-file", &args.subnet_file, NULL },
+		{ "link", &args.link, NULL },
+		{ "node", &args.node, NULL },
+		{ "json", NULL, &tool->json },
+		{ NULL, NULL, NULL },
+	};
+	char *extra[1];
+
+	if (ovlctl_parse_options("status", argc, argv, options, extra, 0) < 0)
+		return 2;
+	return status(tool, &args);
+}

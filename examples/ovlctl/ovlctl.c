@@ -29,16 +29,32 @@ static const struct ovlctl_command commands[] = {
 	  "                [--port P] [--mac MAC] [--mtu N] [--name N] [--replace]\n"
 	  "ovlctl vxlan down [--name N]\n"
 	  "ovlctl vxlan show [--name N]\n" },
+	{ "hostgw", cmd_hostgw, "the host-gw backend: a route per peer, no device",
+	  "ovlctl hostgw up --local IP --subnet CIDR [--network CIDR] [--dev IF]\n"
+	  "                 prints the link name: host-gw:IF (IPv4), host-gw-v6:IF (IPv6)\n"
+	  "ovlctl hostgw down [--link host-gw:IF]   removes the link's routes\n"
+	  "ovlctl hostgw show [--link host-gw:IF]\n"
+	  "peers: ovlctl peer add|del|list|sync ... --link host-gw:IF\n" },
+	{ "udp", cmd_udp, "the UDP backend's forwarding loop in the foreground",
+	  "ovlctl udp run --local IP --subnet CIDR --network CIDR [--port P] [--dev IF]\n"
+	  "               [--name N] [--mtu N] [--peers FILE] [--simple] [--no-offload]\n"
+	  "               FILE: JSON list of {subnet, public_ip}, re-read on SIGHUP;\n"
+	  "               SIGUSR1 prints the counters; SIGTERM/SIGINT remove the device\n" },
 	{ "peer", cmd_peer, "add, delete, list and sync peers on a link",
 	  "ovlctl peer add  --subnet CIDR --public-ip IP [--mac MAC] [--link NAME]\n"
 	  "ovlctl peer del  --subnet CIDR [--public-ip IP] [--mac MAC] [--link NAME]\n"
 	  "ovlctl peer list [--link NAME]\n"
 	  "ovlctl peer sync FILE [--link NAME]   FILE: JSON list of {subnet, public_ip, mac}\n" },
 	{ "run", cmd_run, "the embedded agent in the foreground (flanneld's job)",
-	  "ovlctl run [--node N] [--iface IF | --public-ip IP] [--subnet-file PATH] [--ttl S]\n"
-	  "           [--teardown]\n" },
+	  "ovlctl run [--node N] [--iface IF] [--public-ip IP] [--public-ipv6 IP]\n"
+	  "           [--subnet-file PATH] [--ttl S] [--renew-margin S] [--resync S]\n"
+	  "           [--ip-masq] [--teardown]\n" },
+	{ "masq", cmd_masq, "install, check or remove the masquerade and forward rules",
+	  "ovlctl masq apply  --network CIDR --subnet CIDR [--no-fully-random] [--no-forward]\n"
+	  "ovlctl masq check  --network CIDR --subnet CIDR [--no-fully-random] [--no-forward]\n"
+	  "ovlctl masq remove [--family 4|6]\n" },
 	{ "status", cmd_status, "the running state from subnet.env, the kernel and the store",
-	  "ovlctl status [--subnet-file PATH]\n" },
+	  "ovlctl status [--subnet-file PATH] [--link NAME] [--node N]\n" },
 };
 
 static void print_help(FILE *out)

@@ -32,8 +32,11 @@ int cmd_lease(struct ovlctl *tool, int argc, char **argv);
 int cmd_subnet_env(struct ovlctl *tool, int argc, char **argv);
 int cmd_vxlan(struct ovlctl *tool, int argc, char **argv);
 int cmd_peer(struct ovlctl *tool, int argc, char **argv);
+int cmd_hostgw(struct ovlctl *tool, int argc, char **argv);
 int cmd_run(struct ovlctl *tool, int argc, char **argv);
+int cmd_masq(struct ovlctl *tool, int argc, char **argv);
 int cmd_status(struct ovlctl *tool, int argc, char **argv);
+int cmd_udp(struct ovlctl *tool, int argc, char **argv);
 
 /* A `--name value` or `--name` (flag) option of a subcommand. */
 struct ovlctl_option {
@@ -64,5 +67,12 @@ int ovlctl_open_store(struct ovlctl *tool, struct ovl_store **store);
 /* Parses a number option within [min, max]; -1 after printing the error. */
 int ovlctl_parse_uint(const char *option, const char *text, unsigned long min,
 		      unsigned long max, unsigned long *value);
+
+/* cmd-peer.c: a peers file (a JSON list of {subnet, public_ip, mac}; "-"
+ * is stdin) for command; the strings live in *json (json_decref it), free
+ * *peers.  0, or the exit status after printing the error. */
+struct json_t;
+int ovlctl_read_peers(const char *command, const char *file, struct json_t **json,
+		      struct ovl_peer **peers, size_t *count);
 
 #endif

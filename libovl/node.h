@@ -1,0 +1,170 @@
+/*
+ * node.h - what the agent's files share: the underlay it runs on, the link
+ * event socket it watches, the check that turns a lease into a peer, and the
+ * agent's own state (node.c: life cycle and lease; node-sync.c: peers and
+ * device repair).
+ */
+#ifndef OVL_NODE_H
+#define OVL_NODE_H
+
+#include <net/if.h>
+#include "internal.h"
+
+struct nl_sock;
+
+/* ------------------------------------------------------------ underlay.c */
+
+struct underlay {
+	char iface[IFNAMSIZ];
+	int ifindex;
+	unsigned int mtu;
+	char local[46];		/* iface's IPv4 (the VTEP source), "" if none */
+	char local6[46];	/* iface's global IPv6, "" if none */
+};
+
+/* Connects sock (NETLINK_ROUTE) inside the ctx's network namespace. */
+int netns_connect(struct ovl_ctx *ctx, struct nl_sock *sock);
+
+/* The interface named iface, else the one holding ip (or ipv6), else the
+ * default route's; with its MTU and addresses of the wanted families. */
+int underlay_pick(struct ovl_ctx *ctx, const char *iface, const char *ip,
+		  const char *ipv6, int want_v4, int want_v6,
+		  struct underlay *underlay);
+
+/* ----------------------------------------------------------- linkwatch.c */
+
+struct linkwatch;
+
+enum linkwatch_event { LINKWATCH_NEW = 1, LINKWATCH_DEL = 2 };
+
+/* fn gets each RTM_NEWLINK/RTM_DELLINK: event, ifindex, name, IFF_* flags. */
+typedef void (*linkwatch_fn)(void *userdata, int event, int ifindex,
+			     const char *name, unsigned int flags);
+
+int linkwatch_open(struct ovl_ctx *ctx, linkwatch_fn fn, void *userdata,
+		   struct linkwatch **watch);
+int linkwatch_fd(const struct linkwatch *watch);
+/* Reads every pending event without blocking; -ENOBUFS when the kernel
+ * dropped some (the caller must then resync everything). */
+int linkwatch_read(struct linkwatch *watch);
+void linkwatch_close(struct linkwatch *watch);
+
+/* ----------------------------------------------------------- node-peer.c */
+
+/* What a remote lease must match to become a peer of this node. */
+struct peer_rules {
+	int family;				/* AF_INET or AF_INET6 */
+	const struct ovl_prefix *network;	/* the cluster network */
+	const struct ovl_prefix *own_subnet;	/* ours, never a peer */
+	const char *backend_type;		/* "vxlan" */
+	uint32_t vni;
+};
+
+/* A remote lease as a peer: subnet and public IP of the family and the
+ * VtepMAC from its backend data, in the caller's buffers.  0 when valid;
+ * -EINVAL (with the reason in ctx) when the record must be skipped;
+ * -ENOENT when the lease has no subnet of that family. */
+struct peer_text {
+	char subnet[OVL_PREFIX_STRLEN];
+	char public_ip[46];
+	char mac[18];
+};
+int peer_from_lease(struct ovl_ctx *ctx, const struct peer_rules *rules,
+		    const struct ovl_lease *lease, struct peer_text *peer);
+
+/* Parses "0e:2a:..:ff" into 6 bytes; -EINVAL unless a non-zero unicast MAC. */
+int mac_parse_unicast(const char *text, unsigned char mac[6]);
+
+/* ---------------------------------------------------- node.c, node-sync.c */
+
+/* One address family's overlay: its device and our subnet in it. */
+struct node_plane {
+	int family;
+	char device[IFNAMSIZ];
+	char mac[18];			/* the VTEP MAC we keep */
+	char subnet[OVL_PREFIX_STRLEN];	/* our lease's subnet */
+	struct ovl_prefix subnet_prefix;
+	struct ovl_link *link;
+	int ifindex;
+	int existed;			/* the device was there before start */
+	int known_up;			/* last link event said IFF_UP */
+	const char *repair;		/* why the device needs repair, or NULL */
+	int64_t repair_at;		/* monotonic ms */
+	unsigned int repair_backoff_ms;
+};
+
+/* A lease record of another node, installed or skipped. */
+struct node_peer {
+	char *key;
+	int valid;			/* 0: failed validation, not installed */
+	struct peer_text text[2];	/* per plane; subnet "" when absent */
+};
+
+struct ovl_node {
+	struct ovl_ctx *ctx;
+	struct ovl_store *store;
+	const struct ovl_config *config;
+	char *node_name;
+	char *subnet_file;
+	unsigned int ttl, margin;
+	int64_t resync_ms;
+	int ip_masq;
+
+	struct underlay underlay;
+	char public_ip[46], public_ipv6[46];
+	struct node_plane planes[2];
+	int nplanes;
+
+	struct ovl_lease *lease;
+	int lease_existed;		/* we held a record before start */
+	int lease_lost;
+	struct ovl_watch *watch;
+	struct linkwatch *links;
+	int discarding_links;		/* reading our own changes' echo */
+	int epoll_fd, timer_fd;
+
+	struct node_peer *peers;
+	size_t npeers, peers_size;
+
+	/* monotonic ms deadlines; INT64_MAX: none */
+	int64_t renew_at, reacquire_at, resync_at;
+	unsigned int renew_backoff_ms, reacquire_backoff_ms, resync_backoff_ms;
+
+	int ready;
+	int subnet_env_stale;
+	unsigned int mtu;
+	int64_t last_sync;
+	int last_error;
+	char last_error_text[256];
+};
+
+int64_t node_now_ms(void);
+/* Records err with the ctx's reason as the last error and logs it. */
+void node_error(struct ovl_node *node, int err, const char *what);
+/* The next retry delay in ms: 250 ms doubling up to 30 s. */
+unsigned int node_backoff(unsigned int *backoff_ms);
+int node_is_own_record(const struct ovl_node *node, const struct ovl_lease *lease);
+void node_lease_lost(struct ovl_node *node, const char *why);
+int node_watch_open(struct ovl_node *node);
+void node_arm_timer(struct ovl_node *node);
+int64_t node_next_deadline(const struct ovl_node *node);
+
+struct peer_rules node_peer_rules(const struct ovl_node *node,
+				  const struct node_plane *plane);
+const char *node_plane_subnet(const struct ovl_node *node, int family);
+/* ovl_vxlan_up for the plane with its MAC, our subnet and the underlay. */
+int node_plane_up(struct ovl_node *node, struct node_plane *plane);
+/* Lists the store and makes the kernel hold exactly the valid peers. */
+int node_resync(struct ovl_node *node);
+void node_store_events_read(struct ovl_node *node);
+void node_link_event(void *userdata, int event, int ifindex, const char *name,
+		     unsigned int flags);
+void node_link_events_read(struct ovl_node *node);
+void node_link_events_discard(struct ovl_node *node);
+void node_repair_planes(struct ovl_node *node);
+int node_planes_need_repair(const struct ovl_node *node);
+size_t node_peer_count(const struct ovl_node *node);
+size_t node_skipped_count(const struct ovl_node *node);
+void node_peers_clear(struct ovl_node *node);
+
+#endif

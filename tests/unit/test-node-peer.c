@@ -1,0 +1,148 @@
+/*
+ * test-node-peer.c - unit tests of node-peer.c: which lease records the
+ * agent installs as peers, and the reason it gives for each one it skips.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "harness.h"
+#include "lease.h"
+#include "node.h"
+
+static struct ovl_prefix network, own;
+
+/* A lease record as a store would hand it over. */
+static struct ovl_lease *record(const char *subnet, const char *public_ip,
+				const char *type, const char *data)
+{
+	struct ovl_lease *lease = lease_new();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lease);
+	CU_ASSERT_EQUAL_FATAL(ovl_prefix_parse(subnet, &lease->subnet), 0);
+	lease->has_ipv4 = 1;
+	strcpy(lease->subnet_text, subnet);
+	lease_key_format(lease, lease->key, sizeof(lease->key));
+	lease->public_ip = public_ip ? strdup(public_ip) : NULL;
+	lease->backend_type = type ? strdup(type) : NULL;
+	lease->backend_data = data ? strdup(data) : NULL;
+	return lease;
+}
+
+/* Runs the check; returns its result and leaves the reason in why. */
+static int check(const char *subnet, const char *ip, const char *type,
+		 const char *data, struct peer_text *peer, char *why, size_t size)
+{
+	struct peer_rules rules = { AF_INET, &network, &own, "vxlan", 1 };
+	struct ovl_ctx *ctx;
+	struct ovl_lease *lease = record(subnet, ip, type, data);
+	int err;
+
+	CU_ASSERT_EQUAL_FATAL(ovl_ctx_new(&ctx), 0);
+	err = peer_from_lease(ctx, &rules, lease, peer);
+	strncpy(why, ovl_ctx_error(ctx), size - 1);
+	why[size - 1] = '\0';
+	ovl_ctx_free(ctx);
+	ovl_lease_free(lease);
+	return err;
+}
+
+static void setup(void)
+{
+	CU_ASSERT_EQUAL_FATAL(ovl_prefix_parse("10.244.0.0/16", &network), 0);
+	CU_ASSERT_EQUAL_FATAL(ovl_prefix_parse("10.244.3.0/24", &own), 0);
+}
+
+static void test_valid_peer(void)
+{
+	struct peer_text peer;
+	char why[256];
+
+	setup();
+	CU_ASSERT_EQUAL(check("10.244.7.0/24", "192.168.77.12", "vxlan",
+			      "{\"VNI\":1,\"VtepMAC\":\"0e:2a:33:44:55:66\"}",
+			      &peer, why, sizeof(why)), 0);
+	CU_ASSERT_STRING_EQUAL(peer.subnet, "10.244.7.0/24");
+	CU_ASSERT_STRING_EQUAL(peer.public_ip, "192.168.77.12");
+	CU_ASSERT_STRING_EQUAL(peer.mac, "0e:2a:33:44:55:66");
+}
+
+/* Each invalid record is refused with a reason naming what is wrong. */
+static void test_skipped_records(void)
+{
+	static const struct {
+		const char *subnet, *ip, *type, *data, *reason;
+	} cases[] = {
+		{ "10.245.7.0/24", "192.168.77.12", "vxlan", "{\"VNI\":1,\"VtepMAC\":\"0e:2a:33:44:55:66\"}", "outside the network" },
+		{ "10.244.3.0/24", "192.168.77.12", "vxlan", "{\"VNI\":1,\"VtepMAC\":\"0e:2a:33:44:55:66\"}", "overlaps ours" },
+		{ "10.244.3.128/25", "192.168.77.12", "vxlan", "{\"VNI\":1,\"VtepMAC\":\"0e:2a:33:44:55:66\"}", "overlaps ours" },
+		{ "10.244.7.0/24", "192.168.77.12", "host-gw", NULL, "backend type 'host-gw'" },
+		{ "10.244.7.0/24", NULL, "vxlan", "{\"VNI\":1,\"VtepMAC\":\"0e:2a:33:44:55:66\"}", "no PublicIP" },
+		{ "10.244.7.0/24", "127.0.0.1", "vxlan", "{\"VNI\":1,\"VtepMAC\":\"0e:2a:33:44:55:66\"}", "loopback" },
+		{ "10.244.7.0/24", "0.0.0.0", "vxlan", "{\"VNI\":1,\"VtepMAC\":\"0e:2a:33:44:55:66\"}", "unspecified" },
+		{ "10.244.7.0/24", "239.1.1.1", "vxlan", "{\"VNI\":1,\"VtepMAC\":\"0e:2a:33:44:55:66\"}", "multicast" },
+		{ "10.244.7.0/24", "fd00::1", "vxlan", "{\"VNI\":1,\"VtepMAC\":\"0e:2a:33:44:55:66\"}", "not an IPv4 address" },
+		{ "10.244.7.0/24", "192.168.77.12", "vxlan", "{\"VNI\":2,\"VtepMAC\":\"0e:2a:33:44:55:66\"}", "VNI 2, want 1" },
+		{ "10.244.7.0/24", "192.168.77.12", "vxlan", "{\"VtepMAC\":\"0e:2a:33:44:55:66\"}", "VNI -1, want 1" },
+		{ "10.244.7.0/24", "192.168.77.12", "vxlan", "{\"VNI\":1,\"VtepMAC\":\"01:00:5e:00:00:01\"}", "not a unicast MAC" },
+		{ "10.244.7.0/24", "192.168.77.12", "vxlan", "{\"VNI\":1,\"VtepMAC\":\"00:00:00:00:00:00\"}", "not a unicast MAC" },
+		{ "10.244.7.0/24", "192.168.77.12", "vxlan", "{\"VNI\":1,\"VtepMAC\":\"0e:2a:33:44:55\"}", "not a unicast MAC" },
+		{ "10.244.7.0/24", "192.168.77.12", "vxlan", "{\"VNI\":1}", "not a unicast MAC" },
+		{ "10.244.7.0/24", "192.168.77.12", "vxlan", "[1]", "no BackendData object" },
+		{ "10.244.7.0/24", "192.168.77.12", "vxlan", NULL, "no BackendData object" },
+	};
+	struct peer_text peer;
+	char why[256];
+	size_t i;
+
+	setup();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int err = check(cases[i].subnet, cases[i].ip, cases[i].type, cases[i].data,
+				&peer, why, sizeof(why));
+
+		CU_ASSERT_EQUAL(err, -EINVAL);
+		if (!strstr(why, cases[i].reason))
+			CU_FAIL("reason does not name the problem");
+		CU_ASSERT_STRING_EQUAL(peer.mac, "");
+	}
+}
+
+static void test_other_family_absent(void)
+{
+	struct peer_rules rules = { AF_INET6, &network, NULL, "vxlan", 1 };
+	struct ovl_lease *lease;
+	struct peer_text peer;
+
+	setup();
+	lease = record("10.244.7.0/24", "192.168.77.12", "vxlan", "{}");
+	CU_ASSERT_EQUAL(peer_from_lease(NULL, &rules, lease, &peer), -ENOENT);
+	ovl_lease_free(lease);
+}
+
+static void test_mac_parse(void)
+{
+	unsigned char mac[6];
+
+	CU_ASSERT_EQUAL(mac_parse_unicast("0e:2a:33:44:55:66", mac), 0);
+	CU_ASSERT_EQUAL(mac[0], 0x0e);
+	CU_ASSERT_EQUAL(mac[5], 0x66);
+	CU_ASSERT_EQUAL(mac_parse_unicast("0E:2A:33:44:55:FF", mac), 0);
+	CU_ASSERT_EQUAL(mac_parse_unicast("ff:ff:ff:ff:ff:ff", mac), -EINVAL);
+	CU_ASSERT_EQUAL(mac_parse_unicast("0e-2a-33-44-55-66", mac), -EINVAL);
+	CU_ASSERT_EQUAL(mac_parse_unicast("0e:2a:33:44:55:66:77", mac), -EINVAL);
+	CU_ASSERT_EQUAL(mac_parse_unicast("0e:2a:33:44:55:6", mac), -EINVAL);
+	CU_ASSERT_EQUAL(mac_parse_unicast(NULL, mac), -EINVAL);
+}
+
+void register_tests(void)
+{
+	static const CU_TestInfo tests[] = {
+		{ "a valid record becomes a peer", test_valid_peer },
+		{ "invalid records are skipped with a reason", test_skipped_records },
+		{ "a record without our family is absent, not invalid", test_other_family_absent },
+		{ "VTEP MAC parsing", test_mac_parse },
+		CU_TEST_INFO_NULL,
+	};
+
+	harness_add_suite("node-peer", tests);
+}
