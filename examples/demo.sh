@@ -1,16 +1,29 @@
 #!/bin/bash
 # demo.sh - README command 1: a flannel-style VXLAN overlay between three
 # "hosts" (network namespaces on one switch), each running the embedded agent
-# `ovlctl run` on one shared file store, with a "pod" behind each.  Prints
+# `ovlctl run` on one shared store, with a "pod" behind each.  Prints
 # the lease table, every host's peers, a pod-to-pod ping matrix and how long
 # each host took to become reachable; then churn: a fourth host joins, one
 # leaves.  Run as root on Debian 12; installs and builds what is missing.
 # Everything it makes (namespaces, processes, temp files) goes away at the
 # end, also on failure or Ctrl-C; the root namespace is never touched.
 #
-#   sudo examples/demo.sh            OVL_BUILD=DIR to use another build
+# The store is the embedded file store, or with --store etcd a real etcd
+# (Debian's etcd-server) that runs inside the switch namespace on the
+# underlay (192.168.77.1:2379, data on tmpfs) as in a cluster: the network
+# config is put there with `ovlctl config put`, the agents read it from etcd
+# (no --config) and their leases are flannel's keys, shown with etcdctl.
+#
+#   sudo examples/demo.sh                  OVL_BUILD=DIR to use another build
+#   sudo examples/demo.sh --store etcd     the same demo on etcd
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
+kind=file
+case "$*" in
+	"" | "--store file") ;;
+	"--store etcd") kind=etcd ;;
+	*) echo "usage: $0 [--store file|etcd]" >&2; exit 2 ;;
+esac
 
 fail() { echo "demo: FAILED: $*" >&2; exit 1; }
 say() { printf '\n== %s\n' "$*"; }
@@ -38,10 +51,12 @@ export OVL_BUILD="$build"
 . "$top/tests/netns/lib.sh"
 # lib.sh records namespaces made inside $(...) in a subshell, so remove
 # ours by their unique prefix as well.
+etcd_data=""
 cleanup() {
 	local ns
 	t_cleanup
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$T_PREFIX-"); do ip netns del "$ns"; done
+	[ -z "$etcd_data" ] || rm -rf "$etcd_data"
 }
 trap 'echo; echo "demo: interrupted, cleaning up" >&2; exit 130' INT TERM
 trap 'rc=$?; cleanup; [ "$rc" -eq 0 ] && echo "demo: cleaned up" || echo "demo: cleaned up (exit $rc)"; exit $rc' EXIT
@@ -50,8 +65,10 @@ trap 'rc=$?; cleanup; [ "$rc" -eq 0 ] && echo "demo: cleaned up" || echo "demo: 
 [ -x "$OVL_BUILD/.libs/ovlctl" ] && OVLCTL="$OVL_BUILD/.libs/ovlctl"
 store="file:$T_TMP/leases.json"
 conf="$T_TMP/net-conf.json"
+agent_conf=(--config "$conf")	# on etcd the agents read the config from the store
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-ctl() { "$OVLCTL" --store "$store" --config "$conf" "$@"; }
+# In the switch namespace: an etcd store is reachable only on the underlay.
+ctl() { ip netns exec "$sw" "$OVLCTL" --store "$store" --config "$conf" "$@"; }
 env_value() { sed -n "s/^$2=//p" "$T_TMP/$1.env" 2>/dev/null; }
 
 declare -A HOST POD PODIP STARTED READY PLUGGED AGENT
@@ -62,7 +79,7 @@ start_host() {
 	local n=$1 name="h$1"
 	HOST[$name]=$(host_add "$sw" "$name" "192.168.77.1$n/24") || fail "creating host $name"
 	STARTED[$name]=$(now_ms)
-	ip netns exec "${HOST[$name]}" "$OVLCTL" --store "$store" --config "$conf" run \
+	ip netns exec "${HOST[$name]}" "$OVLCTL" --store "$store" "${agent_conf[@]}" run \
 		--node "$name" --iface eth0 --subnet-file "$T_TMP/$name.env" --teardown \
 		> "$T_TMP/$name.log" 2>&1 &
 	AGENT[$name]=$!
@@ -138,12 +155,41 @@ ping_matrix() {
 	done
 }
 
+# etcd on the underlay: clients reach it at 192.168.77.1 on the switch's
+# bridge; its peer URL stays on the switch namespace's loopback.
+ectl() { ETCDCTL_API=3 ip netns exec "$sw" etcdctl --endpoints=192.168.77.1:2379 "$@"; }
+start_etcd() {
+	local pid
+	etcd_data=$(mktemp -d /dev/shm/ovl-demo-etcd.XXXXXX) || fail "mktemp"
+	ip -n "$sw" addr add 192.168.77.1/24 dev br0 || fail "addressing the switch's bridge"
+	ip netns exec "$sw" etcd --name demo --data-dir "$etcd_data/data" \
+		--listen-client-urls http://192.168.77.1:2379 \
+		--advertise-client-urls http://192.168.77.1:2379 \
+		--listen-peer-urls http://127.0.0.1:2380 \
+		--initial-advertise-peer-urls http://127.0.0.1:2380 \
+		--initial-cluster demo=http://127.0.0.1:2380 \
+		--initial-cluster-state new > "$T_TMP/etcd.log" 2>&1 &
+	pid=$!
+	track_pid "$pid"
+	wait_for 15 ectl endpoint health ||
+		{ tail -20 "$T_TMP/etcd.log" >&2; fail "etcd not healthy within 15 s"; }
+	store=etcd://192.168.77.1:2379
+	echo "etcd $(etcd --version | sed -n 's/^etcd Version: //p') (PID $pid) in the switch namespace on 192.168.77.1:2379"
+}
+
 say "network: a switch and three hosts (namespaces), one store, net-conf.json"
 sw=$(underlay_add) || fail "creating the switch namespace"
 cat > "$conf" <<'EOF'
 { "Network": "10.244.0.0/16", "SubnetLen": 24, "Backend": { "Type": "vxlan", "VNI": 1 } }
 EOF
 cat "$conf"
+if [ "$kind" = etcd ]; then
+	start_etcd
+	ctl config put "$conf" ||
+		fail "ovlctl config put (the network config into etcd)"
+	agent_conf=()
+	echo "put at /coreos.com/network/config: $(ectl get --print-value-only /coreos.com/network/config)"
+fi
 echo "store: $store"
 
 say "starting ovlctl run in h1, h2, h3"
@@ -153,6 +199,10 @@ wait_reachable h1 h2 h3
 
 say "lease table"
 ctl lease list || fail "ovlctl lease list"
+if [ "$kind" = etcd ]; then
+	echo "-- in etcd: etcdctl get --prefix /coreos.com/network/subnets/"
+	ectl get --prefix /coreos.com/network/subnets/ | sed 's/^/   /'
+fi
 
 say "each host's agent state and peers (ovlctl status)"
 print_peers

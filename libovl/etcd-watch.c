@@ -280,16 +280,23 @@ static int on_line(void *arg, const char *text, size_t length)
 	size_t i;
 	int err;
 
-	root = json_loadb(text, length, 0, &error);
-	if (!root)
+	err = json_parse(text, length, 0, &root, &error);
+	if (err == -ENOMEM)
+		return err;
+	if (err < 0)
 		return ctx_fail(w->ctx, -EPROTO, "etcd watch: malformed line: %s",
 				error.text);
 	err = etcd_watch_line_parse(w->ctx, root, &line);
 	if (!err && line.kind == ETCD_LINE_CANCELED)
 		err = ctx_fail(w->ctx, -ECANCELED, "etcd watch: cancelled by etcd "
 			       "(compacted at revision %lld)", (long long)line.compact_revision);
-	if (!err && line.kind == ETCD_LINE_CREATED)
+	if (!err && line.kind == ETCD_LINE_CREATED) {
+		/* A grown backoff means this stream replaces a failed one. */
+		if (w->backoff_ms > BACKOFF_MIN_MS)
+			ctx_log(w->ctx, OVL_LOG_NOTICE, "etcd watch: reconnected, "
+				"changes after revision %lld follow", (long long)w->revision);
 		w->backoff_ms = BACKOFF_MIN_MS;
+	}
 	json_array_foreach(err ? NULL : line.events, i, event) {
 		err = take_event(w, event);
 		if (err < 0)

@@ -81,6 +81,46 @@ static int number(const char *option, const char *text, unsigned int *value)
 	return 0;
 }
 
+static int unreachable(int err)
+{
+	return err == -ECONNREFUSED || err == -EHOSTUNREACH || err == -ETIMEDOUT ||
+	       err == -ECONNRESET;
+}
+
+/* Config and first lease, waiting like flanneld for a store that cannot be
+ * reached yet (etcd still starting, or away): the agent comes up once it
+ * is back.  Returns 0 (*node is NULL when a signal ended the wait) or the
+ * exit status after reporting why. */
+static int start(struct ovlctl *tool, struct ovl_store *store,
+		 const struct ovl_node_options *options, int sigfd,
+		 struct ovl_config **config, struct ovl_node **node)
+{
+	struct pollfd signal = { sigfd, POLLIN, 0 };
+	int err;
+
+	for (;;) {
+		err = ovlctl_load_config(tool, store, config);
+		if (!err) {
+			err = ovl_node_start(tool->ctx, store, *config, options, node);
+			if (!err)
+				return 0;
+			ovl_config_free(*config);
+			*config = NULL;
+			if (!unreachable(err))
+				return ovlctl_fail(tool, err, "run");
+		} else if (!unreachable(err)) {
+			return ovlctl_fail(tool, err, "run: config");
+		}
+		/* The store logged the reason already. */
+		log_line((void *)(options->node_name ? options->node_name : "ovl"),
+			 OVL_LOG_WARNING, "store unreachable: retrying in 1 s");
+		if (poll(&signal, 1, 1000) > 0) {
+			fprintf(stderr, "ovlctl: run: stopped while waiting for the store\n");
+			return 0;
+		}
+	}
+}
+
 static int run(struct ovlctl *tool, const struct run_args *args)
 {
 	struct ovl_node_options options = OVL_NODE_OPTIONS_INIT;
@@ -104,20 +144,13 @@ static int run(struct ovlctl *tool, const struct run_args *args)
 	status = ovlctl_open_store(tool, &store);
 	if (status)
 		return status;
-	err = ovlctl_load_config(tool, store, &config);
-	if (err < 0) {
-		status = ovlctl_fail(tool, err, "run: config");
-		goto out;
-	}
 	sigfd = signal_fd();
 	if (sigfd < 0) {
 		status = ovlctl_fail(tool, sigfd, "run: signalfd");
 		goto out;
 	}
-	err = ovl_node_start(tool->ctx, store, config, &options, &node);
-	if (err < 0) {
-		status = ovlctl_fail(tool, err, "run");
-	} else {
+	status = start(tool, store, &options, sigfd, &config, &node);
+	if (node) {
 		status = run_loop(tool, node, sigfd);
 		err = ovl_node_stop(node, args->teardown ? OVL_NODE_TEARDOWN : 0);
 		if (err < 0 && !status)

@@ -8,16 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 TOOL=${ETCD_TOOL:-$OVL_BUILD/tests/etcd/etcd-tool}
 PREFIX=/coreos.com/network
-export ETCDCTL_API=3
-
-if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
-	echo "SKIP: etcd or etcdctl missing (apt-get install etcd-server etcd-client)"
-	t_finish
-	exit
-fi
-
-# etcd's data on tmpfs: its fsyncs would dominate the test's run time.
-ETCD_SHM=$(mktemp -d /dev/shm/ovl-etcd.XXXXXX)
+source "$(dirname "$0")/lib-etcd.sh"
 trap 't_cleanup; rm -rf "$ETCD_SHM"' EXIT
 trap 't_cleanup; rm -rf "$ETCD_SHM"; exit 1' INT TERM
 
@@ -41,11 +32,6 @@ etcd_start() {
 		--initial-cluster-state new "$@" >>"$T_TMP/$name.log" 2>&1 &
 	ETCD_PID=$!
 	track_pid "$ETCD_PID"
-}
-etcd_stop() {
-	kill "$1" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-	kill -9 "$1" 2>/dev/null
 }
 ectl() { etcdctl --endpoints="127.0.0.1:$ETCD_PORT" "$@"; }
 etcd_healthy() { ectl endpoint health >/dev/null 2>&1; }
