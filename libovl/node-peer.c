@@ -1,7 +1,8 @@
 /*
  * node-peer.c - the gate between the store and the kernel: a remote lease
  * becomes a peer only when its subnet lies in our network and is not ours,
- * its public IP can carry traffic, and its VXLAN data (VNI, VtepMAC) match.
+ * its public IP can carry traffic, its backend is ours, and its VXLAN data
+ * (VNI, VtepMAC) match.
  * Whatever fails is named so the agent can log and skip that record.
  */
 #include <stdio.h>
@@ -127,9 +128,14 @@ int peer_from_lease(struct ovl_ctx *ctx, const struct peer_rules *rules,
 	memset(peer, 0, sizeof(*peer));
 	if (!subnet_text)
 		return -ENOENT;
-	if (!type || strcmp(type, rules->backend_type))
+	if (!type)
+		type = "";
+	/* flanneld's udp backend leaves BackendType empty (its lease attrs
+	 * set only PublicIP); we write "udp": both are udp peers. */
+	if (strcmp(type, rules->backend_type) &&
+	    !(!*type && !strcmp(rules->backend_type, "udp")))
 		return ctx_fail(ctx, -EINVAL, "backend type '%s', want '%s'",
-				type ? type : "", rules->backend_type);
+				type, rules->backend_type);
 	if (ovl_prefix_parse(subnet_text, &subnet) < 0 ||
 	    !ovl_prefix_is_aligned(&subnet))
 		return ctx_fail(ctx, -EINVAL, "subnet '%s' is not a network prefix",

@@ -37,44 +37,6 @@ const char *node_plane_subnet(const struct ovl_node *node, int family)
 	return NULL;
 }
 
-int node_plane_up(struct ovl_node *node, struct node_plane *plane)
-{
-	struct ovl_vxlan_options options = OVL_VXLAN_OPTIONS_INIT;
-	char network[OVL_PREFIX_STRLEN];
-	struct ovl_link *link;
-	int err;
-
-	ovl_prefix_format(ovl_config_network(node->config, plane->family), network,
-			  sizeof(network));
-	options.name = plane->device;
-	options.vni = ovl_config_vni(node->config);
-	options.port = ovl_config_port(node->config);
-	options.local = plane->family == AF_INET ? node->underlay.local :
-		node->underlay.local6;
-	options.dev = node->underlay.iface;
-	options.subnet = plane->subnet;
-	options.network = network;
-	options.mac = plane->mac;
-	options.mtu = ovl_config_mtu(node->config);
-	options.gbp = ovl_config_gbp(node->config);
-	options.learning = ovl_config_learning(node->config);
-	options.direct_routing = ovl_config_direct_routing(node->config);
-	/* The device is ours by name: one with other creation-only attributes
-	 * (say, a new underlay address) is recreated, as flannel does. */
-	options.flags = OVL_VXLAN_REPLACE;
-	err = ovl_vxlan_up(node->ctx, &options, &link);
-	if (err < 0)
-		return err;
-	ovl_link_free(plane->link);
-	plane->link = link;
-	plane->ifindex = ovl_link_ifindex(link);
-	plane->known_up = 1;
-	if (strcasecmp(ovl_link_mac(link), plane->mac))
-		ctx_log(node->ctx, OVL_LOG_WARNING, "%s has MAC %s, not the published %s",
-			plane->device, ovl_link_mac(link), plane->mac);
-	return 0;
-}
-
 /* ------------------------------------------------------------ the table */
 
 static struct node_peer *find_peer(struct ovl_node *node, const char *key)
@@ -97,7 +59,7 @@ size_t node_peer_count(const struct ovl_node *node)
 	size_t i, count = 0;
 
 	for (i = 0; i < node->npeers; i++)
-		count += node->peers[i].valid != 0;
+		count += node->peers[i].valid && !node->peers[i].refused;
 	return count;
 }
 
@@ -183,11 +145,12 @@ static int plane_peers(const struct ovl_node *node, int plane,
 	for (i = 0; i < node->npeers; i++) {
 		const struct peer_text *text = &node->peers[i].text[plane];
 
-		if (!node->peers[i].valid || !text->subnet[0])
+		if (!node->peers[i].valid || !text->subnet[0] ||
+		    node->peers[i].refused & 1u << plane)
 			continue;
 		peers[*count].subnet = text->subnet;
 		peers[*count].public_ip = text->public_ip;
-		peers[*count].mac = text->mac;
+		peers[*count].mac = text->mac[0] ? text->mac : NULL;
 		(*count)++;
 	}
 	*out = peers;
@@ -233,20 +196,30 @@ static int sync_plane(struct ovl_node *node, int plane)
 	return err;
 }
 
-/* Adds (add != 0) or deletes a peer's entries on every plane. */
-static int apply_peer(struct ovl_node *node, const struct node_peer *peer, int add)
+static void refuse(struct ovl_node *node, struct node_peer *peer, const char *key,
+		   int plane, int err);
+static int is_refusal(const struct ovl_node *node, int err);
+
+/* Adds (add != 0) or deletes a peer's entries on every plane; a plane
+ * the backend refuses the peer on is marked, not an error. */
+static int apply_peer(struct ovl_node *node, struct node_peer *peer, const char *key,
+		      int add)
 {
 	int i, err, first = 0;
 
 	for (i = 0; i < node->nplanes; i++) {
 		const struct peer_text *text = &peer->text[i];
-		struct ovl_peer kernel = { text->subnet, text->public_ip, text->mac };
+		struct ovl_peer kernel = { text->subnet, text->public_ip,
+					   text->mac[0] ? text->mac : NULL };
 
-		if (!peer->valid || !text->subnet[0] || !node->planes[i].link)
+		if (!peer->valid || !text->subnet[0] || !node->planes[i].link ||
+		    peer->refused & 1u << i)
 			continue;
 		err = add ? ovl_peer_add(node->planes[i].link, &kernel) :
 			ovl_peer_del(node->planes[i].link, &kernel);
-		if (err < 0 && !first)
+		if (add && is_refusal(node, err))
+			refuse(node, peer, key, i, err);
+		else if (err < 0 && !first)
 			first = err;
 	}
 	return first;
@@ -260,9 +233,10 @@ static void describe(const struct ovl_node *node, const struct node_peer *peer,
 	out[0] = '\0';
 	for (i = 0; i < node->nplanes && used >= 0 && (size_t)used < size; i++)
 		if (peer->text[i].subnet[0])
-			used += snprintf(out + used, size - used, "%s%s via %s mac %s",
+			used += snprintf(out + used, size - used, "%s%s via %s%s%s",
 					 used ? ", " : "", peer->text[i].subnet,
-					 peer->text[i].public_ip, peer->text[i].mac);
+					 peer->text[i].public_ip, peer->text[i].mac[0] ? " mac " : "",
+					 peer->text[i].mac);
 }
 
 /* A kernel change failed: resync soon instead of trusting the table. */
@@ -270,6 +244,52 @@ static void kernel_failed(struct ovl_node *node, int err, const char *what)
 {
 	node_error(node, err, what);
 	node->resync_at = node_now_ms() + node_backoff(&node->resync_backoff_ms);
+}
+
+/* A valid record the backend refuses (host-gw: its public IP is not
+ * on-link, or its subnet holds an address of ours) is skipped like a bad
+ * record: logged with its key once, counted as skipped, retried on every
+ * resync in case the underlay changed. */
+static int is_refusal(const struct ovl_node *node, int err)
+{
+	return node->backend == BACKEND_HOSTGW && (err == -ENETUNREACH || err == -EINVAL);
+}
+
+static void refuse(struct ovl_node *node, struct node_peer *peer, const char *key,
+		   int plane, int err)
+{
+	if (!((peer->refused | peer->was_refused) & 1u << plane))
+		ctx_log(node->ctx, OVL_LOG_WARNING, "skipping lease %s: %s", key,
+			*ovl_ctx_error(node->ctx) ? ovl_ctx_error(node->ctx) :
+			ovl_strerror(err));
+	ctx_clear_error(node->ctx);
+	peer->refused |= 1u << plane;
+}
+
+/* After ovl_peer_sync refused the set: adds peer by peer to find those the
+ * backend refuses; the number refused. */
+static int refuse_bad_peers(struct ovl_node *node, int plane)
+{
+	int refused = 0, err;
+	size_t i;
+
+	ctx_clear_error(node->ctx);
+	for (i = 0; i < node->npeers; i++) {
+		struct node_peer *peer = &node->peers[i];
+		const struct peer_text *text = &peer->text[plane];
+		struct ovl_peer kernel = { text->subnet, text->public_ip,
+					   text->mac[0] ? text->mac : NULL };
+
+		if (!peer->valid || !text->subnet[0] || peer->refused & 1u << plane)
+			continue;
+		err = ovl_peer_add(node->planes[plane].link, &kernel);
+		if (is_refusal(node, err)) {
+			refuse(node, peer, peer->key, plane, err);
+			refused++;
+		}
+		ctx_clear_error(node->ctx);
+	}
+	return refused;
 }
 
 /* ---------------------------------------------------------- store events */
@@ -302,19 +322,21 @@ static void on_added(struct ovl_node *node, const struct ovl_lease *lease)
 		return;		/* an older record of ours: not a peer */
 	evaluate(node, lease, &fresh, why, sizeof(why));
 	old = find_peer(node, key);
+	if (old && old->refused && !memcmp(old->text, fresh.text, sizeof(fresh.text)))
+		return;		/* refused as it is: the resyncs retry it */
 	if (old && same_peer(old, &fresh))
 		return;
 	if (!fresh.valid)
 		ctx_log(node->ctx, OVL_LOG_WARNING, "skipping lease %s: %s", key, why);
 	/* A changed subnet or MAC leaves entries the new ones do not replace. */
-	if (old && old->valid && apply_peer(node, old, 0) < 0)
+	if (old && old->valid && apply_peer(node, old, key, 0) < 0)
 		kernel_failed(node, -EIO, "removing the old entries of a changed peer");
 	if (fresh.valid) {
-		err = apply_peer(node, &fresh, 1);
+		err = apply_peer(node, &fresh, key, 1);
 		describe(node, &fresh, text, sizeof(text));
 		if (err < 0)
 			kernel_failed(node, err, "adding a peer");
-		else
+		else if (!fresh.refused)
 			ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s %s: %s", key,
 				old && old->valid ? "changed" : "added", text);
 	}
@@ -343,7 +365,7 @@ static void on_removed(struct ovl_node *node, const struct ovl_lease *lease)
 	if (!old)
 		return;
 	if (old->valid) {
-		err = apply_peer(node, old, 0);
+		err = apply_peer(node, old, key, 0);
 		describe(node, old, text, sizeof(text));
 		if (err < 0)
 			kernel_failed(node, err, "removing a peer");
@@ -391,7 +413,7 @@ static void log_changes(struct ovl_node *node, const struct node_peer *peers,
 	for (i = 0; i < count; i++) {
 		struct node_peer *old = find_peer(node, peers[i].key);
 
-		if (old && same_peer(old, &peers[i]))
+		if ((old && same_peer(old, &peers[i])) || peers[i].was_refused)
 			continue;
 		describe(node, &peers[i], text, sizeof(text));
 		if (peers[i].valid)
@@ -433,6 +455,9 @@ static int listing_table(struct ovl_node *node, struct ovl_lease **leases,
 			continue;
 		evaluate(node, leases[i], &fresh, why, sizeof(why));
 		old = find_peer(node, key);
+		/* Tried again: the underlay may have changed. */
+		fresh.was_refused = old && !memcmp(old->text, fresh.text, sizeof(fresh.text)) ?
+			old->refused : 0;
 		if (!fresh.valid && (!old || old->valid))
 			ctx_log(node->ctx, OVL_LOG_WARNING, "skipping lease %s: %s", key, why);
 		if (append_peer(&peers, npeers, &size, &fresh, key) < 0) {
@@ -444,6 +469,22 @@ static int listing_table(struct ovl_node *node, struct ovl_lease **leases,
 		node_lease_lost(node, "its record is no longer in the store");
 	*out = peers;
 	return 0;
+}
+
+/* Refused records the kernel took this time (the underlay changed). */
+static void log_accepted(struct ovl_node *node)
+{
+	char text[256];
+	size_t i;
+
+	for (i = 0; i < node->npeers; i++) {
+		if (!node->peers[i].valid || !node->peers[i].was_refused ||
+		    node->peers[i].refused)
+			continue;
+		node->peers[i].was_refused = 0;
+		describe(node, &node->peers[i], text, sizeof(text));
+		ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s added: %s", node->peers[i].key, text);
+	}
 }
 
 int node_resync(struct ovl_node *node)
@@ -474,11 +515,15 @@ int node_resync(struct ovl_node *node)
 		if (!node->planes[i].link)
 			continue;
 		err = sync_plane(node, i);
+		/* Without the peers the backend refuses, the rest goes in. */
+		if (is_refusal(node, err) && refuse_bad_peers(node, i) > 0)
+			err = sync_plane(node, i);
 		if (err < 0) {
 			node_error(node, err, "syncing peers");
 			return err;
 		}
 	}
+	log_accepted(node);
 	node->last_sync = time(NULL);
 	node->resync_backoff_ms = 0;
 	ctx_log(node->ctx, OVL_LOG_DEBUG, "resync: %zu peers, %zu skipped",
@@ -505,6 +550,18 @@ void node_link_event(void *userdata, int event, int ifindex, const char *name,
 
 	if (node->discarding_links)
 		return;
+	if (node->backend == BACKEND_HOSTGW) {
+		/* No device to repair; an underlay set down loses our routes. */
+		if (event == LINKWATCH_NEW && ifindex == node->underlay.ifindex) {
+			if ((flags & IFF_UP) && !node->underlay_up) {
+				ctx_log(node->ctx, OVL_LOG_NOTICE,
+					"%s is up again: reinstalling the routes", name);
+				node->resync_at = node_now_ms();
+			}
+			node->underlay_up = (flags & IFF_UP) != 0;
+		}
+		return;
+	}
 	for (i = 0; i < node->nplanes; i++) {
 		struct node_plane *plane = &node->planes[i];
 
@@ -529,7 +586,9 @@ void node_link_events_read(struct ovl_node *node)
 {
 	int err = linkwatch_read(node->links), i;
 
-	if (err == -ENOBUFS) {
+	if (err == -ENOBUFS && node->backend == BACKEND_HOSTGW) {
+		node->resync_at = node_now_ms();
+	} else if (err == -ENOBUFS) {
 		for (i = 0; i < node->nplanes; i++)
 			need_repair(&node->planes[i], "link events were lost");
 	} else if (err < 0) {
@@ -598,8 +657,9 @@ void node_repair_planes(struct ovl_node *node)
 			continue;
 		}
 		ctx_log(node->ctx, OVL_LOG_NOTICE,
-			"%s %s: brought back with MAC %s, subnet %s, %zu peers replayed",
-			plane->device, plane->repair, plane->mac, plane->subnet,
+			"%s %s: brought back with %s%s%ssubnet %s, %zu peers replayed",
+			plane->device, plane->repair, plane->mac[0] ? "MAC " : "", plane->mac,
+			plane->mac[0] ? ", " : "", plane->subnet,
 			node_peer_count(node));
 		plane->repair = NULL;
 	}

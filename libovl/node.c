@@ -50,16 +50,6 @@ unsigned int node_backoff(unsigned int *backoff_ms)
 
 /* ------------------------------------------------------------ the lease */
 
-/* {"VNI":1,"VtepMAC":"0e:.."}: what peers need from us (flannel's shape). */
-static char *vxlan_backend_data(uint32_t vni, const char *mac)
-{
-	json_t *data = json_pack("{s:I,s:s}", "VNI", (json_int_t)vni, "VtepMAC", mac);
-	char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-
-	json_decref(data);
-	return text;
-}
-
 /* Acquires (or re-acquires) the lease, preferring the subnets we hold or
  * held, with the planes' MACs as BackendData. */
 static int acquire_lease(struct ovl_node *node, const char *preferred,
@@ -70,12 +60,9 @@ static int acquire_lease(struct ovl_node *node, const char *preferred,
 	int i, err;
 
 	for (i = 0; i < node->nplanes; i++) {
-		data[i] = vxlan_backend_data(ovl_config_vni(node->config),
-					     node->planes[i].mac);
-		if (!data[i]) {
-			err = ctx_fail(node->ctx, -ENOMEM, "out of memory");
+		err = node_backend_data(node, &node->planes[i], &data[i]);
+		if (err < 0)
 			goto out;
-		}
 	}
 	request.node_name = node->node_name;
 	request.public_ip = node->public_ip[0] ? node->public_ip : NULL;
@@ -268,7 +255,7 @@ static void close_everything(struct ovl_node *node)
 		ovl_watch_close(node->watch);
 	linkwatch_close(node->links);
 	for (i = 0; i < node->nplanes; i++)
-		ovl_link_free(node->planes[i].link);
+		node_plane_free(node, &node->planes[i]);
 	if (node->timer_fd >= 0)
 		close(node->timer_fd);
 	if (node->epoll_fd >= 0)
@@ -384,11 +371,14 @@ static int setup_planes(struct ovl_node *node)
 		if (!ovl_config_family_enabled(node->config, families[i]))
 			continue;
 		plane->family = families[i];
-		snprintf(plane->device, sizeof(plane->device), "%s.%u",
-			 families[i] == AF_INET ? "flannel" : "flannel-v6",
-			 ovl_config_vni(node->config));
+		node_plane_name(node, plane);
 		node->nplanes++;
-		err = choose_mac(node, plane, leases, count);
+		if (node->backend == BACKEND_VXLAN)
+			err = choose_mac(node, plane, leases, count);
+		/* host-gw routes a previous run left stay if the start fails;
+		 * a UDP device dies with its fd anyway. */
+		else
+			plane->existed = node->backend == BACKEND_HOSTGW && node->lease_existed;
 	}
 	if (leases)
 		ovl_leases_free(leases, count);
@@ -439,7 +429,6 @@ static int step_failed(struct ovl_node *node, int err, const char *step)
 
 static int start(struct ovl_node *node, const struct ovl_node_options *options)
 {
-	const char *type = ovl_config_backend_type(node->config);
 	const char *iface = OPTIONS_HAS(options, iface) ? options->iface : NULL;
 	const char *ip = OPTIONS_HAS(options, public_ip) ? options->public_ip : NULL;
 	const char *ip6 = OPTIONS_HAS(options, public_ipv6) ? options->public_ipv6 : NULL;
@@ -447,9 +436,9 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 	struct ovl_lease *lease = NULL;
 	int err, i;
 
-	if (strcmp(type, "vxlan"))
-		return ctx_fail(node->ctx, -EOPNOTSUPP,
-				"backend %s: ovl_node supports only vxlan so far", type);
+	err = node_backend_pick(node);
+	if (err < 0)
+		return err;
 	err = copy_options(node, options);
 	if (err < 0)
 		return err;
@@ -496,6 +485,12 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 	err = node_resync(node);
 	if (err < 0)
 		return step_failed(node, err, "installing the peers");
+	/* Failed rules do not stop the start: logged, in the status, retried
+	 * with the resyncs. */
+	if (node->ip_masq)
+		node_masq_ensure(node, 1);
+	else
+		node_masq_remove(node);
 	err = write_subnet_env(node);
 	if (err < 0)
 		return step_failed(node, err, node->subnet_file);
@@ -505,8 +500,9 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 	node_arm_timer(node);
 	node->ready = 1;
 	ctx_log(node->ctx, OVL_LOG_NOTICE,
-		"ready: lease %s, %s mac %s mtu %u on %s (%s), %zu peers, %s written",
-		ovl_lease_key(node->lease), node->planes[0].device, node->planes[0].mac,
+		"ready: lease %s, %s%s%s mtu %u on %s (%s), %zu peers, %s written",
+		ovl_lease_key(node->lease), node->planes[0].device,
+		node->planes[0].mac[0] ? " mac " : "", node->planes[0].mac,
 		node->mtu, node->underlay.iface,
 		node->public_ip[0] ? node->public_ip : node->public_ipv6,
 		node_peer_count(node), node->subnet_file);
@@ -549,6 +545,7 @@ OVL_EXPORT int ovl_node_start(struct ovl_ctx *ctx, struct ovl_store *store,
 	node->store = store;
 	node->config = config;
 	node->epoll_fd = node->timer_fd = -1;
+	node->underlay_up = 1;
 	err = start(node, options);
 	if (err < 0) {
 		/* Keep the reason of the failure, not that of the clean-up. */
@@ -623,6 +620,7 @@ OVL_EXPORT int ovl_node_dispatch(struct ovl_node *node)
 	/* Only clears the timer's readiness; deadlines are checked below. */
 	if (read(node->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		ctx_log(node->ctx, OVL_LOG_DEBUG, "timerfd: %s", ovl_strerror(errno));
+	node_links_dispatch(node);
 	node_link_events_read(node);
 	node_store_events_read(node);
 	now = node_now_ms();
@@ -632,7 +630,11 @@ OVL_EXPORT int ovl_node_dispatch(struct ovl_node *node)
 		renew(node);
 	node_repair_planes(node);
 	if (node_now_ms() >= node->resync_at) {
-		if (node_resync(node) == 0)
+		int synced = node_resync(node) == 0;
+
+		/* The rules are checked on the same period (flannel: 5 s). */
+		node_masq_ensure(node, 0);
+		if (synced && !node->masq_failed)
 			node->resync_at = node_now_ms() + node->resync_ms;
 		else
 			node->resync_at = node_now_ms() +
@@ -667,7 +669,9 @@ OVL_EXPORT int ovl_node_status(const struct ovl_node *node,
 	}
 	snprintf(out.backend, sizeof(out.backend), "%s",
 		 ovl_config_backend_type(node->config));
-	snprintf(out.device, sizeof(out.device), "%s", node->planes[0].device);
+	/* host-gw has no device (its link name does not fit a device name). */
+	snprintf(out.device, sizeof(out.device), "%.15s",
+		 node->backend == BACKEND_HOSTGW ? "" : node->planes[0].device);
 	snprintf(out.mac, sizeof(out.mac), "%s", node->planes[0].mac);
 	snprintf(out.public_ip, sizeof(out.public_ip), "%s", node->public_ip);
 	snprintf(out.public_ipv6, sizeof(out.public_ipv6), "%s", node->public_ipv6);
@@ -705,10 +709,19 @@ OVL_EXPORT int ovl_node_stop(struct ovl_node *node, unsigned int flags)
 			if (step < 0 && !err)
 				err = step;
 		}
+		step = node->ip_masq ? node_masq_remove(node) : 0;
+		if (step < 0 && !err)
+			err = step;
 		if (unlink(node->subnet_file) < 0 && errno != ENOENT && !err)
 			err = ctx_fail(node->ctx, -errno, "%s: %s", node->subnet_file,
 				       ovl_strerror(errno));
 		ctx_log(node->ctx, OVL_LOG_NOTICE, "stopped: lease %s released, %s removed",
+			node->lease ? ovl_lease_key(node->lease) : "-", node->planes[0].device);
+	} else if (node->backend == BACKEND_UDP) {
+		/* The TUN lives as long as our fd: a UDP data path cannot
+		 * outlive the node (the lease stays for a restart). */
+		ctx_log(node->ctx, OVL_LOG_NOTICE,
+			"stopped: lease %s kept, %s removed with the process's UDP loop",
 			node->lease ? ovl_lease_key(node->lease) : "-", node->planes[0].device);
 	} else {
 		ctx_log(node->ctx, OVL_LOG_NOTICE,

@@ -56,7 +56,7 @@ struct peer_rules {
 	int family;				/* AF_INET or AF_INET6 */
 	const struct ovl_prefix *network;	/* the cluster network */
 	const struct ovl_prefix *own_subnet;	/* ours, never a peer */
-	const char *backend_type;		/* "vxlan" */
+	const char *backend_type;		/* "vxlan", "host-gw", "udp" */
 	uint32_t vni;
 };
 
@@ -80,7 +80,7 @@ int mac_parse_unicast(const char *text, unsigned char mac[6]);
 /* One address family's overlay: its device and our subnet in it. */
 struct node_plane {
 	int family;
-	char device[IFNAMSIZ];
+	char device[32];		/* or the host-gw link name host-gw-v6:IFACE */
 	char mac[18];			/* the VTEP MAC we keep */
 	char subnet[OVL_PREFIX_STRLEN];	/* our lease's subnet */
 	struct ovl_prefix subnet_prefix;
@@ -97,8 +97,13 @@ struct node_plane {
 struct node_peer {
 	char *key;
 	int valid;			/* 0: failed validation, not installed */
+	unsigned int refused;		/* bit per plane: the backend refused it */
+	unsigned int was_refused;	/* refused before this resync (logged) */
 	struct peer_text text[2];	/* per plane; subnet "" when absent */
 };
+
+/* The data path the config names. */
+enum node_backend { BACKEND_VXLAN, BACKEND_HOSTGW, BACKEND_UDP };
 
 struct ovl_node {
 	struct ovl_ctx *ctx;
@@ -109,8 +114,11 @@ struct ovl_node {
 	unsigned int ttl, margin;
 	int64_t resync_ms;
 	int ip_masq;
+	enum node_backend backend;
+	int masq_failed;		/* the last apply failed: retry */
 
 	struct underlay underlay;
+	int underlay_up;		/* last link event of the underlay: IFF_UP */
 	char public_ip[46], public_ipv6[46];
 	struct node_plane planes[2];
 	int nplanes;
@@ -152,8 +160,28 @@ int64_t node_next_deadline(const struct ovl_node *node);
 struct peer_rules node_peer_rules(const struct ovl_node *node,
 				  const struct node_plane *plane);
 const char *node_plane_subnet(const struct ovl_node *node, int family);
-/* ovl_vxlan_up for the plane with its MAC, our subnet and the underlay. */
+/* ------------------------------------------------------ node-backend.c */
+
+/* node->backend from the config: -EOPNOTSUPP for others, -EINVAL for udp
+ * with IPv6 (flannel's udp is IPv4 only). */
+int node_backend_pick(struct ovl_node *node);
+/* plane->device: flannel.VNI, flannel-v6.VNI, host-gw[-v6]:IFACE, flannel0. */
+void node_plane_name(struct ovl_node *node, struct node_plane *plane);
+/* The plane's BackendData for the lease, NULL (0) when the backend has none. */
+int node_backend_data(const struct ovl_node *node, const struct node_plane *plane,
+		      char **text);
+/* The plane's backend (ovl_vxlan_up with its MAC, ovl_hostgw_up or
+ * ovl_udp_up with its fd in the node's epoll set) for our subnet on the
+ * underlay; replaces plane->link. */
 int node_plane_up(struct ovl_node *node, struct node_plane *plane);
+/* Frees the plane's link (a UDP link's fd leaves the epoll set). */
+void node_plane_free(struct ovl_node *node, struct node_plane *plane);
+/* Runs the UDP loop's bounded dispatch; nothing for the other backends. */
+void node_links_dispatch(struct ovl_node *node);
+/* --ip-masq: apply the rules of every plane (apply), or check them and
+ * restore what is missing; failures are logged and set masq_failed. */
+void node_masq_ensure(struct ovl_node *node, int apply);
+int node_masq_remove(struct ovl_node *node);
 /* Lists the store and makes the kernel hold exactly the valid peers. */
 int node_resync(struct ovl_node *node);
 void node_store_events_read(struct ovl_node *node);

@@ -67,6 +67,40 @@ static void test_valid_peer(void)
 	CU_ASSERT_STRING_EQUAL(peer.mac, "0e:2a:33:44:55:66");
 }
 
+/* host-gw and udp records carry no BackendData; flanneld's udp backend
+ * writes an empty BackendType, which a udp node takes as udp. */
+static int check_backend(const char *ours, const char *type, struct peer_text *peer)
+{
+	struct peer_rules rules = { AF_INET, &network, &own, ours, 1 };
+	struct ovl_lease *lease = record("10.244.7.0/24", "192.168.77.12", type, NULL);
+	struct ovl_ctx *ctx;
+	int err;
+
+	CU_ASSERT_EQUAL_FATAL(ovl_ctx_new(&ctx), 0);
+	err = peer_from_lease(ctx, &rules, lease, peer);
+	ovl_ctx_free(ctx);
+	ovl_lease_free(lease);
+	return err;
+}
+
+static void test_other_backends(void)
+{
+	struct peer_text peer;
+
+	setup();
+	CU_ASSERT_EQUAL(check_backend("host-gw", "host-gw", &peer), 0);
+	CU_ASSERT_STRING_EQUAL(peer.public_ip, "192.168.77.12");
+	CU_ASSERT_STRING_EQUAL(peer.mac, "");
+	CU_ASSERT_EQUAL(check_backend("udp", "udp", &peer), 0);
+	CU_ASSERT_STRING_EQUAL(peer.subnet, "10.244.7.0/24");
+	CU_ASSERT_EQUAL(check_backend("udp", "", &peer), 0);
+	CU_ASSERT_EQUAL(check_backend("udp", NULL, &peer), 0);
+	CU_ASSERT_EQUAL(check_backend("host-gw", "", &peer), -EINVAL);
+	CU_ASSERT_EQUAL(check_backend("vxlan", "", &peer), -EINVAL);
+	CU_ASSERT_EQUAL(check_backend("udp", "host-gw", &peer), -EINVAL);
+	CU_ASSERT_EQUAL(check_backend("host-gw", "vxlan", &peer), -EINVAL);
+}
+
 /* Each invalid record is refused with a reason naming what is wrong. */
 static void test_skipped_records(void)
 {
@@ -141,6 +175,7 @@ void register_tests(void)
 		{ "invalid records are skipped with a reason", test_skipped_records },
 		{ "a record without our family is absent, not invalid", test_other_family_absent },
 		{ "VTEP MAC parsing", test_mac_parse },
+		{ "host-gw and udp records, flanneld's empty udp type", test_other_backends },
 		CU_TEST_INFO_NULL,
 	};
 
