@@ -92,6 +92,48 @@ class _VxlanOptions(ctypes.Structure):
     ]
 
 
+class _NodeOptions(ctypes.Structure):
+    _fields_ = [
+        ("size", _size_t),
+        ("node_name", _c_char_p),
+        ("iface", _c_char_p),
+        ("public_ip", _c_char_p),
+        ("public_ipv6", _c_char_p),
+        ("subnet_file", _c_char_p),
+        ("ttl_seconds", _uint),
+        ("renew_margin_seconds", _uint),
+        ("resync_seconds", _uint),
+        ("ip_masq", ctypes.c_int),
+        ("flags", _uint),
+    ]
+
+
+class _NodeStatus(ctypes.Structure):
+    _fields_ = [
+        ("size", _size_t),
+        ("ready", ctypes.c_int),
+        ("lease_lost", ctypes.c_int),
+        ("subnet", ctypes.c_char * 50),
+        ("ipv6_subnet", ctypes.c_char * 50),
+        ("backend", ctypes.c_char * 16),
+        ("device", ctypes.c_char * 16),
+        ("mac", ctypes.c_char * 18),
+        ("public_ip", ctypes.c_char * 46),
+        ("public_ipv6", ctypes.c_char * 46),
+        ("iface", ctypes.c_char * 16),
+        ("mtu", _uint),
+        ("peers", _uint),
+        ("skipped", _uint),
+        ("lease_expiration", ctypes.c_int64),
+        ("last_sync", ctypes.c_int64),
+        ("last_error", ctypes.c_int),
+        ("last_error_text", ctypes.c_char * 256),
+    ]
+
+
+NODE_TEARDOWN = 0x1
+
+
 class _Peer(ctypes.Structure):
     _fields_ = [("subnet", _c_char_p), ("public_ip", _c_char_p), ("mac", _c_char_p)]
 
@@ -154,6 +196,13 @@ _declare("ovl_peer_del", _int, _c_void_p, _P(_Peer))
 _declare("ovl_peer_sync", _int, _c_void_p, _P(_Peer), _size_t)
 _declare("ovl_peer_list", _int, _c_void_p, _P(_P(_Peer)), _P(_size_t))
 _declare("ovl_peers_free", None, _P(_Peer), _size_t)
+_declare("ovl_node_start", _int, _c_void_p, _c_void_p, _c_void_p, _P(_NodeOptions),
+         _P(_c_void_p))
+_declare("ovl_node_fd", _int, _c_void_p)
+_declare("ovl_node_dispatch", _int, _c_void_p)
+_declare("ovl_node_next_timeout_ms", _int, _c_void_p)
+_declare("ovl_node_status", _int, _c_void_p, _P(_NodeStatus))
+_declare("ovl_node_stop", _int, _c_void_p, _uint)
 
 
 def version():
@@ -234,6 +283,21 @@ class Context:
         self._check(_lib.ovl_vxlan_up(self._handle, ctypes.byref(options), ctypes.byref(handle)),
                     "ovl_vxlan_up")
         return Link(self, handle)
+
+    def node_start(self, store, config, node_name=None, iface=None, public_ip=None,
+                   public_ipv6=None, subnet_file=None, ttl_seconds=0, resync_seconds=0,
+                   ip_masq=False):
+        """The embedded agent; poll node.fileno() and call node.dispatch()."""
+        options = _NodeOptions(size=ctypes.sizeof(_NodeOptions), node_name=_bytes(node_name),
+                               iface=_bytes(iface), public_ip=_bytes(public_ip),
+                               public_ipv6=_bytes(public_ipv6),
+                               subnet_file=_bytes(subnet_file), ttl_seconds=ttl_seconds,
+                               resync_seconds=resync_seconds, ip_masq=int(ip_masq))
+        handle = _c_void_p()
+        self._check(_lib.ovl_node_start(self._handle, store._handle, config._handle,
+                                        ctypes.byref(options), ctypes.byref(handle)),
+                    "ovl_node_start")
+        return Node(self, handle, store, config)
 
     def link_open(self, name):
         handle = _c_void_p()
@@ -430,3 +494,44 @@ class Link(_Owned):
                      "mac": _text(array[i].mac)} for i in range(count.value)]
         finally:
             _lib.ovl_peers_free(array, count.value)
+
+
+class Node:
+    """A running agent (ovl_node); stop() ends it, keeping the data path unless
+    teardown is set."""
+
+    def __init__(self, ctx, handle, store, config):
+        self._ctx = ctx
+        self._handle = handle
+        self._keep = (store, config)  # the node uses both until it stops
+
+    def fileno(self):
+        return _lib.ovl_node_fd(self._handle)
+
+    def dispatch(self):
+        self._ctx._check(_lib.ovl_node_dispatch(self._handle), "ovl_node_dispatch")
+
+    def next_timeout_ms(self):
+        return _lib.ovl_node_next_timeout_ms(self._handle)
+
+    def status(self):
+        status = _NodeStatus(size=ctypes.sizeof(_NodeStatus))
+        self._ctx._check(_lib.ovl_node_status(self._handle, ctypes.byref(status)),
+                         "ovl_node_status")
+        result = {}
+        for name, _ in _NodeStatus._fields_[1:]:
+            value = getattr(status, name)
+            result[name] = value.decode() if isinstance(value, bytes) else value
+        result["ready"] = bool(result["ready"])
+        result["lease_lost"] = bool(result["lease_lost"])
+        return result
+
+    def stop(self, teardown=False):
+        if self._handle:
+            handle, self._handle = self._handle, None
+            self._ctx._check(_lib.ovl_node_stop(handle, NODE_TEARDOWN if teardown else 0),
+                             "ovl_node_stop")
+
+    def __del__(self):
+        if getattr(self, "_handle", None):
+            _lib.ovl_node_stop(self._handle, 0)

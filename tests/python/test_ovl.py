@@ -6,8 +6,10 @@ Prints PASS/FAIL per check and the `TESTS: P F` line run-all.sh counts."""
 
 import errno
 import os
+import select
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.environ["OVL_TOP"], "examples", "python"))
 import ovl  # noqa: E402
@@ -92,8 +94,37 @@ def main():
     check("pod1 no longer reaches pod2", not ping(p1, pod2))
     link1.down()
     link2.down()
-    store.release(lease1)
-    check("release", [l.node_name for l in store.leases()] == ["py-h2"])
+    check("link down removes the device", subprocess.run(
+        ["ip", "-n", h1, "link", "show", "flannel.1"], capture_output=True).returncode != 0)
+    lease3 = store.lease(config, node_name="py-h3", public_ip="192.168.77.13")
+    store.release(lease3)
+    check("release", sorted(l.node_name for l in store.leases()) == ["py-h1", "py-h2"])
+
+    # The embedded agent, driven from this process's own poll loop: the two
+    # nodes keep their subnets (same node names) and find each other.
+    nodes = [ctx1.node_start(store, config, node_name="py-h1", iface="eth0",
+                             subnet_file="%s/h1.env" % tmp),
+             ctx2.node_start(ovl.Context(netns=h2).store_open("file:%s/leases.json" % tmp),
+                             config, node_name="py-h2", iface="eth0",
+                             subnet_file="%s/h2.env" % tmp)]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if all(n.status()["ready"] and n.status()["peers"] == 1 for n in nodes):
+            break
+        readable, _, _ = select.select(nodes, [], [], 0.1)
+        for node in readable:
+            node.dispatch()
+    status = nodes[0].status()
+    check("node ready with one peer", status["ready"] and status["peers"] == 1, repr(status))
+    check("node kept its subnet", status["subnet"] == lease1.subnet(), repr(status))
+    check("subnet.env written", ctx.subnet_env_read("%s/h1.env" % tmp)["subnet"] ==
+          lease1.subnet().replace(".0/24", ".1/24"))
+    check("pods reach each other through the agents", ping(p1, pod2, 2) and ping(p2, pod1, 2))
+    for node in nodes:
+        node.stop(teardown=True)
+    check("teardown removes the device", subprocess.run(
+        ["ip", "-n", h1, "link", "show", "flannel.1"], capture_output=True).returncode != 0)
+    check("teardown releases the leases", store.leases() == [])
     print("TESTS: %d %d" % (passed, failed))
     return 1 if failed else 0
 
