@@ -43,7 +43,7 @@ t_finish() {
 	t_cleanup
 	[ "$T_FAILED" -eq 0 ]
 }
-trap 't_cleanup' INT TERM
+trap 't_cleanup; trap - EXIT; exit 143' INT TERM
 trap 't_cleanup' EXIT
 
 # ns_add SHORT: creates namespace $T_PREFIX-SHORT with lo up; prints its name.
