@@ -99,6 +99,18 @@ static const char *const backend_names[BACKEND_KEYS] = {
 	"Type", "VNI", "Port", "MTU", "GBP", "Learning", "DirectRouting"
 };
 
+int json_parse(const char *text, size_t length, size_t flags, json_t **value,
+	       json_error_t *error)
+{
+	/* a failed allocation sets errno; a syntax error leaves it alone */
+	errno = 0;
+	*value = json_loadb(text, length, flags, error);
+	if (*value)
+		return 0;
+	return errno == ENOMEM || json_error_code(error) == json_error_out_of_memory ?
+	       -ENOMEM : -EINVAL;
+}
+
 const char *json_type_text(const json_t *value)
 {
 	switch (json_typeof(value)) {
@@ -420,9 +432,11 @@ static int parse_buffer(struct ovl_ctx *ctx, const char *text, size_t length,
 	int err;
 
 	/* Any value, so that "[]" gets our message rather than jansson's. */
-	root = json_loadb(text, length, JSON_DECODE_ANY, &error);
-	if (!root)
-		return ctx_fail(ctx, -EINVAL, "invalid JSON at line %d, column %d: %s",
+	err = json_parse(text, length, JSON_DECODE_ANY, &root, &error);
+	if (err == -ENOMEM)
+		return ctx_fail(ctx, err, "out of memory");
+	if (err < 0)
+		return ctx_fail(ctx, err, "invalid JSON at line %d, column %d: %s",
 				error.line, error.column, error.text);
 	new_config = calloc(1, sizeof(*new_config));
 	if (!new_config) {

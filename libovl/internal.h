@@ -49,5 +49,11 @@ unsigned int prefix_family_bits(int family);
  * "an integer", "a fraction", "true", "false", "null". */
 struct json_t;
 const char *json_type_text(const struct json_t *value);
+/* config.c: json_loadb() telling a lack of memory from bad JSON: 0, -ENOMEM
+ * (which jansson may report as a syntax error), or -EINVAL with *error
+ * filled. */
+struct json_error_t;
+int json_parse(const char *text, size_t length, size_t flags, struct json_t **value,
+	       struct json_error_t *error);
 
 #endif

@@ -421,9 +421,11 @@ int lease_from_json(struct ovl_ctx *ctx, const char *key, const char *json,
 	int err;
 
 	*lease = NULL;
-	object = json_loads(json, 0, &error);
-	if (!object)
-		return ctx_fail(ctx, -EINVAL, "lease %s: not JSON: %s (column %d)",
+	err = json_parse(json, strlen(json), 0, &object, &error);
+	if (err == -ENOMEM)
+		return err;
+	if (err < 0)
+		return ctx_fail(ctx, err, "lease %s: not JSON: %s (column %d)",
 				key, error.text, error.column);
 	err = lease_from_object(ctx, key, object, lease);
 	json_decref(object);

@@ -262,7 +262,8 @@ static int compact_object(struct ovl_ctx *ctx, const char *field, const char *te
 	*out = NULL;
 	if (!text || !*text)
 		return 0;
-	value = json_loads(text, 0, &error);
+	if (json_parse(text, strlen(text), 0, &value, &error) == -ENOMEM)
+		return -ENOMEM;
 	if (!value || !json_is_object(value)) {
 		json_decref(value);
 		return ctx_fail(ctx, -EINVAL, "%s: not a JSON object%s%s", field,

@@ -174,8 +174,8 @@ static int empty_document(struct ovl_store *store)
 }
 
 /* The file as commit() lays it out holds one lease per line after
- * "leases":{ in record order; taking each record's text from its line
- * spares serializing it again.  A file in any other layout (edited by
+ * "leases":{ in record order, then "}}\n"; taking each record's text from
+ * its line spares serializing it again.  A file in any other layout (edited by
  * hand) keeps texts NULL: they are serialized when first written. */
 static void harvest_texts(struct file_store *fs, const char *raw, size_t length)
 {
@@ -198,12 +198,54 @@ static void harvest_texts(struct file_store *fs, const char *raw, size_t length)
 		if (!fs->texts[i])
 			break;
 	}
-	if (i == fs->count)
+	/* only commit()'s exact ending proves that the last line holds the
+	 * last record alone (by hand, "}}" may follow it on the line) */
+	if (i == fs->count && (size_t)(raw + length - line) == 3 && !memcmp(line, "}}\n", 3))
 		return;
 	while (i-- > 0) {
 		free(fs->texts[i]);
 		fs->texts[i] = NULL;
 	}
+}
+
+/* A store file, its directory or its lock file that another local user
+ * can change would let that user inject routes into every node reading the
+ * store: only root and the calling user may own them and nobody else may
+ * write them (a world-writable directory only with the sticky bit, which
+ * keeps others from replacing our files; a file they plant there is caught
+ * here by its owner). */
+static int check_trusted(struct ovl_store *store, const char *path, const struct stat *st)
+{
+	const struct file_store *fs = state_of(store);
+	int itself = !strcmp(path, fs->path);
+	const char *what = itself ? "" : S_ISDIR(st->st_mode) ? ": directory " :
+			   ": lock file ";
+	uid_t euid = geteuid();
+
+	if (st->st_uid != 0 && st->st_uid != euid)
+		return ctx_fail(store->ctx, -EPERM, "store %s%s%s is owned by uid %u, "
+				"not root or this user (uid %u), so that user could inject "
+				"routes; fix: chown %u %s", fs->path, what, itself ? "" : path,
+				(unsigned int)st->st_uid, (unsigned int)euid,
+				(unsigned int)euid, path);
+	if ((st->st_mode & S_IWOTH) && !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX)))
+		return ctx_fail(store->ctx, -EPERM, "store %s%s%s is world-writable "
+				"(mode %04o), so any local user could inject routes; fix: "
+				"chmod o-w %s", fs->path, what, itself ? "" : path,
+				(unsigned int)(st->st_mode & 07777), path);
+	return 0;
+}
+
+/* check_trusted on path if it exists. */
+static int check_path(struct ovl_store *store, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? 0 :
+		       ctx_fail(store->ctx, -errno, "store %s: %s: %s",
+				state_of(store)->path, path, ovl_strerror(errno));
+	return check_trusted(store, path, &st);
 }
 
 static int same_version(const struct stat *a, const struct stat *b)
@@ -244,6 +286,13 @@ static int load(struct ovl_store *store)
 		close(fd);
 		return 0;
 	}
+	err = check_trusted(store, fs->path, &st);
+	if (!err)
+		err = check_path(store, fs->dir);
+	if (err < 0) {
+		close(fd);
+		return err;
+	}
 	err = file_read_fd(store->ctx, fs->path, fd, &text, &length);
 	if (err < 0) {
 		close(fd);
@@ -254,8 +303,8 @@ static int load(struct ovl_store *store)
 		doc = json_pack("{s:i, s:i, s:{}}", "version", FORMAT_VERSION,
 				"revision", 0, "leases");
 	} else {
-		doc = json_loadb(text, length, JSON_REJECT_DUPLICATES, &error);
-		if (!doc) {
+		err = json_parse(text, length, JSON_REJECT_DUPLICATES, &doc, &error);
+		if (err == -EINVAL) {
 			snprintf(detail, sizeof(detail), "line %d column %d: %s",
 				 error.line, error.column, error.text);
 			free(text);
@@ -316,7 +365,12 @@ static int put_record(struct file_store *fs, const struct ovl_lease *lease)
 		return -ENOMEM;
 	}
 	text = json_dumps(object, JSON_COMPACT);
-	if (!text || json_object_set_new(fs->leases, lease->key, object) < 0) {
+	if (!text) {
+		json_decref(object);
+		return -ENOMEM;
+	}
+	/* json_object_set_new takes object also when it fails */
+	if (json_object_set_new(fs->leases, lease->key, object) < 0) {
 		free(text);
 		return -ENOMEM;
 	}
@@ -338,6 +392,7 @@ static int put_record(struct file_store *fs, const struct ovl_lease *lease)
 static int lock_store(struct ovl_store *store)
 {
 	struct file_store *fs = state_of(store);
+	struct stat st;
 	int err;
 
 	if (fs->lock_fd < 0) {
@@ -348,6 +403,15 @@ static int lock_store(struct ovl_store *store)
 		if (fs->lock_fd < 0)
 			return ctx_fail(store->ctx, -errno, "store %s: cannot open lock file "
 					"%s: %s", fs->path, fs->lock_path, ovl_strerror(errno));
+		err = fstat(fs->lock_fd, &st) < 0 ?
+		      ctx_fail(store->ctx, -errno, "store %s: %s: %s", fs->path,
+			       fs->lock_path, ovl_strerror(errno)) :
+		      check_trusted(store, fs->lock_path, &st);
+		if (err < 0) {
+			close(fs->lock_fd);
+			fs->lock_fd = -1;
+			return err;
+		}
 	}
 	while (flock(fs->lock_fd, LOCK_EX) < 0)
 		if (errno != EINTR)
@@ -482,6 +546,7 @@ static int file_open(struct ovl_store *store, const char *uri)
 {
 	const char *path = uri + strlen("file:"), *slash;
 	struct file_store *fs;
+	int err;
 
 	/* file:/p, file:///p and file://localhost/p name the same file */
 	if (!strncmp(path, "//", 2)) {
@@ -511,7 +576,17 @@ static int file_open(struct ovl_store *store, const char *uri)
 	snprintf(fs->lock_path, sizeof(fs->lock_path), "%s.lock", path);
 	snprintf(fs->tmp_path, sizeof(fs->tmp_path), "%s.tmp", path);
 	store->state = fs;
-	return 0;
+	/* refuse an untrusted store now rather than at its first use */
+	err = check_path(store, fs->dir);
+	if (!err)
+		err = check_path(store, fs->path);
+	if (!err)
+		err = check_path(store, fs->lock_path);
+	if (err < 0) {
+		free(fs);
+		store->state = NULL;
+	}
+	return err;
 }
 
 static void file_close(struct ovl_store *store)
@@ -542,11 +617,14 @@ static int file_config_get(struct ovl_store *store, char **json)
 static int file_config_put(struct ovl_store *store, const char *json)
 {
 	struct file_store *fs = state_of(store);
-	json_t *config = json_loads(json, 0, NULL);
-	int err;
+	json_error_t error;
+	json_t *config;
+	int err = json_parse(json, strlen(json), 0, &config, &error);
 
-	if (!config)
-		return ctx_fail(store->ctx, -EINVAL, "config: not JSON");
+	if (err == -ENOMEM)
+		return err;
+	if (err < 0)
+		return ctx_fail(store->ctx, err, "config: not JSON");
 	err = lock_and_load(store);
 	if (err < 0) {
 		json_decref(config);

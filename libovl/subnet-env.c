@@ -271,8 +271,9 @@ OVL_EXPORT int ovl_subnet_env_read(struct ovl_ctx *ctx, const char *path,
 			break;
 		}
 	}
-	if (!err && ferror(file))
-		err = ctx_fail(ctx, -EIO, "%s: read error", path);
+	/* getline also stops when it cannot grow its buffer, without EOF */
+	if (!err && (ferror(file) || !feof(file)))
+		err = errno == ENOMEM ? -ENOMEM : ctx_fail(ctx, -EIO, "%s: read error", path);
 	free(line);
 	fclose(file);
 	if (err < 0)

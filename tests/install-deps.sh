@@ -6,7 +6,8 @@ packages="build-essential g++ autoconf automake libtool pkg-config
 libnl-3-dev libnl-route-3-dev libjansson-dev libcurl4-openssl-dev libcunit1-dev
 libnftables-dev nftables
 iproute2 iputils-ping tcpdump jq procps util-linux
-etcd-server etcd-client containernetworking-plugins iperf3"
+etcd-server etcd-client containernetworking-plugins iperf3
+clang libclang-rt-14-dev"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

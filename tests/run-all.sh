@@ -93,6 +93,11 @@ else
 	done
 fi
 
+if [ -z "${OVL_NETNS_ONLY:-}" ]; then
+	note "libFuzzer harnesses (tests/fuzz/run.sh, a short fixed budget each)"
+	step "fuzz" "$top/tests/fuzz/run.sh"
+fi
+
 note "summary"
 cat "$report"
 echo "total time: $SECONDS s"

@@ -2,8 +2,8 @@
  * test-store-file.c - the file store through the public API on a temporary
  * directory: URIs, acquire/renew/release/list, the document on disk,
  * compare-and-swap renewal, refusal of corrupt and newer stores (bytes
- * untouched), the stored config, and the watch (snapshot, changes from
- * another handle, expiry).
+ * untouched), refusal of a store other users can write, the stored
+ * config, and the watch (snapshot, changes from another handle, expiry).
  */
 #include <poll.h>
 #include <stdio.h>
@@ -304,6 +304,44 @@ static void test_refuse(void)
 	teardown();
 }
 
+/* Found by tests/fuzz (fuzz-store): a file in commit()'s layout except that
+ * the closing braces follow the last lease on its line.  Its text was
+ * reused with those braces, and the next write made the store unreadable. */
+static void test_hand_edited_layout(void)
+{
+	struct ovl_store *store;
+	struct ovl_config *cfg;
+	struct ovl_lease *lease = NULL, **list = NULL;
+	size_t count = 0, length;
+	char sub[128], *text;
+	json_t *doc;
+
+	setup();
+	cfg = config();
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	CU_ASSERT_EQUAL(mkdir(sub, 0755), 0);
+	write_all(path, "{\"version\":1,\"revision\":4,\"leases\":{\n"
+		  "\"10.244.24.0-24\":{\"PublicIP\":\"192.168.1.1\",\"NodeName\":\"n1\"},\n"
+		  "\"10.244.25.0-24\":{\"PublicIP\":\"192.168.1.2\",\"NodeName\":\"n2\"}}\n}\n");
+	store = open_store();
+	CU_ASSERT_EQUAL(acquire(store, cfg, "node-a", "192.168.1.10", NULL, 60, &lease), 0);
+	ovl_store_close(store);
+	text = read_all(path, &length);
+	doc = json_loads(text, 0, NULL);
+	CU_ASSERT_PTR_NOT_NULL(doc);
+	CU_ASSERT_EQUAL(json_object_size(json_object_get(doc, "leases")), 3);
+	json_decref(doc);
+	free(text);
+	store = open_store();
+	CU_ASSERT_EQUAL(ovl_leases(store, &list, &count), 0);
+	CU_ASSERT_EQUAL(count, 3);
+	ovl_leases_free(list, count);
+	ovl_lease_free(lease);
+	ovl_store_close(store);
+	ovl_config_free(cfg);
+	teardown();
+}
+
 static void test_config(void)
 {
 	struct ovl_store *store;
@@ -322,6 +360,87 @@ static void test_config(void)
 	CU_ASSERT_EQUAL(ovl_store_config_get(store, &cfg), 0);
 	ovl_config_free(cfg);
 	ovl_store_close(store);
+	teardown();
+}
+
+/* err and a message naming path and the fix (NULL: no check) */
+static void check_refused(int got, const char *what, const char *fix)
+{
+	CU_ASSERT_EQUAL(got, -EPERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), what));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), fix));
+}
+
+/* A store another local user can write is refused, whichever part of it
+ * (the file, its directory, its lock file) they can write. */
+static void test_permissions(void)
+{
+	struct ovl_store *store, *early;
+	struct ovl_config *cfg;
+	struct ovl_lease *lease = NULL, **list = NULL;
+	char sub[128], lock[140], fix[200], held[OVL_PREFIX_STRLEN];
+	size_t count;
+
+	setup();
+	cfg = config();
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	early = open_store();
+	CU_ASSERT_EQUAL_FATAL(acquire(early, cfg, "node-a", "192.168.1.10", NULL, 60, &lease), 0);
+	snprintf(held, sizeof(held), "%s", ovl_lease_subnet(lease, AF_INET));
+	ovl_lease_free(lease);
+	lease = NULL;
+
+	/* a world-writable file: refused at open and by a handle opened before */
+	CU_ASSERT_EQUAL(chmod(path, 0666), 0);
+	snprintf(fix, sizeof(fix), "chmod o-w %s", path);
+	check_refused(ovl_store_open(ctx, uri, &store), "world-writable (mode 0666)", fix);
+	check_refused(ovl_leases(early, &list, &count), path, fix);
+	check_refused(acquire(early, cfg, "node-b", "192.168.1.11", NULL, 60, &lease),
+		      path, fix);
+	CU_ASSERT_PTR_NULL(lease);
+	CU_ASSERT_EQUAL(chmod(path, 0644), 0);
+	CU_ASSERT_EQUAL(ovl_leases(early, &list, &count), 0);
+	CU_ASSERT_EQUAL(count, 1);
+	ovl_leases_free(list, count);
+
+	/* a world-writable directory, unless sticky like /tmp */
+	CU_ASSERT_EQUAL(chmod(sub, 0777), 0);
+	snprintf(fix, sizeof(fix), "chmod o-w %s", sub);
+	check_refused(ovl_store_open(ctx, uri, &store), "directory", fix);
+	CU_ASSERT_EQUAL(chmod(sub, 01777), 0);
+	store = open_store();
+	CU_ASSERT_EQUAL(ovl_leases(store, &list, &count), 0);
+	ovl_leases_free(list, count);
+	ovl_store_close(store);
+	CU_ASSERT_EQUAL(chmod(sub, 0755), 0);
+
+	/* a world-writable lock file */
+	CU_ASSERT_EQUAL(chmod(lock, 0666), 0);
+	snprintf(fix, sizeof(fix), "chmod o-w %s", lock);
+	check_refused(ovl_store_open(ctx, uri, &store), lock, fix);
+	store = NULL;
+	CU_ASSERT_EQUAL(chmod(lock, 0644), 0);
+
+	/* owned by another user (only root can make that happen) */
+	if (geteuid() == 0) {
+		CU_ASSERT_EQUAL(chown(path, 4242, 0), 0);
+		snprintf(fix, sizeof(fix), "chown 0 %s", path);
+		check_refused(ovl_store_open(ctx, uri, &store), "owned by uid 4242", fix);
+		check_refused(ovl_leases(early, &list, &count), "uid 4242", fix);
+		CU_ASSERT_EQUAL(chown(path, 0, 0), 0);
+		CU_ASSERT_EQUAL(chown(sub, 4242, 0), 0);
+		check_refused(ovl_store_open(ctx, uri, &store), "directory", "chown 0");
+		CU_ASSERT_EQUAL(chown(sub, 0, 0), 0);
+	}
+	/* fixed: usable again, the lease still there */
+	store = open_store();
+	CU_ASSERT_EQUAL(acquire(store, cfg, "node-a", "192.168.1.10", NULL, 60, &lease), 0);
+	CU_ASSERT_STRING_EQUAL(ovl_lease_subnet(lease, AF_INET), held);
+	ovl_lease_free(lease);
+	ovl_store_close(store);
+	ovl_store_close(early);
+	ovl_config_free(cfg);
 	teardown();
 }
 
@@ -420,6 +539,8 @@ void register_tests(void)
 		{ "renewal is compare-and-swap", test_renew_cas },
 		{ "corrupt and newer stores refused, untouched", test_refuse },
 		{ "stored config", test_config },
+		{ "hand-edited layout rewritten correctly", test_hand_edited_layout },
+		{ "writable by others: refused", test_permissions },
 		{ "watch", test_watch },
 		CU_TEST_INFO_NULL,
 	};
