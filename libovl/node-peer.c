@@ -2,7 +2,7 @@
  * node-peer.c - the gate between the store and the kernel: a remote lease
  * becomes a peer only when its subnet lies in our network and is not ours,
  * its public IP can carry traffic, its backend is ours, and its VXLAN data
- * (VNI, VtepMAC) match.
+ * (VNI, VtepMAC) match, and its NodeName has the length of a host name.
  * Whatever fails is named so the agent can log and skip that record.
  */
 #include <stdio.h>
@@ -11,6 +11,10 @@
 #include <jansson.h>
 
 #include "node.h"
+
+/* Kubernetes node names are DNS subdomains: a longer name is not a node's,
+ * and holding or logging megabytes per record would be the store's doing. */
+#define NODE_NAME_MAX 253
 
 static int hex_digit(char c)
 {
@@ -130,6 +134,9 @@ int peer_from_lease(struct ovl_ctx *ctx, const struct peer_rules *rules,
 		return -ENOENT;
 	if (!type)
 		type = "";
+	if (ovl_lease_node_name(lease) && strlen(ovl_lease_node_name(lease)) > NODE_NAME_MAX)
+		return ctx_fail(ctx, -EINVAL, "NodeName of %zu bytes, longer than %d",
+				strlen(ovl_lease_node_name(lease)), NODE_NAME_MAX);
 	/* flanneld's udp backend leaves BackendType empty (its lease attrs
 	 * set only PublicIP); we write "udp": both are udp peers. */
 	if (strcmp(type, rules->backend_type) &&

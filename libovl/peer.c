@@ -104,6 +104,20 @@ struct run {
 	size_t capacity;
 };
 
+/* qsort and bsearch take no NULL array, even of zero items (UBSan). */
+static void sort(void *items, size_t count, size_t size,
+		 int (*cmp)(const void *, const void *))
+{
+	if (count)
+		qsort(items, count, size, cmp);
+}
+
+static void *search(const void *key, const void *items, size_t count, size_t size,
+		    int (*cmp)(const void *, const void *))
+{
+	return count ? bsearch(key, items, count, size, cmp) : NULL;
+}
+
 static size_t addr_len(int family)
 {
 	return family == AF_INET6 ? 16 : 4;
@@ -321,7 +335,7 @@ static struct route *find_nh(const struct view *v, uint32_t id)
 {
 	struct route key = { .nh_id = id };
 
-	return bsearch(&key, v->nhs.items, v->nhs.count, sizeof(key), cmp_route_id);
+	return search(&key, v->nhs.items, v->nhs.count, sizeof(key), cmp_route_id);
 }
 
 /* What the kernel holds that is ours on this link, each table sorted for
@@ -365,8 +379,8 @@ static int view_load(struct ovl_link *link, struct view *v, int routes_only)
 		return err == -ENOMEM ? ctx_fail(ctx, err, "out of memory")
 				      : ctx_fail_prefix(ctx, err, "%s: reading peers: ", link->name);
 	}
-	qsort(v->nhs.items, v->nhs.count, sizeof(struct route), cmp_route_id);
-	qsort(v->ids, v->id_count, sizeof(*v->ids), cmp_u32);
+	sort(v->nhs.items, v->nhs.count, sizeof(struct route), cmp_route_id);
+	sort(v->ids, v->id_count, sizeof(*v->ids), cmp_u32);
 	/* Keep the routes of this link: via our nexthops, onlink on the
 	 * device, or direct on the underlay. */
 	for (i = 0; i < v->routes.count; i++) {
@@ -379,9 +393,9 @@ static int view_load(struct ovl_link *link, struct view *v, int routes_only)
 			((struct route *)v->routes.items)[kept++] = *r;
 	}
 	v->routes.count = kept;
-	qsort(v->routes.items, kept, sizeof(struct route), cmp_route_dst);
-	qsort(v->neighs.items, v->neighs.count, sizeof(struct neigh), cmp_neigh_dst);
-	qsort(v->fdbs.items, v->fdbs.count, sizeof(struct neigh), cmp_neigh);
+	sort(v->routes.items, kept, sizeof(struct route), cmp_route_dst);
+	sort(v->neighs.items, v->neighs.count, sizeof(struct neigh), cmp_neigh_dst);
+	sort(v->fdbs.items, v->fdbs.count, sizeof(struct neigh), cmp_neigh);
 	return 0;
 }
 
@@ -706,7 +720,7 @@ static int plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t 
 		err = plan_peer(link, &peers[i], i, onlink, onlink_count, &p[i]);
 	free(onlink);
 	if (!err) {
-		qsort(p, count, sizeof(*p), cmp_plan_mac);
+		sort(p, count, sizeof(*p), cmp_plan_mac);
 		for (i = 1; i < count && !err; i++)
 			if (!p[i].direct && !memcmp(p[i].mac, p[i - 1].mac, 6) &&
 			    !ovl_prefix_equal(&p[i].public_ip, &p[i - 1].public_ip))
@@ -717,7 +731,7 @@ static int plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t 
 	if (!err) {
 		/* Sorted, a prefix that contains others comes right before
 		 * the first of them. */
-		qsort(p, count, sizeof(*p), cmp_plan_subnet);
+		sort(p, count, sizeof(*p), cmp_plan_subnet);
 		for (i = 1; i < count && !err; i++)
 			if (ovl_prefix_overlaps(&p[i].subnet, &p[i - 1].subnet))
 				err = ctx_fail(ctx, -EINVAL, "peers %s and %s overlap",
@@ -808,8 +822,9 @@ static int assign_ids(struct view *v, struct plan *plans, size_t count)
 		free(used.slots);
 		return -ENOMEM;
 	}
-	memcpy(by_gw, v->nhs.items, v->nhs.count * sizeof(*by_gw));
-	qsort(by_gw, v->nhs.count, sizeof(*by_gw), cmp_nh_gw);
+	if (v->nhs.count)	/* items is NULL when empty: memcpy's is nonnull */
+		memcpy(by_gw, v->nhs.items, v->nhs.count * sizeof(*by_gw));
+	sort(by_gw, v->nhs.count, sizeof(*by_gw), cmp_nh_gw);
 	for (i = 0; i < v->id_count; i++)
 		id_set_add(&used, v->ids[i]);
 	for (i = 0; i < count; i++) {
@@ -846,7 +861,7 @@ static int assign_ids(struct view *v, struct plan *plans, size_t count)
 static struct neigh *find_neigh(struct table *t, const struct neigh *key,
 				int (*cmp)(const void *, const void *))
 {
-	return bsearch(key, t->items, t->count, sizeof(*key), cmp);
+	return search(key, t->items, t->count, sizeof(*key), cmp);
 }
 
 static int plan_find_subnet(const struct plan *plans, size_t count,
@@ -854,7 +869,7 @@ static int plan_find_subnet(const struct plan *plans, size_t count,
 {
 	struct plan key = { .subnet = *dst };
 
-	return bsearch(&key, plans, count, sizeof(key), cmp_plan_subnet) != NULL;
+	return search(&key, plans, count, sizeof(key), cmp_plan_subnet) != NULL;
 }
 
 /* The requests that turn the view into the plans: stale routes out, then
@@ -911,7 +926,7 @@ static int plan_sync(struct view *v, struct plan *plans, size_t count, struct ru
 	for (i = 0; i < count && !err; i++) {
 		p = &plans[i];
 		rkey.dst = p->subnet;
-		r = bsearch(&rkey, v->routes.items, v->routes.count, sizeof(rkey), cmp_route_dst);
+		r = search(&rkey, v->routes.items, v->routes.count, sizeof(rkey), cmp_route_dst);
 		if (r && (p->direct ? !r->nh_id && r->oif == v->link->underlay_ifindex &&
 					      !prefix_cmp(&r->gw, &p->public_ip)
 				    : p->nh_id ? r->nh_id == p->nh_id

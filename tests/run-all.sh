@@ -2,8 +2,9 @@
 # run-all.sh - the README's test command: installs what a fresh Debian 12
 # machine lacks, builds with --enable-werror, runs the unit and contract tests
 # (make check), the same unit tests under ASan+UBSan, make distcheck, and the
-# kernel/etcd/CNI tests in network namespaces (as root), then prints one line
-# `N passed, N failed` that counts every test it ran.
+# kernel/etcd/CNI tests in network namespaces (as root; three of them again on
+# the ASan build), then prints one line `N passed, N failed` that counts every
+# test it ran.
 #
 #   tests/run-all.sh            everything
 #   OVL_SKIP_DISTCHECK=1 ...    skip distcheck (for quick local runs)
@@ -91,6 +92,33 @@ else
 		count "netns: $name" $rc "$out" "($((SECONDS - started)) s)"
 		rm -f "$out"
 	done
+	# Some kernel tests again on the ASan+UBSan build: any report fails,
+	# LeakSanitizer's at exit too (ovlctl leaves by main on SIGTERM).
+	if [ -z "${OVL_NETNS_ONLY:-}" ] && [ -x "$top/build-asan/ovlctl" ]; then
+		note "network namespace tests on the sanitized build (build-asan)"
+		san=$(mktemp -d)
+		for name in test-vxlan.sh test-node.sh test-node-malicious.sh; do
+			out=$(mktemp)
+			started=$SECONDS
+			ASAN_OPTIONS="log_path=$san/$name:detect_leaks=1" UBSAN_OPTIONS=print_stacktrace=1 \
+				OVL_TOP="$top" OVL_BUILD="$top/build-asan" timeout 300 \
+				bash "$top/tests/netns/$name" > "$out" 2>&1; rc=$?
+			cat "$out"
+			count "asan netns: $name" $rc "$out" "($((SECONDS - started)) s)"
+			# UBSan (built not to recover) reports on stderr whatever
+			# log_path says; its victim's failure is in the output.
+			reports=$(find "$san" -name "$name.*")
+			if [ -n "$reports" ] || grep -qE 'runtime error:|ERROR: [A-Za-z]+Sanitizer' "$out"; then
+				[ -n "$reports" ] && cat $reports
+				rc=1
+			else
+				rc=0
+			fi
+			count "asan netns: $name: no sanitizer reports" $rc /dev/null
+			rm -f "$out"
+		done
+		rm -rf "$san"
+	fi
 fi
 
 if [ -z "${OVL_NETNS_ONLY:-}" ]; then

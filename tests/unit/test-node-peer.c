@@ -141,6 +141,42 @@ static void test_skipped_records(void)
 	}
 }
 
+/* Megabyte strings: skipped with a reason of bounded length; a name of a
+ * host name's length is fine. */
+static void test_huge_strings(void)
+{
+	struct peer_rules rules = { AF_INET, &network, &own, "vxlan", 1 };
+	const char *data = "{\"VNI\":1,\"VtepMAC\":\"0e:2a:33:44:55:66\"}";
+	size_t huge = 1 << 20;
+	struct ovl_lease *lease;
+	struct peer_text peer;
+	struct ovl_ctx *ctx;
+	char *text = malloc(huge + 1);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	memset(text, 'x', huge);
+	text[huge] = '\0';
+	setup();
+	CU_ASSERT_EQUAL_FATAL(ovl_ctx_new(&ctx), 0);
+	lease = record("10.244.7.0/24", "192.168.77.12", "vxlan", data);
+	lease->node_name = strdup(text);
+	CU_ASSERT_EQUAL(peer_from_lease(ctx, &rules, lease, &peer), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), "NodeName of 1048576 bytes"));
+	text[253] = '\0';
+	free(lease->node_name);
+	lease->node_name = strdup(text);
+	CU_ASSERT_EQUAL(peer_from_lease(ctx, &rules, lease, &peer), 0);
+	ovl_lease_free(lease);
+	text[253] = 'x';
+	lease = record("10.244.7.0/24", "192.168.77.12", text, data);
+	CU_ASSERT_EQUAL(peer_from_lease(ctx, &rules, lease, &peer), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), "backend type 'xxx"));
+	CU_ASSERT(strlen(ovl_ctx_error(ctx)) < 1024);
+	ovl_lease_free(lease);
+	ovl_ctx_free(ctx);
+	free(text);
+}
+
 static void test_other_family_absent(void)
 {
 	struct peer_rules rules = { AF_INET6, &network, NULL, "vxlan", 1 };
@@ -175,6 +211,7 @@ void register_tests(void)
 		{ "invalid records are skipped with a reason", test_skipped_records },
 		{ "a record without our family is absent, not invalid", test_other_family_absent },
 		{ "VTEP MAC parsing", test_mac_parse },
+		{ "huge NodeName and BackendType are skipped", test_huge_strings },
 		{ "host-gw and udp records, flanneld's empty udp type", test_other_backends },
 		CU_TEST_INFO_NULL,
 	};
