@@ -38,11 +38,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int(
 # host N SUBNET_OCTET: host hN at 192.168.77.N with a pod 10.244.OCTET.2 behind
 # cni0; subnet.env is pre-written so the agent keeps that subnet.
 host() {
-	local n=$1 o=$2 h p
-	h=$(host_add "$sw" "h$n" "192.168.77.$n/24") || exit 1
-	p=$(pod_add "$h" "p$n" "10.244.$o.2/24" "10.244.$o.1") || exit 1
-	printf 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.%s.1/24\nFLANNEL_MTU=1450\n' "$o" > "$T_TMP/h$n.env"
-	echo "$h $p"
+	node_host "$sw" "h$1" "192.168.77.$1/24" "$2" || exit 1
 }
 agent() { # NS NAME: starts the agent, prints its PID
 	ip netns exec "$1" "$OVLCTL" --store "$store" --config "$conf" run --node "$2" \

@@ -133,3 +133,15 @@ ovlctl_bg() {
 	BG_PID=$!
 	track_pid "$BG_PID"
 }
+# node_host SWITCH NAME UNDERLAY/LEN OCTET: an agent's host NAME with a pod
+# 10.244.OCTET.2 behind cni0, and $T_TMP/NAME.env pre-written so that the
+# agent takes 10.244.OCTET.0/24 and the pod can exist before the agent runs.
+# Prints "HOST-NAMESPACE POD-NAMESPACE".
+node_host() {
+	local sw=$1 name=$2 addr=$3 octet=$4 h p
+	h=$(host_add "$sw" "$name" "$addr") || return 1
+	p=$(pod_add "$h" "p${name#h}" "10.244.$octet.2/24" "10.244.$octet.1") || return 1
+	printf 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.%s.1/24\nFLANNEL_MTU=1450\n' \
+		"$octet" > "$T_TMP/$name.env"
+	echo "$h $p"
+}

@@ -49,10 +49,7 @@ etcd_healthy() { ectl endpoint health >/dev/null 2>&1; }
 # is pre-written so the agent takes 10.244.N.0/24 and the pod can exist
 # before the agent starts.
 host() {
-	local n=$1
-	HOST[$n]=$(host_add "$sw" "h$n" "192.168.77.1$n/24") || return 1
-	POD[$n]=$(pod_add "${HOST[$n]}" "p$n" "10.244.$n.2/24" "10.244.$n.1") || return 1
-	printf 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.%s.1/24\nFLANNEL_MTU=1450\n' "$n" > "$T_TMP/h$n.env"
+	read -r "HOST[$1]" "POD[$1]" < <(node_host "$sw" "h$1" "192.168.77.1$1/24" "$1")
 }
 # agent N: hN's agent, without --config: the network config comes from etcd.
 agent() {

@@ -27,10 +27,7 @@ declare -A HOST POD AGENT
 # cni0; subnet.env is pre-written so the agent takes 10.244.N.0/24 and the
 # pod can exist before the agent starts.
 host() {
-	local n=$1
-	HOST[$n]=$(host_add "$sw" "h$n" "192.168.77.$n/24") || return 1
-	POD[$n]=$(pod_add "${HOST[$n]}" "p$n" "10.244.$n.2/24" "10.244.$n.1") || return 1
-	printf 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.%s.1/24\nFLANNEL_MTU=1450\n' "$n" > "$T_TMP/h$n.env"
+	read -r "HOST[$1]" "POD[$1]" < <(node_host "$sw" "h$1" "192.168.77.$1/24" "$1")
 }
 # agent N [--auto] [OPTIONS]: (re)starts hN's agent, appending to its log;
 # --auto lets it find the underlay from the default route.
