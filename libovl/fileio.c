@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sys/uio.h>
 
 #include "fileio.h"
 
@@ -70,19 +71,24 @@ int file_read_fd(struct ovl_ctx *ctx, const char *path, int fd, char **data,
 	return 0;
 }
 
-/* -1 with errno set on failure. */
-static int write_all(int fd, const char *data, size_t length)
+/* -1 with errno set on failure; consumes pieces (partial writes move
+ * their bases on). */
+static int write_all(int fd, struct iovec *pieces, size_t count)
 {
 	ssize_t n;
 
-	while (length) {
-		n = write(fd, data, length);
+	while (count) {
+		n = writev(fd, pieces, count < IOV_MAX ? (int)count : IOV_MAX);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -1;
-		data += n;
-		length -= (size_t)n;
+		for (; count && (size_t)n >= pieces->iov_len; pieces++, count--)
+			n -= (ssize_t)pieces->iov_len;
+		if (count) {
+			pieces->iov_base = (char *)pieces->iov_base + n;
+			pieces->iov_len -= (size_t)n;
+		}
 	}
 	return 0;
 }
@@ -101,6 +107,14 @@ static int sync_dir(const char *dir)
 
 int file_replace(struct ovl_ctx *ctx, const char *path, const char *tmp_path,
 		 const char *data, size_t length, int *kept_fd)
+{
+	struct iovec piece = { (void *)data, length };
+
+	return file_replace_pieces(ctx, path, tmp_path, &piece, 1, kept_fd);
+}
+
+int file_replace_pieces(struct ovl_ctx *ctx, const char *path, const char *tmp_path,
+			struct iovec *pieces, size_t count, int *kept_fd)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -130,7 +144,7 @@ int file_replace(struct ovl_ctx *ctx, const char *path, const char *tmp_path,
 	/* the mode must not depend on the caller's umask or mkostemp's 0600 */
 	if (fchmod(fd, 0644) < 0)
 		step = "chmod";
-	else if (write_all(fd, data, length) < 0)
+	else if (write_all(fd, pieces, count) < 0)
 		step = "write";
 	else if (fsync(fd) < 0)
 		step = "fsync";

@@ -22,5 +22,10 @@ int file_read_fd(struct ovl_ctx *ctx, const char *path, int fd, char **data,
  * descriptor is returned open (it pins the inode for a cache check). */
 int file_replace(struct ovl_ctx *ctx, const char *path, const char *tmp_path,
 		 const char *data, size_t length, int *kept_fd);
+/* The same with the content in pieces (consumed: partial writes move them
+ * on), so that a large file can be written from where its parts are. */
+struct iovec;
+int file_replace_pieces(struct ovl_ctx *ctx, const char *path, const char *tmp_path,
+			struct iovec *pieces, size_t count, int *kept_fd);
 
 #endif

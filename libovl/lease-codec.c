@@ -46,16 +46,22 @@ struct ovl_lease *lease_copy(const struct ovl_lease *lease)
 	return copy;
 }
 
-OVL_EXPORT void ovl_lease_free(struct ovl_lease *lease)
+void lease_clear(struct ovl_lease *lease)
 {
-	if (!lease)
-		return;
 	free(lease->public_ip);
 	free(lease->public_ipv6);
 	free(lease->backend_type);
 	free(lease->backend_data);
 	free(lease->backend_v6_data);
 	free(lease->node_name);
+	memset(lease, 0, sizeof(*lease));
+}
+
+OVL_EXPORT void ovl_lease_free(struct ovl_lease *lease)
+{
+	if (!lease)
+		return;
+	lease_clear(lease);
 	free(lease);
 }
 
@@ -212,11 +218,26 @@ static int parse_part(const char *text, size_t length, int family,
 	return 0;
 }
 
-int lease_key_parse(struct ovl_ctx *ctx, const char *key, struct ovl_lease *lease)
+/* Sets lease's subnets (NULL: none) and clears their texts. */
+static void key_set_subnets(struct ovl_lease *lease, const struct ovl_prefix *subnet,
+			    const struct ovl_prefix *ipv6_subnet)
+{
+	static const struct ovl_prefix none;
+
+	lease->has_ipv4 = subnet != NULL;
+	lease->has_ipv6 = ipv6_subnet != NULL;
+	lease->subnet = subnet ? *subnet : none;
+	lease->ipv6_subnet = ipv6_subnet ? *ipv6_subnet : none;
+	lease->subnet_text[0] = lease->ipv6_subnet_text[0] = '\0';
+}
+
+/* Any key: each part through ovl_prefix_parse, then the canonical round
+ * trip.  Every refused key ends here, so this alone words the errors. */
+static int key_parse_general(struct ovl_ctx *ctx, const char *key,
+			     struct ovl_lease *lease)
 {
 	const char *amp = strchr(key, '&');
 	size_t first = amp ? (size_t)(amp - key) : strlen(key);
-	char canonical[sizeof(lease->key)];
 	struct ovl_lease parsed = { 0 };
 	int err;
 
@@ -235,23 +256,99 @@ int lease_key_parse(struct ovl_ctx *ctx, const char *key, struct ovl_lease *leas
 	if (err < 0)
 		return ctx_fail(ctx, -EINVAL, "lease key '%s': not a subnet key like "
 				"10.244.3.0-24 or 10.244.3.0-24&fd00::-64", key);
-	if (lease_key_format(&parsed, canonical, sizeof(canonical)) < 0 ||
-	    strcmp(canonical, key))
+	if (lease_key_format(&parsed, parsed.key, sizeof(parsed.key)) < 0 ||
+	    strcmp(parsed.key, key))
 		return ctx_fail(ctx, -EINVAL, "lease key '%s': not in canonical form "
-				"(want '%s')", key, canonical);
-	lease->has_ipv4 = parsed.has_ipv4;
-	lease->has_ipv6 = parsed.has_ipv6;
-	lease->subnet = parsed.subnet;
-	lease->ipv6_subnet = parsed.ipv6_subnet;
-	lease->subnet_text[0] = lease->ipv6_subnet_text[0] = '\0';
+				"(want '%s')", key, parsed.key);
+	key_set_subnets(lease, parsed.has_ipv4 ? &parsed.subnet : NULL,
+			parsed.has_ipv6 ? &parsed.ipv6_subnet : NULL);
 	if (lease->has_ipv4)
 		ovl_prefix_format(&lease->subnet, lease->subnet_text,
 				  sizeof(lease->subnet_text));
 	if (lease->has_ipv6)
 		ovl_prefix_format(&lease->ipv6_subnet, lease->ipv6_subnet_text,
 				  sizeof(lease->ipv6_subnet_text));
-	memcpy(lease->key, canonical, sizeof(lease->key));
+	memcpy(lease->key, parsed.key, sizeof(lease->key));
 	return 0;
+}
+
+/* A decimal of at most max at text, its end in *end; -1 when there is
+ * none.  A leading zero ends the number ("024" reads as 0 followed by "24"),
+ * so the caller's separator check refuses it the way inet_pton and
+ * ovl_prefix_parse do. */
+static int parse_decimal(const char *text, unsigned int max, const char **end)
+{
+	const char *p = text;
+	unsigned int value = 0;
+
+	if (*p == '0') {
+		*end = p + 1;
+		return 0;
+	}
+	while (*p >= '0' && *p <= '9') {
+		value = value * 10 + (unsigned int)(*p++ - '0');
+		if (value > max)
+			return -1;
+	}
+	*end = p;
+	return p == text ? -1 : (int)value;
+}
+
+/* "a.b.c.d-len", aligned, with *dash set to its '-'; else -EINVAL.  For
+ * IPv4, inet_pton and parse_len are strict enough that every key they take
+ * is canonical, so this takes exactly the IPv4-only keys the general path
+ * takes. */
+static int parse_ipv4_key(const char *key, struct ovl_prefix *subnet,
+			  const char **dash)
+{
+	static const char separators[4] = { '.', '.', '.', '-' };
+	struct ovl_prefix parsed = { .family = AF_INET };
+	const char *p = key;
+	int i, value;
+
+	for (i = 0; i < 4; i++) {
+		value = parse_decimal(p, 255, &p);
+		if (value < 0 || *p++ != separators[i])
+			return -EINVAL;
+		parsed.addr[i] = (unsigned char)value;
+	}
+	*dash = p - 1;
+	value = parse_decimal(p, 32, &p);
+	if (value < 0 || *p)
+		return -EINVAL;
+	parsed.len = (unsigned int)value;
+	if (!ovl_prefix_is_aligned(&parsed))
+		return -EINVAL;
+	*subnet = parsed;
+	return 0;
+}
+
+/* The common IPv4-only key without inet_pton, inet_ntop and snprintf: the
+ * key is its own canonical form, and its subnet text only swaps '-' for
+ * '/'.  Refuses (without an error message) whatever it does not take. */
+static int key_parse_ipv4(const char *key, struct ovl_lease *lease)
+{
+	struct ovl_prefix subnet;
+	const char *dash;
+	size_t size;
+
+	if (parse_ipv4_key(key, &subnet, &dash) < 0)
+		return -EINVAL;
+	key_set_subnets(lease, &subnet, NULL);
+	size = strlen(key) + 1;
+	memmove(lease->key, key, size);	/* key may be lease->key */
+	memcpy(lease->subnet_text, key, size);
+	lease->subnet_text[dash - key] = '/';
+	return 0;
+}
+
+int lease_key_parse(struct ovl_ctx *ctx, const char *key, struct ovl_lease *lease)
+{
+	/* a cold file-store open parses every key: the fast path takes the
+	 * valid IPv4-only ones, the general path the rest and all errors */
+	if (!key_parse_ipv4(key, lease))
+		return 0;
+	return key_parse_general(ctx, key, lease);
 }
 
 /* ---- LeaseAttrs ------------------------------------------------------------ */
@@ -301,82 +398,209 @@ char *lease_attrs_to_json(const struct ovl_lease *lease)
 	return text;
 }
 
-/* A string member, NULL when absent, null or empty. */
-static int read_string(struct ovl_ctx *ctx, const char *key, const json_t *object,
-		       const char *name, char **out)
-{
-	json_t *value = json_object_get(object, name);
+/* The LeaseAttrs fields a member can set. */
+static const struct {
+	const char *name;
+	enum lease_field field;
+} fields[] = {
+	{ "PublicIP", LEASE_PUBLIC_IP }, { "PublicIPv6", LEASE_PUBLIC_IPV6 },
+	{ "BackendType", LEASE_BACKEND_TYPE }, { "BackendData", LEASE_BACKEND_DATA },
+	{ "BackendV6Data", LEASE_BACKEND_V6_DATA }, { "NodeName", LEASE_NODE_NAME },
+	{ "Expiration", LEASE_EXPIRATION },
+};
 
-	if (!value || json_is_null(value))
+static int check_string(struct ovl_ctx *ctx, const char *key, const struct lease_member *member,
+			struct lease_member_value *value)
+{
+	if (member->type == MEMBER_NULL)
 		return 0;
-	if (!json_is_string(value))
+	if (member->type != MEMBER_STRING)
 		return ctx_fail(ctx, -EINVAL, "lease %s: %s: expected a string, got %s",
-				key, name, json_type_text(value));
-	if (!*json_string_value(value))
-		return 0;
-	return copy_string(out, json_string_value(value));
+				key, member->name, member->type_text);
+	value->present = member->length > 0;
+	return 0;
 }
 
-/* An address member of family, kept in canonical text; "0.0.0.0" (what
- * flannel writes for an IPv4 it does not have) counts as absent. */
-static int read_address(struct ovl_ctx *ctx, const char *key, const json_t *object,
-			const char *name, int family, char **out)
+/* "0.0.0.0" (what flannel writes for an IPv4 it does not have) counts as
+ * absent. */
+static int check_address(struct ovl_ctx *ctx, const char *key, const struct lease_member *member,
+			 int family, struct lease_member_value *value)
 {
-	struct ovl_prefix addr;
-	char text[INET6_ADDRSTRLEN];
-	char *raw = NULL;
-	int err = read_string(ctx, key, object, name, &raw);
+	char text[INET6_ADDRSTRLEN + 1];
+	int err = check_string(ctx, key, member, value);
 
-	if (err < 0 || !raw)
+	if (err < 0 || !value->present)
 		return err;
-	if (ovl_addr_parse(raw, &addr) < 0 || addr.family != family) {
-		err = ctx_fail(ctx, -EINVAL, "lease %s: %s: '%s' is not an %s address",
-			       key, name, raw, family == AF_INET ? "IPv4" : "IPv6");
-		free(raw);
-		return err;
-	}
-	free(raw);
-	if (family == AF_INET && !memcmp(addr.addr, "\0\0\0\0", 4))
+	if (member->length >= sizeof(text) ||
+	    (memcpy(text, member->text, member->length), text[member->length] = '\0',
+	     ovl_addr_parse(text, &value->address) < 0) ||
+	    value->address.family != family)
+		return ctx_fail(ctx, -EINVAL, "lease %s: %s: '%.*s' is not an %s address",
+				key, member->name, (int)member->length, member->text,
+				family == AF_INET ? "IPv4" : "IPv6");
+	value->present = family != AF_INET || memcmp(value->address.addr, "\0\0\0\0", 4);
+	return 0;
+}
+
+static int check_object(struct ovl_ctx *ctx, const char *key, const struct lease_member *member,
+			struct lease_member_value *value)
+{
+	if (member->type == MEMBER_NULL)
 		return 0;
-	ovl_addr_format(&addr, text, sizeof(text));
+	if (member->type != MEMBER_OBJECT)
+		return ctx_fail(ctx, -EINVAL, "lease %s: %s: expected an object, got %s",
+				key, member->name, member->type_text);
+	value->present = 1;
+	return 0;
+}
+
+static int check_expiration(struct ovl_ctx *ctx, const char *key,
+			    const struct lease_member *member, struct lease_member_value *value)
+{
+	if (member->type == MEMBER_NULL)
+		return 0;
+	if (member->type != MEMBER_INTEGER || member->integer < 0)
+		return ctx_fail(ctx, -EINVAL, "lease %s: Expiration: expected unix "
+				"seconds (an integer >= 0), got %s", key,
+				member->type == MEMBER_INTEGER ? "a negative number" :
+				member->type_text);
+	value->present = 1;
+	return 0;
+}
+
+int lease_member_check(struct ovl_ctx *ctx, const char *key, const struct lease_member *member,
+		       struct lease_member_value *value)
+{
+	size_t i;
+
+	memset(value, 0, sizeof(*value));
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (!strcmp(member->name, fields[i].name)) {
+			value->field = fields[i].field;
+			break;
+		}
+	switch (value->field) {
+	case LEASE_PUBLIC_IP:
+		return check_address(ctx, key, member, AF_INET, value);
+	case LEASE_PUBLIC_IPV6:
+		return check_address(ctx, key, member, AF_INET6, value);
+	case LEASE_BACKEND_TYPE:
+	case LEASE_NODE_NAME:
+		return check_string(ctx, key, member, value);
+	case LEASE_BACKEND_DATA:
+	case LEASE_BACKEND_V6_DATA:
+		return check_object(ctx, key, member, value);
+	case LEASE_EXPIRATION:
+		return check_expiration(ctx, key, member, value);
+	default:
+		return 0;
+	}
+}
+
+/* The member's text in *out (replacing what was there), NULL when absent. */
+static int store_text(char **out, const struct lease_member *member,
+		      const struct lease_member_value *value)
+{
+	free(*out);
+	*out = value->present ? strndup(member->text, member->length) : NULL;
+	return value->present && !*out ? -ENOMEM : 0;
+}
+
+/* An address kept in canonical text. */
+static int store_address(char **out, const struct lease_member_value *value)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	free(*out);
+	*out = NULL;
+	if (!value->present)
+		return 0;
+	ovl_addr_format(&value->address, text, sizeof(text));
 	return copy_string(out, text);
 }
 
-/* BackendData: an object (kept as compact text) or null. */
-static int read_object(struct ovl_ctx *ctx, const char *key, const json_t *object,
-		       const char *name, char **out)
+int lease_member_read(struct ovl_ctx *ctx, const char *key, struct ovl_lease *lease,
+		      const struct lease_member *member)
 {
-	json_t *value = json_object_get(object, name);
+	struct lease_member_value value;
+	int err = lease_member_check(ctx, key, member, &value);
 
-	if (!value || json_is_null(value))
+	if (err < 0)
+		return err;
+	switch (value.field) {
+	case LEASE_PUBLIC_IP:
+		return store_address(&lease->public_ip, &value);
+	case LEASE_PUBLIC_IPV6:
+		return store_address(&lease->public_ipv6, &value);
+	case LEASE_BACKEND_TYPE:
+		return store_text(&lease->backend_type, member, &value);
+	case LEASE_BACKEND_DATA:
+		return store_text(&lease->backend_data, member, &value);
+	case LEASE_BACKEND_V6_DATA:
+		return store_text(&lease->backend_v6_data, member, &value);
+	case LEASE_NODE_NAME:
+		return store_text(&lease->node_name, member, &value);
+	case LEASE_EXPIRATION:
+		lease->expiration = value.present ? member->integer : 0;
 		return 0;
-	if (!json_is_object(value))
-		return ctx_fail(ctx, -EINVAL, "lease %s: %s: expected an object, got %s",
-				key, name, json_type_text(value));
-	*out = json_dumps(value, JSON_COMPACT);
-	return *out ? 0 : -ENOMEM;
+	default:
+		return 0;
+	}
 }
 
-static int read_expiration(struct ovl_ctx *ctx, const char *key, const json_t *object,
-			   int64_t *expiration)
+int lease_addresses_check(struct ovl_ctx *ctx, const char *key, int has_ipv4, int has_ipv6,
+			  int has_public_ip, int has_public_ipv6)
 {
-	json_t *value = json_object_get(object, "Expiration");
-
-	*expiration = 0;
-	if (!value || json_is_null(value))
-		return 0;
-	if (!json_is_integer(value) || json_integer_value(value) < 0)
-		return ctx_fail(ctx, -EINVAL, "lease %s: Expiration: expected unix "
-				"seconds (an integer >= 0), got %s", key,
-				json_is_integer(value) ? "a negative number" : json_type_text(value));
-	*expiration = json_integer_value(value);
+	if (has_ipv4 && !has_public_ip)
+		return ctx_fail(ctx, -EINVAL, "lease %s: an IPv4 subnet needs a PublicIP", key);
+	if (has_ipv6 && !has_public_ipv6)
+		return ctx_fail(ctx, -EINVAL, "lease %s: an IPv6 subnet needs a PublicIPv6", key);
 	return 0;
+}
+
+int lease_members_check(struct ovl_ctx *ctx, const char *key, const struct ovl_lease *lease)
+{
+	return lease_addresses_check(ctx, key, lease->has_ipv4, lease->has_ipv6,
+				     lease->public_ip != NULL, lease->public_ipv6 != NULL);
+}
+
+/* One member of a jansson object through lease_member_read. */
+static int read_json_member(struct ovl_ctx *ctx, const char *key, struct ovl_lease *lease,
+			    const char *name, const json_t *value)
+{
+	struct lease_member member = { .name = name, .type_text = json_type_text(value),
+				       .type = MEMBER_OTHER };
+	char *dumped = NULL;
+	int err;
+
+	if (json_is_null(value)) {
+		member.type = MEMBER_NULL;
+	} else if (json_is_string(value)) {
+		member.type = MEMBER_STRING;
+		member.text = json_string_value(value);
+		member.length = strlen(member.text);
+	} else if (json_is_integer(value)) {
+		member.type = MEMBER_INTEGER;
+		member.integer = json_integer_value(value);
+	} else if (json_is_object(value)) {
+		member.type = MEMBER_OBJECT;
+		dumped = json_dumps(value, JSON_COMPACT);
+		if (!dumped)
+			return -ENOMEM;
+		member.text = dumped;
+		member.length = strlen(dumped);
+	}
+	err = lease_member_read(ctx, key, lease, &member);
+	free(dumped);
+	return err;
 }
 
 int lease_from_object(struct ovl_ctx *ctx, const char *key, const json_t *object,
 		      struct ovl_lease **out)
 {
 	struct ovl_lease *lease;
+	const char *name;
+	json_t *value;
 	int err;
 
 	*out = NULL;
@@ -388,23 +612,13 @@ int lease_from_object(struct ovl_ctx *ctx, const char *key, const json_t *object
 		err = ctx_fail(ctx, -EINVAL, "lease %s: expected an object, got %s",
 			       key, json_type_text(object));
 	if (!err)
-		err = read_address(ctx, key, object, "PublicIP", AF_INET, &lease->public_ip);
+		json_object_foreach((json_t *)object, name, value) {
+			err = read_json_member(ctx, key, lease, name, value);
+			if (err < 0)
+				break;
+		}
 	if (!err)
-		err = read_address(ctx, key, object, "PublicIPv6", AF_INET6, &lease->public_ipv6);
-	if (!err)
-		err = read_string(ctx, key, object, "BackendType", &lease->backend_type);
-	if (!err)
-		err = read_object(ctx, key, object, "BackendData", &lease->backend_data);
-	if (!err)
-		err = read_object(ctx, key, object, "BackendV6Data", &lease->backend_v6_data);
-	if (!err)
-		err = read_string(ctx, key, object, "NodeName", &lease->node_name);
-	if (!err)
-		err = read_expiration(ctx, key, object, &lease->expiration);
-	if (!err && lease->has_ipv4 && !lease->public_ip)
-		err = ctx_fail(ctx, -EINVAL, "lease %s: an IPv4 subnet needs a PublicIP", key);
-	if (!err && lease->has_ipv6 && !lease->public_ipv6)
-		err = ctx_fail(ctx, -EINVAL, "lease %s: an IPv6 subnet needs a PublicIPv6", key);
+		err = lease_members_check(ctx, key, lease);
 	if (err < 0) {
 		ovl_lease_free(lease);
 		return err;

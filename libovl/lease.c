@@ -37,7 +37,7 @@ struct family_index {
 	uint64_t *bitmap;
 	size_t leased;			/* unexpired leases inside the network */
 	/* for subnets past the bitmap */
-	struct ovl_lease *const *existing;
+	const struct lease_claim *const *existing;
 	size_t count;
 	int64_t now;
 	long skip;
@@ -47,16 +47,45 @@ struct family_index {
 struct wanted {
 	const char *node_name;
 	char public_ip[INET6_ADDRSTRLEN], public_ipv6[INET6_ADDRSTRLEN];
+	unsigned char public_ip_bytes[4], public_ipv6_bytes[16];
 	char *backend_data, *backend_v6_data;	/* compact JSON */
 	const char *backend_type;
 	int64_t expiration;
 };
 
-static const struct ovl_prefix *family_subnet(const struct ovl_lease *lease, int family)
+static const struct ovl_prefix *family_subnet(const struct lease_claim *claim, int family)
 {
 	if (family == AF_INET)
-		return lease->has_ipv4 ? &lease->subnet : NULL;
-	return lease->has_ipv6 ? &lease->ipv6_subnet : NULL;
+		return claim->has_ipv4 ? &claim->subnet : NULL;
+	return claim->has_ipv6 ? &claim->ipv6_subnet : NULL;
+}
+
+static int claim_expired(const struct lease_claim *claim, int64_t now)
+{
+	return claim->expiration != 0 && claim->expiration <= now;
+}
+
+void lease_claim_of(const struct ovl_lease *lease, struct lease_claim *claim)
+{
+	struct ovl_prefix addr;
+
+	memset(claim, 0, sizeof(*claim));
+	claim->has_ipv4 = (unsigned char)lease->has_ipv4;
+	claim->has_ipv6 = (unsigned char)lease->has_ipv6;
+	claim->subnet = lease->subnet;
+	claim->ipv6_subnet = lease->ipv6_subnet;
+	claim->expiration = lease->expiration;
+	claim->node_name = lease->node_name;
+	claim->node_name_length = lease->node_name ? strlen(lease->node_name) : 0;
+	/* records hold canonical addresses (lease_member_read made them so) */
+	if (lease->public_ip && ovl_addr_parse(lease->public_ip, &addr) == 0) {
+		claim->has_public_ip = 1;
+		memcpy(claim->public_ip, addr.addr, 4);
+	}
+	if (lease->public_ipv6 && ovl_addr_parse(lease->public_ipv6, &addr) == 0) {
+		claim->has_public_ipv6 = 1;
+		memcpy(claim->public_ipv6, addr.addr, 16);
+	}
 }
 
 static u128 addr_value(const struct ovl_prefix *prefix, unsigned int bits)
@@ -161,7 +190,7 @@ static int is_free(const struct family_index *index, uint64_t number)
 	for (i = 0; i < index->count; i++) {
 		other = family_subnet(index->existing[i], index->family);
 		if ((long)i != index->skip && other &&
-		    !lease_expired(index->existing[i], index->now) &&
+		    !claim_expired(index->existing[i], index->now) &&
 		    ovl_prefix_overlaps(other, &subnet))
 			return 0;
 	}
@@ -181,7 +210,7 @@ static int fits(const struct family_index *index, const struct ovl_prefix *subne
 }
 
 static int lease_fits(const struct family_index *v4, const struct family_index *v6,
-		      const struct ovl_lease *lease)
+		      const struct lease_claim *lease)
 {
 	uint64_t number;
 
@@ -239,7 +268,7 @@ static int preferred_free(const struct family_index *index, const char *text,
 }
 
 static int canonical_address(struct ovl_ctx *ctx, const char *field, const char *text,
-			     int family, char *out, size_t size)
+			     int family, char *out, size_t size, unsigned char *bytes)
 {
 	struct ovl_prefix addr;
 
@@ -250,6 +279,7 @@ static int canonical_address(struct ovl_ctx *ctx, const char *field, const char 
 		return ctx_fail(ctx, -EINVAL, "%s: '%s' is not an %s address", field,
 				text, family == AF_INET ? "IPv4" : "IPv6");
 	ovl_addr_format(&addr, out, size);
+	memcpy(bytes, addr.addr, family == AF_INET ? 4 : 16);
 	return 0;
 }
 
@@ -286,10 +316,11 @@ static int check_request(struct ovl_ctx *ctx, const struct ovl_config *config,
 	if (want->node_name && strlen(want->node_name) > 253)
 		return ctx_fail(ctx, -EINVAL, "node name: longer than 253 characters");
 	err = canonical_address(ctx, "public IP", request->public_ip, AF_INET,
-				want->public_ip, sizeof(want->public_ip));
+				want->public_ip, sizeof(want->public_ip), want->public_ip_bytes);
 	if (!err)
 		err = canonical_address(ctx, "public IPv6", request->public_ipv6, AF_INET6,
-					want->public_ipv6, sizeof(want->public_ipv6));
+					want->public_ipv6, sizeof(want->public_ipv6),
+					want->public_ipv6_bytes);
 	if (err < 0)
 		return err;
 	if (ovl_config_family_enabled(config, AF_INET) && !want->public_ip[0])
@@ -313,20 +344,22 @@ static int check_request(struct ovl_ctx *ctx, const struct ovl_config *config,
 
 /* How well record matches the requesting node: 2 by node name, 1 by public
  * IP on a record without a name (flanneld's leases and reservations), 0 not. */
-static int owner_rank(const struct ovl_lease *record, const struct wanted *want)
+static int owner_rank(const struct lease_claim *record, const struct wanted *want)
 {
 	if (record->node_name)
-		return want->node_name && !strcmp(record->node_name, want->node_name) ? 2 : 0;
-	if (record->public_ip && want->public_ip[0])
-		return !strcmp(record->public_ip, want->public_ip);
-	if (!record->public_ip && record->public_ipv6 && want->public_ipv6[0])
-		return !strcmp(record->public_ipv6, want->public_ipv6);
+		return want->node_name && strlen(want->node_name) == record->node_name_length &&
+		       !memcmp(record->node_name, want->node_name, record->node_name_length) ?
+		       2 : 0;
+	if (record->has_public_ip && want->public_ip[0])
+		return !memcmp(record->public_ip, want->public_ip_bytes, 4);
+	if (!record->has_public_ip && record->has_public_ipv6 && want->public_ipv6[0])
+		return !memcmp(record->public_ipv6, want->public_ipv6_bytes, 16);
 	return 0;
 }
 
 /* The best unexpired (*own) and expired (*old) record of this node, -1
  * when none. */
-static void find_own(struct ovl_lease *const *existing, size_t count,
+static void find_own(const struct lease_claim *const *existing, size_t count,
 		     const struct wanted *want, int64_t now, long *own, long *old)
 {
 	int ranks[2] = { 0, 0 }, rank, expired;
@@ -336,7 +369,7 @@ static void find_own(struct ovl_lease *const *existing, size_t count,
 	*own = *old = -1;
 	for (i = 0; i < count; i++) {
 		rank = owner_rank(existing[i], want);
-		expired = lease_expired(existing[i], now);
+		expired = claim_expired(existing[i], now);
 		if (rank > ranks[expired]) {
 			*best[expired] = (long)i;
 			ranks[expired] = rank;
@@ -421,7 +454,7 @@ static int choose_family(struct ovl_ctx *ctx, const struct family_index *index,
 	return pick_free(ctx, index, subnet);
 }
 
-static void build_index(struct family_index *index, struct ovl_lease *const *existing,
+static void build_index(struct family_index *index, const struct lease_claim *const *existing,
 			size_t count, int64_t now, long skip)
 {
 	const struct ovl_prefix *subnet;
@@ -433,14 +466,15 @@ static void build_index(struct family_index *index, struct ovl_lease *const *exi
 	index->skip = skip;
 	for (i = 0; i < count; i++) {
 		subnet = family_subnet(existing[i], index->family);
-		if (subnet && (long)i != skip && !lease_expired(existing[i], now))
+		if (subnet && (long)i != skip && !claim_expired(existing[i], now))
 			mark_used(index, subnet);
 	}
 }
 
 /* With a reservation of named subnets, our lease counts as ours only when
  * it already holds exactly those. */
-static int holds_requested(const struct ovl_lease *lease, const struct ovl_lease_request *request)
+static int holds_requested(const struct lease_claim *lease,
+			   const struct ovl_lease_request *request)
 {
 	struct ovl_prefix want;
 
@@ -455,14 +489,15 @@ static int holds_requested(const struct ovl_lease *lease, const struct ovl_lease
 	return 1;
 }
 
-int lease_choose(struct ovl_ctx *ctx, const struct ovl_config *config,
-		 struct ovl_lease *const *existing, size_t count,
-		 const struct ovl_lease_request *request, int64_t now,
-		 struct ovl_lease **chosen, long *dropped)
+int lease_choose_claims(struct ovl_ctx *ctx, const struct ovl_config *config,
+			const struct lease_claim *const *existing, size_t count,
+			const struct ovl_lease_request *request, int64_t now,
+			struct ovl_lease **chosen, long *dropped)
 {
 	struct family_index v4_index = { 0 }, v6_index = { 0 }, *v4 = NULL, *v6 = NULL;
 	struct ovl_prefix subnet4, subnet6;
-	const struct ovl_lease *own, *old;
+	const struct lease_claim *own, *old;
+	char own_text[OVL_PREFIX_STRLEN];
 	int reserve = !!(request->flags & OVL_LEASE_RESERVE);
 	struct wanted want = { 0 };
 	long own_index, old_index;
@@ -496,8 +531,10 @@ int lease_choose(struct ovl_ctx *ctx, const struct ovl_config *config,
 		goto out;
 	}
 	if (own) {
-		ctx_log(ctx, OVL_LOG_INFO, "lease %s no longer fits the config%s; "
-			"dropping it", own->key, reserve ? " or the reservation" : "");
+		ovl_prefix_format(own->has_ipv4 ? &own->subnet : &own->ipv6_subnet, own_text,
+				  sizeof(own_text));
+		ctx_log(ctx, OVL_LOG_INFO, "lease of %s no longer fits the config%s; "
+			"dropping it", own_text, reserve ? " or the reservation" : "");
 		if (dropped)
 			*dropped = own_index;
 	}
@@ -521,5 +558,31 @@ out:
 	free(v6_index.bitmap);
 	free(want.backend_data);
 	free(want.backend_v6_data);
+	return err;
+}
+
+int lease_choose(struct ovl_ctx *ctx, const struct ovl_config *config,
+		 struct ovl_lease *const *existing, size_t count,
+		 const struct ovl_lease_request *request, int64_t now,
+		 struct ovl_lease **chosen, long *dropped)
+{
+	struct lease_claim *claims = calloc(count ? count : 1, sizeof(*claims));
+	const struct lease_claim **pointers = calloc(count ? count : 1, sizeof(*pointers));
+	size_t i;
+	int err = -ENOMEM;
+
+	*chosen = NULL;
+	if (dropped)
+		*dropped = -1;
+	if (claims && pointers) {
+		for (i = 0; i < count; i++) {
+			lease_claim_of(existing[i], &claims[i]);
+			pointers[i] = &claims[i];
+		}
+		err = lease_choose_claims(ctx, config, pointers, count, request, now, chosen,
+					  dropped);
+	}
+	free(claims);
+	free(pointers);
 	return err;
 }

@@ -47,12 +47,52 @@ int lease_key_parse(struct ovl_ctx *ctx, const char *key, struct ovl_lease *leas
 char *lease_attrs_to_json(const struct ovl_lease *lease);
 int lease_from_json(struct ovl_ctx *ctx, const char *key, const char *json,
 		    struct ovl_lease **lease);
-/* The same on a jansson object (the file store holds one document). */
+/* The same on a jansson object. */
 struct json_t *lease_attrs_to_object(const struct ovl_lease *lease);
 int lease_from_object(struct ovl_ctx *ctx, const char *key,
 		      const struct json_t *object, struct ovl_lease **lease);
 
+/* One LeaseAttrs member as a JSON reader saw it (jansson's tree, or the
+ * file store's scanner that builds none), so that both decode records by
+ * the same rules. */
+enum lease_member_type {
+	MEMBER_NULL, MEMBER_STRING, MEMBER_INTEGER, MEMBER_OBJECT, MEMBER_OTHER,
+};
+struct lease_member {
+	const char *name;
+	enum lease_member_type type;
+	const char *type_text;		/* "an array", ... for messages */
+	const char *text;		/* a string's value, an object's compact JSON */
+	size_t length;
+	int64_t integer;
+};
+enum lease_field {
+	LEASE_UNKNOWN, LEASE_PUBLIC_IP, LEASE_PUBLIC_IPV6, LEASE_BACKEND_TYPE,
+	LEASE_BACKEND_DATA, LEASE_BACKEND_V6_DATA, LEASE_NODE_NAME, LEASE_EXPIRATION,
+};
+/* What lease_member_check found, without copying anything. */
+struct lease_member_value {
+	enum lease_field field;		/* LEASE_UNKNOWN: a name no field has */
+	int present;			/* 0: null, "", or PublicIP 0.0.0.0 */
+	struct ovl_prefix address;	/* PublicIP, PublicIPv6 when present */
+};
+/* Checks one member's type and address family; -EINVAL naming key and
+ * member.  A name it does not know is fine (LEASE_UNKNOWN). */
+int lease_member_check(struct ovl_ctx *ctx, const char *key, const struct lease_member *member,
+		       struct lease_member_value *value);
+/* The same, and the member decoded into lease. */
+int lease_member_read(struct ovl_ctx *ctx, const char *key, struct ovl_lease *lease,
+		      const struct lease_member *member);
+/* What the members of a record must add up to once all are read: a
+ * PublicIP for an IPv4 subnet, a PublicIPv6 for an IPv6 one. */
+int lease_addresses_check(struct ovl_ctx *ctx, const char *key, int has_ipv4, int has_ipv6,
+			  int has_public_ip, int has_public_ipv6);
+int lease_members_check(struct ovl_ctx *ctx, const char *key,
+			const struct ovl_lease *lease);
+
 struct ovl_lease *lease_new(void);
+/* Frees what lease holds (not lease itself) and zeroes it. */
+void lease_clear(struct ovl_lease *lease);
 struct ovl_lease *lease_copy(const struct ovl_lease *lease);
 
 /* 1 when expired at now (unix seconds); reservations never expire. */
@@ -64,6 +104,19 @@ int64_t lease_expiration_after(int64_t now, unsigned int ttl_seconds);
  * without one on either side, the same public IP. */
 int lease_same_owner(const struct ovl_lease *lease, const struct ovl_lease *other);
 
+/* What the allocator needs to know of an existing record, small enough
+ * that a store of 10,000 records need not decode them all to choose. */
+struct lease_claim {
+	unsigned char has_ipv4, has_ipv6, has_public_ip, has_public_ipv6;
+	unsigned char public_ip[4], public_ipv6[16];	/* network byte order */
+	struct ovl_prefix subnet, ipv6_subnet;
+	int64_t expiration;			/* 0: never expires */
+	const char *node_name;			/* not NUL-terminated; NULL: none */
+	size_t node_name_length;
+};
+/* lease's claim; node_name points into lease. */
+void lease_claim_of(const struct ovl_lease *lease, struct lease_claim *claim);
+
 /* Decides the lease for request among existing (pure: no I/O).  *chosen is
  * a new record (subnets, attributes and expiration set from now + TTL);
  * *dropped, when not NULL, is set to the index of an incompatible old lease
@@ -74,5 +127,10 @@ int lease_choose(struct ovl_ctx *ctx, const struct ovl_config *config,
 		 struct ovl_lease *const *existing, size_t count,
 		 const struct ovl_lease_request *request, int64_t now,
 		 struct ovl_lease **chosen, long *dropped);
+/* The same on claims. */
+int lease_choose_claims(struct ovl_ctx *ctx, const struct ovl_config *config,
+			const struct lease_claim *const *existing, size_t count,
+			const struct ovl_lease_request *request, int64_t now,
+			struct ovl_lease **chosen, long *dropped);
 
 #endif

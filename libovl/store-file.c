@@ -6,6 +6,13 @@
  * lock (a rename is atomic), and watched with inotify on the directory plus
  * a timer for the next expiry.  Safe for many processes, also in different
  * network namespaces, that share the file system.
+ *
+ * Fast at 10,000 leases for a handle that has read nothing yet (a node
+ * starting): the file is mapped, not copied; store-doc.c checks it and keeps
+ * per record only its place in the text and its claim (what the allocator
+ * needs), decoding a whole record only when it is listed or renewed; and a
+ * write hands the kernel the unchanged runs of the old text where they lie.
+ * Records that do not decode are skipped and kept (ovl_store_open(3)).
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -15,13 +22,16 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 
 #include "fileio.h"
+#include "store-doc.h"
 #include "store.h"
 
 #define FORMAT_VERSION 1
@@ -39,14 +49,13 @@ struct file_store {
 	 * only ever replace the file, never rewrite it in place). */
 	int cache_fd;
 	struct stat cache_stat;
-	json_t *doc;			/* NULL: nothing cached */
-	json_t *leases;			/* doc's "leases" object (borrowed) */
-	struct ovl_lease **records;	/* parsed "leases" */
-	/* Each record's compact JSON as the file holds it (NULL: not yet
-	 * known), so that a write re-serializes only what changed. */
-	char **texts;
-	size_t count, cap;
-	uint64_t revision;
+	int loaded;			/* 0: nothing cached */
+	/* The file's text, mapped (not copied: at 10,000 leases each page of
+	 * fresh memory costs more than reading it), which records borrow. */
+	char *text;
+	size_t text_length;
+	struct store_doc doc;
+	size_t cap;			/* doc.records allocated */
 };
 
 struct file_watch {
@@ -61,48 +70,16 @@ static struct file_store *state_of(struct ovl_store *store)
 
 static void cache_drop(struct file_store *fs)
 {
-	size_t i;
-
-	for (i = 0; i < fs->count; i++) {
-		ovl_lease_free(fs->records[i]);
-		free(fs->texts[i]);
-	}
-	free(fs->records);
-	free(fs->texts);
-	fs->records = NULL;
-	fs->texts = NULL;
-	fs->count = fs->cap = 0;
-	json_decref(fs->doc);
-	fs->doc = fs->leases = NULL;
+	store_doc_free(&fs->doc);
+	if (fs->text)
+		munmap(fs->text, fs->text_length);
+	fs->text = NULL;
+	fs->text_length = 0;
+	fs->cap = 0;
+	fs->loaded = 0;
 	if (fs->cache_fd >= 0)
 		close(fs->cache_fd);
 	fs->cache_fd = -1;
-	fs->revision = 0;
-}
-
-/* Appends a record and its text (NULL: unknown); takes both. */
-static int add_record(struct file_store *fs, struct ovl_lease *lease, char *text)
-{
-	struct ovl_lease **grown;
-	char **grown_texts;
-	size_t cap = fs->cap ? 2 * fs->cap : 64;
-
-	if (fs->count == fs->cap) {
-		grown = realloc(fs->records, cap * sizeof(*grown));
-		if (grown)
-			fs->records = grown;
-		grown_texts = grown ? realloc(fs->texts, cap * sizeof(*grown_texts)) : NULL;
-		if (!grown_texts) {
-			ovl_lease_free(lease);
-			free(text);
-			return -ENOMEM;
-		}
-		fs->texts = grown_texts;
-		fs->cap = cap;
-	}
-	fs->records[fs->count] = lease;
-	fs->texts[fs->count++] = text;
-	return 0;
 }
 
 static int corrupt(struct ovl_store *store, const char *format, const char *detail)
@@ -111,101 +88,40 @@ static int corrupt(struct ovl_store *store, const char *format, const char *deta
 			"it is)", state_of(store)->path, format, detail);
 }
 
-/* Checks a whole document and fills the cache from it; takes doc. */
-static int adopt_document(struct ovl_store *store, json_t *doc)
+/* Takes the mapped text and doc as the cache after checking the format
+ * version. */
+static int adopt_document(struct ovl_store *store, char *text, size_t length,
+			  struct store_doc *doc)
 {
 	struct file_store *fs = state_of(store);
-	json_t *version = json_object_get(doc, "version");
-	json_t *revision = json_object_get(doc, "revision");
-	json_t *config = json_object_get(doc, "config");
-	json_t *leases = json_object_get(doc, "leases");
-	struct ovl_lease *lease;
-	const char *key;
-	json_t *value;
-	int err = 0;
+	size_t i, skipped = 0;
 
-	if (!json_is_object(doc))
-		err = corrupt(store, "not a JSON object", "");
-	else if (version && (!json_is_integer(version) || json_integer_value(version) < 1))
-		err = corrupt(store, "\"version\": expected an integer >= 1", "");
-	else if (version && json_integer_value(version) > FORMAT_VERSION)
-		err = ctx_fail(store->ctx, -ENOTSUP, "store %s: format version %lld is newer "
-			       "than this libovl's (%d); refusing to use or downgrade it",
-			       fs->path, (long long)json_integer_value(version), FORMAT_VERSION);
-	else if (revision && (!json_is_integer(revision) || json_integer_value(revision) < 0))
-		err = corrupt(store, "\"revision\": expected an integer >= 0", "");
-	else if (config && !json_is_object(config))
-		err = corrupt(store, "\"config\": expected an object", "");
-	else if (leases && !json_is_object(leases))
-		err = corrupt(store, "\"leases\": expected an object", "");
-	else if (!leases && json_object_set_new(doc, "leases", json_object()) < 0)
-		err = -ENOMEM;
-	if (err < 0) {
-		json_decref(doc);
-		return err;
+	if (doc->version > FORMAT_VERSION) {
+		ctx_fail(store->ctx, -ENOTSUP, "store %s: format version %lld is newer than "
+			 "this libovl's (%d); refusing to use or downgrade it", fs->path,
+			 (long long)doc->version, FORMAT_VERSION);
+		store_doc_free(doc);
+		if (text)
+			munmap(text, length);
+		return -ENOTSUP;
 	}
 	cache_drop(fs);
-	fs->doc = doc;
-	fs->leases = json_object_get(doc, "leases");
-	fs->revision = revision ? (uint64_t)json_integer_value(revision) : 0;
-	json_object_foreach(fs->leases, key, value) {
-		err = lease_from_object(store->ctx, key, value, &lease);
-		if (err < 0)
-			err = err == -ENOMEM ? err :
-			      ctx_fail_prefix(store->ctx, -EBADMSG, "store %s: ", fs->path);
-		if (!err) {
-			lease->revision = fs->revision;
-			err = add_record(fs, lease, NULL);
-		}
-		if (err < 0) {
-			cache_drop(fs);
-			return err;
-		}
+	fs->doc = *doc;
+	fs->cap = doc->count;
+	fs->text = text;
+	fs->text_length = length;
+	fs->loaded = 1;
+	for (i = 0; i < doc->count; i++) {
+		/* a few named, the rest counted: an agent re-reads on every change */
+		if (!doc->records[i].usable && ++skipped <= 3)
+			ctx_log(store->ctx, OVL_LOG_WARNING, "store %s: skipping lease "
+				"record \"%.*s\": %s", fs->path, (int)doc->records[i].key_length,
+				doc->records[i].key_text, doc->records[i].reason);
 	}
+	if (skipped > 3)
+		ctx_log(store->ctx, OVL_LOG_WARNING, "store %s: skipping %zu more lease "
+			"records that cannot be decoded", fs->path, skipped - 3);
 	return 0;
-}
-
-static int empty_document(struct ovl_store *store)
-{
-	json_t *doc = json_pack("{s:i, s:i, s:{}}", "version", FORMAT_VERSION,
-				"revision", 0, "leases");
-
-	return doc ? adopt_document(store, doc) : -ENOMEM;
-}
-
-/* The file as commit() lays it out holds one lease per line after
- * "leases":{ in record order, then "}}\n"; taking each record's text from
- * its line spares serializing it again.  A file in any other layout (edited by
- * hand) keeps texts NULL: they are serialized when first written. */
-static void harvest_texts(struct file_store *fs, const char *raw, size_t length)
-{
-	const char *marker = "\"leases\":{\n", *line, *end;
-	size_t i, key_length;
-
-	line = memmem(raw, length, marker, strlen(marker));
-	if (!line)
-		return;
-	line += strlen(marker);
-	for (i = 0; i < fs->count; i++, line = end + 1) {
-		end = memchr(line, '\n', (size_t)(raw + length - line));
-		key_length = strlen(fs->records[i]->key);
-		if (!end || line[0] != '"' || (size_t)(end - line) < key_length + 4 ||
-		    memcmp(line + 1, fs->records[i]->key, key_length) ||
-		    memcmp(line + 1 + key_length, "\":", 2))
-			break;
-		line += key_length + 3;
-		fs->texts[i] = strndup(line, (size_t)(end - line) - (end[-1] == ','));
-		if (!fs->texts[i])
-			break;
-	}
-	/* only commit()'s exact ending proves that the last line holds the
-	 * last record alone (by hand, "}}" may follow it on the line) */
-	if (i == fs->count && (size_t)(raw + length - line) == 3 && !memcmp(line, "}}\n", 3))
-		return;
-	while (i-- > 0) {
-		free(fs->texts[i]);
-		fs->texts[i] = NULL;
-	}
 }
 
 /* A store file, its directory or its lock file that another local user
@@ -262,19 +178,20 @@ static int same_version(const struct stat *a, const struct stat *b)
 static int load(struct ovl_store *store)
 {
 	struct file_store *fs = state_of(store);
-	json_error_t error;
-	char detail[300];
+	struct store_doc doc = { 0 };
+	char detail[400];
 	struct stat st;
+	char *text = NULL;
 	size_t length;
-	char *text;
-	json_t *doc;
 	int fd, err;
 
 	fd = open(fs->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
-		if (fs->doc && fs->cache_fd < 0)
+		if (fs->loaded && fs->cache_fd < 0)
 			return 0;		/* still no file: still empty */
-		return empty_document(store);
+		cache_drop(fs);
+		fs->loaded = 1;
+		return 0;
 	}
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		err = ctx_fail(store->ctx, -errno, "store %s: %s", fs->path, ovl_strerror(errno));
@@ -282,49 +199,38 @@ static int load(struct ovl_store *store)
 			close(fd);
 		return err;
 	}
-	if (fs->doc && fs->cache_fd >= 0 && same_version(&st, &fs->cache_stat)) {
+	if (fs->loaded && fs->cache_fd >= 0 && same_version(&st, &fs->cache_stat)) {
 		close(fd);
 		return 0;
 	}
 	err = check_trusted(store, fs->path, &st);
 	if (!err)
 		err = check_path(store, fs->dir);
-	if (err < 0) {
-		close(fd);
-		return err;
-	}
-	err = file_read_fd(store->ctx, fs->path, fd, &text, &length);
-	if (err < 0) {
-		close(fd);
-		return err;
-	}
-	if (length == 0) {
-		/* an empty file holds nothing a rewrite could lose */
-		doc = json_pack("{s:i, s:i, s:{}}", "version", FORMAT_VERSION,
-				"revision", 0, "leases");
-	} else {
-		err = json_parse(text, length, JSON_REJECT_DUPLICATES, &doc, &error);
-		if (err == -EINVAL) {
-			snprintf(detail, sizeof(detail), "line %d column %d: %s",
-				 error.line, error.column, error.text);
-			free(text);
-			close(fd);
-			return corrupt(store, "does not parse: ", detail);
+	length = (size_t)st.st_size;
+	/* an empty file holds nothing a rewrite could lose; we only ever
+	 * replace the file, so the mapping keeps this version's bytes */
+	if (!err && length) {
+		text = mmap(NULL, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (text == MAP_FAILED) {
+			text = NULL;
+			err = ctx_fail(store->ctx, -errno, "store %s: cannot map it: %s",
+				       fs->path, ovl_strerror(errno));
 		}
 	}
-	if (!doc) {
-		free(text);
-		close(fd);
-		return -ENOMEM;
+	if (!err && length)
+		err = store_doc_read(store->ctx, text, length, &doc);
+	if (err == -EBADMSG) {
+		snprintf(detail, sizeof(detail), "%s", ovl_ctx_error(store->ctx));
+		err = corrupt(store, "does not parse: ", detail);
 	}
-	err = adopt_document(store, doc);
+	if (err < 0 && text)
+		munmap(text, length);
+	else if (!err)
+		err = adopt_document(store, text, length, &doc);
 	if (err < 0) {
-		free(text);
 		close(fd);
 		return err;
 	}
-	harvest_texts(fs, text, length);
-	free(text);
 	fs->cache_fd = fd;
 	fs->cache_stat = st;
 	return 0;
@@ -334,28 +240,24 @@ static long find_record(const struct file_store *fs, const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < fs->count; i++)
-		if (!strcmp(fs->records[i]->key, key))
+	for (i = 0; i < fs->doc.count; i++)
+		if (store_doc_record_is(&fs->doc.records[i], key))
 			return (long)i;
 	return -1;
 }
 
 static void delete_record(struct file_store *fs, size_t index)
 {
-	json_object_del(fs->leases, fs->records[index]->key);
-	ovl_lease_free(fs->records[index]);
-	free(fs->texts[index]);
-	fs->count--;
-	fs->records[index] = fs->records[fs->count];
-	fs->texts[index] = fs->texts[fs->count];
+	store_doc_record_clear(&fs->doc.records[index]);
+	fs->doc.records[index] = fs->doc.records[--fs->doc.count];
 }
 
-/* Writes lease into the document and the records (a copy). */
+/* A record for lease (a copy) replacing the one under its key, or added. */
 static int put_record(struct file_store *fs, const struct ovl_lease *lease)
 {
 	json_t *object = lease_attrs_to_object(lease);
-	struct ovl_lease *copy;
-	char *text;
+	struct doc_record record = { .usable = 1 };
+	struct doc_record *grown;
 	long index;
 
 	if (!object || (lease->expiration &&
@@ -364,28 +266,35 @@ static int put_record(struct file_store *fs, const struct ovl_lease *lease)
 		json_decref(object);
 		return -ENOMEM;
 	}
-	text = json_dumps(object, JSON_COMPACT);
-	if (!text) {
-		json_decref(object);
+	record.owned = json_dumps(object, JSON_COMPACT);
+	json_decref(object);
+	record.lease = lease_copy(lease);
+	if (!record.owned || !record.lease) {
+		store_doc_record_clear(&record);
 		return -ENOMEM;
 	}
-	/* json_object_set_new takes object also when it fails */
-	if (json_object_set_new(fs->leases, lease->key, object) < 0) {
-		free(text);
-		return -ENOMEM;
-	}
-	copy = lease_copy(lease);
-	if (!copy) {
-		free(text);
-		return -ENOMEM;
-	}
+	record.text = record.owned;
+	record.length = strlen(record.owned);
+	record.has_claim = 1;
+	lease_claim_of(record.lease, &record.claim);
+	record.key_text = record.lease->key;
+	record.key_length = strlen(record.lease->key);
 	index = find_record(fs, lease->key);
-	if (index < 0)
-		return add_record(fs, copy, text);
-	ovl_lease_free(fs->records[index]);
-	free(fs->texts[index]);
-	fs->records[index] = copy;
-	fs->texts[index] = text;
+	if (index >= 0) {
+		store_doc_record_clear(&fs->doc.records[index]);
+		fs->doc.records[index] = record;
+		return 0;
+	}
+	if (fs->doc.count == fs->cap) {
+		grown = realloc(fs->doc.records, (fs->cap ? 2 * fs->cap : 64) * sizeof(*grown));
+		if (!grown) {
+			store_doc_record_clear(&record);
+			return -ENOMEM;
+		}
+		fs->doc.records = grown;
+		fs->cap = fs->cap ? 2 * fs->cap : 64;
+	}
+	fs->doc.records[fs->doc.count++] = record;
 	return 0;
 }
 
@@ -448,95 +357,105 @@ static int finish_change(struct file_store *fs, int err)
 	return err;
 }
 
-/* "KEY":TEXT[,] and a newline at text + used; the new length.  (memcpy,
- * not printf: this runs once per lease on every write.) */
-static size_t append_line(char *text, size_t used, const char *key, const char *value,
-			  int comma)
-{
-	size_t key_length = strlen(key), value_length = strlen(value);
+/* The new document as pieces to write. */
+struct pieces {
+	struct iovec *list;
+	size_t count;
+};
 
-	text[used++] = '"';
-	memcpy(text + used, key, key_length);
-	used += key_length;
-	memcpy(text + used, "\":", 2);
-	used += 2;
-	memcpy(text + used, value, value_length);
-	used += value_length;
-	if (comma)
-		text[used++] = ',';
-	text[used++] = '\n';
-	return used;
+/* Appends a piece, growing the last one when this one follows it in
+ * memory: a document we wrote comes back as a few long pieces of the
+ * mapped old text, not one per lease. */
+static void add_piece(struct pieces *pieces, const char *base, size_t length)
+{
+	struct iovec *last = pieces->count ? &pieces->list[pieces->count - 1] : NULL;
+
+	if (last && (const char *)last->iov_base + last->iov_len == base) {
+		last->iov_len += length;
+		return;
+	}
+	pieces->list[pieces->count].iov_base = (void *)base;
+	pieces->list[pieces->count++].iov_len = length;
 }
 
-/* The document as text: the top-level members, then "leases" with one
- * lease per line (easy to read and diff, and see harvest_texts). */
-static char *serialize(struct file_store *fs, size_t *length)
+/* The literal from the old text at at when it is there, else the static
+ * copy, so that add_piece can join it to its neighbours. */
+static const char *literal(const struct file_store *fs, const char *at, const char *text,
+			   size_t length)
 {
-	size_t i, size, used;
-	char *head, *text;
+	return fs->text && at >= fs->text && at + length <= fs->text + fs->text_length &&
+	       !memcmp(at, text, length) ? at : text;
+}
 
-	for (i = 0; i < fs->count; i++)
-		if (!fs->texts[i] && !(fs->texts[i] = json_dumps(
-			json_object_get(fs->leases, fs->records[i]->key), JSON_COMPACT)))
-			return NULL;
-	/* the other members, with "leases" taken out for a moment */
-	json_incref(fs->leases);
-	json_object_del(fs->doc, "leases");
-	head = json_dumps(fs->doc, JSON_COMPACT);
-	if (json_object_set_new(fs->doc, "leases", fs->leases) < 0 || !head) {
-		free(head);
+/* The document: the top-level members in head, then "leases" with one
+ * lease per line (easy to read and diff).  NULL when out of memory. */
+static struct iovec *document_pieces(struct file_store *fs, char *head, size_t head_size,
+				     size_t *count)
+{
+	const struct store_doc *doc = &fs->doc;
+	const struct doc_record *record;
+	struct pieces pieces;
+	size_t i;
+
+	/* per record: quote, key, quote and colon, value, separator */
+	pieces.list = malloc((5 * doc->count + 2) * sizeof(*pieces.list));
+	if (!pieces.list)
 		return NULL;
+	pieces.count = 0;
+	add_piece(&pieces, head, (size_t)snprintf(head, head_size,
+			"{\"version\":%d,\"revision\":%lld%s%s%s%s,\"leases\":{\n",
+			FORMAT_VERSION, (long long)doc->revision,
+			doc->config ? ",\"config\":" : "", doc->config ? doc->config : "",
+			doc->others ? "," : "", doc->others ? doc->others : ""));
+	for (i = 0; i < doc->count; i++) {
+		record = &doc->records[i];
+		add_piece(&pieces, literal(fs, record->key_text - 1, "\"", 1), 1);
+		add_piece(&pieces, record->key_text, record->key_length);
+		add_piece(&pieces, literal(fs, record->key_text + record->key_length, "\":", 2), 2);
+		add_piece(&pieces, record->text, record->length);
+		if (i + 1 < doc->count)
+			add_piece(&pieces, literal(fs, record->text + record->length, ",\n", 2), 2);
+		else
+			add_piece(&pieces, "\n", 1);
 	}
-	size = strlen(head) + 32;
-	for (i = 0; i < fs->count; i++)
-		size += strlen(fs->records[i]->key) + strlen(fs->texts[i]) + 5;
-	text = malloc(size);
-	if (!text) {
-		free(head);
-		return NULL;
-	}
-	used = strlen(head) - 1;		/* without its closing brace */
-	memcpy(text, head, used);
-	used += (size_t)sprintf(text + used, "%s\"leases\":{\n", used > 1 ? "," : "");
-	for (i = 0; i < fs->count; i++)
-		used = append_line(text, used, fs->records[i]->key, fs->texts[i],
-				   i + 1 < fs->count);
-	used += (size_t)sprintf(text + used, "}}\n");
-	free(head);
-	*length = used;
-	return text;
+	add_piece(&pieces, "}}\n", 3);
+	*count = pieces.count;
+	return pieces.list;
 }
 
 /* Writes the modified document as the next revision. */
 static int commit(struct ovl_store *store, int64_t now)
 {
 	struct file_store *fs = state_of(store);
-	size_t i, length;
-	char *text;
+	const struct doc_record *record;
+	struct iovec *pieces;
+	size_t i, count, head_size;
+	char *head;
 	int fd, err;
 
-	for (i = fs->count; i-- > 0;)
-		if (fs->records[i]->expiration &&
-		    fs->records[i]->expiration + EXPIRED_KEPT <= now)
+	for (i = fs->doc.count; i-- > 0;) {
+		record = &fs->doc.records[i];
+		if (record->usable && record->claim.expiration &&
+		    record->claim.expiration + EXPIRED_KEPT <= now)
 			delete_record(fs, i);
-	if (json_object_set_new(fs->doc, "version", json_integer(FORMAT_VERSION)) < 0 ||
-	    json_object_set_new(fs->doc, "revision", json_integer((json_int_t)fs->revision + 1)) < 0)
-		return -ENOMEM;
-	text = serialize(fs, &length);
-	if (!text)
-		return -ENOMEM;
-	err = file_replace(store->ctx, fs->path, fs->tmp_path, text, length, &fd);
-	free(text);
+	}
+	fs->doc.revision++;
+	head_size = 96 + (fs->doc.config ? strlen(fs->doc.config) : 0) +
+		    (fs->doc.others ? strlen(fs->doc.others) : 0);
+	head = malloc(head_size);
+	pieces = head ? document_pieces(fs, head, head_size, &count) : NULL;
+	err = pieces ? file_replace_pieces(store->ctx, fs->path, fs->tmp_path, pieces,
+					   count, &fd) : -ENOMEM;
+	free(pieces);
+	free(head);
 	if (err < 0)
-		return ctx_fail_prefix(store->ctx, err, "store %s: ", fs->path);
+		return err == -ENOMEM ? err : ctx_fail_prefix(store->ctx, err, "store %s: ",
+							      fs->path);
 	if (fs->cache_fd >= 0)
 		close(fs->cache_fd);
 	fs->cache_fd = fd;
 	if (fstat(fd, &fs->cache_stat) < 0)
 		memset(&fs->cache_stat, 0, sizeof(fs->cache_stat));
-	fs->revision++;
-	for (i = 0; i < fs->count; i++)
-		fs->records[i]->revision = fs->revision;
 	return 0;
 }
 
@@ -601,16 +520,16 @@ static void file_close(struct ovl_store *store)
 
 static int file_config_get(struct ovl_store *store, char **json)
 {
-	json_t *config;
+	const char *config;
 	int err = load(store);
 
 	if (err < 0)
 		return err;
-	config = json_object_get(state_of(store)->doc, "config");
+	config = state_of(store)->doc.config;
 	if (!config)
 		return ctx_fail(store->ctx, -ENOENT, "store %s holds no network config",
 				state_of(store)->path);
-	*json = json_dumps(config, JSON_COMPACT);
+	*json = strdup(config);
 	return *json ? 0 : -ENOMEM;
 }
 
@@ -619,20 +538,25 @@ static int file_config_put(struct ovl_store *store, const char *json)
 	struct file_store *fs = state_of(store);
 	json_error_t error;
 	json_t *config;
+	char *compact;
 	int err = json_parse(json, strlen(json), 0, &config, &error);
 
 	if (err == -ENOMEM)
 		return err;
 	if (err < 0)
 		return ctx_fail(store->ctx, err, "config: not JSON");
+	compact = json_dumps(config, JSON_COMPACT);
+	json_decref(config);
+	if (!compact)
+		return -ENOMEM;
 	err = lock_and_load(store);
 	if (err < 0) {
-		json_decref(config);
+		free(compact);
 		return err;
 	}
-	err = json_object_set_new(fs->doc, "config", config) < 0 ? -ENOMEM :
-	      commit(store, time(NULL));
-	return finish_change(fs, err);
+	free(fs->doc.config);
+	fs->doc.config = compact;
+	return finish_change(fs, commit(store, time(NULL)));
 }
 
 static int file_list(struct ovl_store *store, struct ovl_lease ***leases,
@@ -640,24 +564,30 @@ static int file_list(struct ovl_store *store, struct ovl_lease ***leases,
 {
 	struct file_store *fs = state_of(store);
 	struct ovl_lease **copy;
-	size_t i;
+	size_t i, n = 0;
 	int err = load(store);
 
 	if (err < 0)
 		return err;
-	copy = calloc(fs->count ? fs->count : 1, sizeof(*copy));
+	copy = calloc(fs->doc.count ? fs->doc.count : 1, sizeof(*copy));
 	if (!copy)
 		return -ENOMEM;
-	for (i = 0; i < fs->count; i++) {
-		copy[i] = lease_copy(fs->records[i]);
-		if (!copy[i]) {
-			ovl_leases_free(copy, i);
-			return -ENOMEM;
+	for (i = 0; i < fs->doc.count; i++) {
+		if (!fs->doc.records[i].usable)
+			continue;
+		if (fs->doc.records[i].lease)
+			copy[n] = lease_copy(fs->doc.records[i].lease);
+		else
+			err = store_doc_decode(store->ctx, &fs->doc.records[i], &copy[n]);
+		if (!copy[n]) {
+			ovl_leases_free(copy, n);
+			return err < 0 ? err : -ENOMEM;
 		}
+		copy[n++]->revision = (uint64_t)fs->doc.revision;
 	}
 	*leases = copy;
-	*count = fs->count;
-	*revision = fs->revision;
+	*count = n;
+	*revision = (uint64_t)fs->doc.revision;
 	return 0;
 }
 
@@ -665,28 +595,45 @@ static int file_acquire(struct ovl_store *store, const struct ovl_config *config
 			const struct ovl_lease_request *request, struct ovl_lease **lease)
 {
 	struct file_store *fs = state_of(store);
+	const struct lease_claim **existing;
 	struct ovl_lease *chosen = NULL;
 	int64_t now = time(NULL);
+	size_t i, count = 0, *where;
 	long dropped;
 	int err = lock_and_load(store);
 
 	if (err < 0)
 		return err;
-	err = lease_choose(store->ctx, config, fs->records, fs->count, request, now,
-			   &chosen, &dropped);
-	if (!err) {
-		if (dropped >= 0 && strcmp(fs->records[dropped]->key, chosen->key))
-			delete_record(fs, (size_t)dropped);
-		err = put_record(fs, chosen);
-		if (!err)
-			err = commit(store, now);
+	/* unusable records too: their subnets are taken, by nobody */
+	existing = malloc((fs->doc.count ? fs->doc.count : 1) * sizeof(*existing));
+	where = malloc((fs->doc.count ? fs->doc.count : 1) * sizeof(*where));
+	if (!existing || !where) {
+		free(existing);
+		free(where);
+		return finish_change(fs, -ENOMEM);
 	}
+	for (i = 0; i < fs->doc.count; i++)
+		if (fs->doc.records[i].has_claim) {
+			where[count] = i;
+			existing[count++] = &fs->doc.records[i].claim;
+		}
+	err = lease_choose_claims(store->ctx, config, existing, count, request, now, &chosen,
+				  &dropped);
+	if (!err && dropped >= 0 && !store_doc_record_is(&fs->doc.records[where[dropped]],
+							 chosen->key))
+		delete_record(fs, where[dropped]);
+	free(existing);
+	free(where);
+	if (!err)
+		err = put_record(fs, chosen);
+	if (!err)
+		err = commit(store, now);
 	err = finish_change(fs, err);
 	if (err < 0) {
 		ovl_lease_free(chosen);
 		return err;
 	}
-	chosen->revision = fs->revision;
+	chosen->revision = (uint64_t)fs->doc.revision;
 	*lease = chosen;
 	return 0;
 }
@@ -697,12 +644,16 @@ static int find_ours(struct ovl_store *store, const struct ovl_lease *lease,
 {
 	struct file_store *fs = state_of(store);
 	const struct ovl_lease *record;
+	int err;
 
 	*index = find_record(fs, lease->key);
 	if (*index < 0)
 		return ctx_fail(store->ctx, -ESTALE, "lease %s: gone from the store "
 				"(released, or expired and removed)", lease->key);
-	record = fs->records[*index];
+	err = store_doc_lease(store->ctx, &fs->doc.records[*index]);
+	if (err < 0)
+		return err;
+	record = fs->doc.records[*index].lease;
 	if (!lease_same_owner(lease, record))
 		return ctx_fail(store->ctx, -ESTALE, "lease %s: now held by %s", lease->key,
 				record->node_name ? record->node_name :
@@ -726,7 +677,7 @@ static int file_renew(struct ovl_store *store, struct ovl_lease *lease,
 	if (err == -ESTALE)
 		lease->lost = 1;
 	if (!err) {
-		renewed = lease_copy(fs->records[index]);
+		renewed = lease_copy(fs->doc.records[index].lease);
 		err = renewed ? 0 : -ENOMEM;
 	}
 	if (!err) {
@@ -739,7 +690,7 @@ static int file_renew(struct ovl_store *store, struct ovl_lease *lease,
 	err = finish_change(fs, err);
 	if (!err) {
 		lease->expiration = renewed->expiration;
-		lease->revision = fs->revision;
+		lease->revision = (uint64_t)fs->doc.revision;
 		lease->lost = 0;
 	}
 	ovl_lease_free(renewed);

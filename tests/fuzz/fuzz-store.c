@@ -2,9 +2,13 @@
  * fuzz-store.c - the file store's document: written as the store file, it
  * is opened, listed, its config read, and a lease acquired in it.  Whatever
  * the library then writes must read back (a bad document is refused and
- * left as it is, never rewritten into something worse).
+ * left as it is, never rewritten into something worse).  The store reads
+ * the document with a scanner of its own (store-doc.c): what jansson with
+ * JSON_REJECT_DUPLICATES refuses, it must refuse too, and the other way
+ * round but for the store's own members of the wrong type.
  */
 #include <string.h>
+#include <jansson.h>
 
 #include "fuzz.h"
 
@@ -30,6 +34,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err = ovl_leases(store, &list, &count);
 	FUZZ_ASSERT(err == 0 || err == -EBADMSG || err == -ENOTSUP);
 	ovl_leases_free(list, count);
+	/* (jansson takes a raw NUL byte outside strings for nothing at all;
+	 * RFC 8259 does not, nor does the store) */
+	if (size && !memchr(data, '\0', size)) {
+		json_t *doc = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+
+		FUZZ_ASSERT(doc || err == -EBADMSG);
+		/* and what jansson takes as an object, it refuses only for the
+		 * store's own members having the wrong type */
+		if (json_is_object(doc) && err == -EBADMSG)
+			FUZZ_ASSERT(strstr(ovl_ctx_error(fuzz_ctx()), "\"version\"") ||
+				    strstr(ovl_ctx_error(fuzz_ctx()), "\"revision\"") ||
+				    strstr(ovl_ctx_error(fuzz_ctx()), "\"config\"") ||
+				    strstr(ovl_ctx_error(fuzz_ctx()), "\"leases\""));
+		json_decref(doc);
+	}
 	err = ovl_store_config_get(store, &stored);
 	ovl_config_free(stored);
 	request.node_name = "fuzz";

@@ -4,12 +4,13 @@
 # outside the network or overlapping ours, an unusable public IP, a zero or
 # multicast VTEP MAC, megabyte strings or deep nesting are each skipped with a
 # log line naming the key, install nothing in either host, and the agents and
-# the real pods carry on.  A document the file store cannot take as a whole
-# (nesting beyond jansson's limit, or a record that does not decode: a
-# malformed key, a key its value contradicts, "0.0.0.0", flannel's "no IPv4",
-# as an IPv4 lease's address) is refused with a log line naming the key, as
-# ovl_store_open(3) says; the data path stays and the agents recover once the
-# file is fixed.
+# the real pods carry on.  A record the file store cannot decode (a malformed
+# key, a key its value contradicts, "0.0.0.0", flannel's "no IPv4", as an
+# IPv4 lease's address) is skipped by the store alone, logged with its key,
+# while a valid record written beside it is installed.  A document that is
+# not JSON the store can take (nesting beyond jansson's limit) is refused as
+# a whole, as ovl_store_open(3) says; the data path stays and the agents
+# recover once the file is fixed.
 . "$(dirname "$0")/lib.sh"
 
 # The real binary, not libtool's wrapper script (half a second per start).
@@ -151,6 +152,7 @@ recovered() {
 	local n
 	for n in 1 2; do ip -n "${HOST[$n]}" route show "10.244.$((200 + probe)).0/24" | grep -q flannel.1 || return 1; done
 }
+new_log() { tail -n +"$(( $(cat "$T_TMP/mark.$1") + 1 ))" "$T_TMP/h$1.log" | grep -q -- "$2"; }
 # refused NAME PATTERN KEY VALUE_FILE: the store refused with PATTERN logged,
 # data path and agents kept, recovery once the record is gone.
 refused() {
@@ -159,7 +161,6 @@ refused() {
 	for n in 1 2; do wc -l < "$T_TMP/h$n.log" > "$T_TMP/mark.$n"; done
 	store_edit save
 	store_edit add "$@"
-	new_log() { tail -n +"$(( $(cat "$T_TMP/mark.$1") + 1 ))" "$T_TMP/h$1.log" | grep -q -- "$2"; }
 	for n in 1 2; do check "$name: h$n logs the refused store" wait_for 3 new_log "$n" "$pattern"; done
 	check "$name: both agents keep running" agents_run
 	check "$name: the data path stays (pods ping)" pods_ping
@@ -171,17 +172,35 @@ refused() {
 	check "$name: both agents recover once the file is fixed" wait_for 15 recovered
 	store_edit drop "10.244.$((200 + probe)).0-24"
 }
+# skipped NAME PATTERN KEY VALUE_FILE: the record is skipped by the store
+# with PATTERN logged, while a valid record added beside it is installed.
+skipped() {
+	local name=$1 pattern=$2 n; shift 2
+	for n in 1 2; do wc -l < "$T_TMP/h$n.log" > "$T_TMP/mark.$n"; done
+	probe=$((probe + 1))
+	value probe 10.244.$((200 + probe)).0/24 192.168.77.$((200 + probe)) 0e:00:00:00:cc:0$probe vxlan probe
+	store_edit add "$@" "10.244.$((200 + probe)).0-24" "$T_TMP/v.probe"
+	for n in 1 2; do check "$name: h$n logs the skipped record" wait_for 3 new_log "$n" "$pattern"; done
+	check "$name: a valid record beside it is installed" wait_for 15 recovered
+	check "$name: both agents keep running" agents_run
+	check "$name: the data path stays (pods ping)" pods_ping
+	for n in 1 2; do check "$name: h$n installed nothing for it" nothing_installed "$n"; done
+	store_edit drop "$1" "10.244.$((200 + probe)).0-24"
+}
 value deep 10.244.111.0/24 192.168.77.111 0e:00:00:00:bb:11 vxlan bad-deep "$(nest 10000)"
 refused "10,000 nested arrays" "does not parse: .*depth" 10.244.111.0-24 "$T_TMP/v.deep"
 # "0.0.0.0" is how flannel writes "no IPv4": an IPv4 subnet without a
 # public IP does not decode
 value zeroip 10.244.105.0/24 0.0.0.0 0e:00:00:00:bb:05
-refused "an unspecified public IP" "lease 10.244.105.0-24: an IPv4 subnet needs a PublicIP" \
+skipped "an unspecified public IP" \
+	'skipping lease record "10.244.105.0-24": lease 10.244.105.0-24: an IPv4 subnet needs a PublicIP' \
 	10.244.105.0-24 "$T_TMP/v.zeroip"
 value badkey 10.244.112.0/24 192.168.77.112 0e:00:00:00:bb:12
-refused "a malformed key" "lease key 'not-a-subnet'" not-a-subnet "$T_TMP/v.badkey"
-refused "a key its value contradicts (IPv6 key, IPv4 address)" \
-	"lease fd00:112::-64: an IPv6 subnet needs a PublicIPv6" fd00:112::-64 "$T_TMP/v.badkey"
+skipped "a malformed key" "skipping lease record \"not-a-subnet\": lease key 'not-a-subnet'" \
+	not-a-subnet "$T_TMP/v.badkey"
+skipped "a key its value contradicts (IPv6 key, IPv4 address)" \
+	'skipping lease record "fd00:112::-64": lease fd00:112::-64: an IPv6 subnet needs a PublicIPv6' \
+	fd00:112::-64 "$T_TMP/v.badkey"
 
 for n in 1 2; do
 	kill -TERM "${AGENT[$n]}"

@@ -257,10 +257,17 @@ static void test_refuse(void)
 		{ "{\"version\":\"1\"}", "version", -EBADMSG },
 		{ "{\"version\":2,\"leases\":{}}", "format version 2 is newer", -ENOTSUP },
 		{ "{\"leases\":[]}", "\"leases\"", -EBADMSG },
-		{ "{\"leases\":{\"10.244.1.0-24\":{\"PublicIP\":\"1.2.3\"}}}",
-		  "lease 10.244.1.0-24: PublicIP", -EBADMSG },
-		{ "{\"leases\":{\"10.244.1.0/24\":{\"PublicIP\":\"1.2.3.4\"}}}",
-		  "10.244.1.0/24", -EBADMSG },
+		{ "{\"leases\":{\"10.244.1.0-24\":{\"PublicIP\":\"1.2.3.4\",}}}",
+		  "line 1 column 50: string or '}' expected", -EBADMSG },
+		{ "{\"leases\":{\"10.244.1.0-24\":{\"PublicIP\":\"1.2.\x03" "3\"}}}",
+		  "control character", -EBADMSG },
+		{ "{\"leases\":{\"k\":{\"a\":{\"b\":1,\"b\":2}}}}", "duplicate object key",
+		  -EBADMSG },
+		{ "{\"leases\":{\"k\":[1e999]}}", "real number overflow", -EBADMSG },
+		{ "{\"revision\":99999999999999999999}", "too big integer", -EBADMSG },
+		{ "{\"leases\":{}} x", "end of file expected", -EBADMSG },
+		{ "{\"leases\":{\"k\":\"\\ud800\"}}", "lone surrogate", -EBADMSG },
+		{ "{\"leases\":{\"k\":\"\xc0\xaf\"}}", "invalid UTF-8", -EBADMSG },
 		{ "{\"leases\":{\"10.244.1.0-24\":{\"PublicIP\":\"1.2.3.4\"},"
 		  "\"10.244.1.0-24\":{\"PublicIP\":\"1.2.3.5\"}}}", "duplicate", -EBADMSG },
 	};
@@ -299,6 +306,67 @@ static void test_refuse(void)
 	store = open_store();
 	CU_ASSERT_EQUAL(acquire(store, cfg, "node-a", "192.168.1.10", NULL, 60, &lease), 0);
 	ovl_lease_free(lease);
+	ovl_store_close(store);
+	ovl_config_free(cfg);
+	teardown();
+}
+
+/* A record that parses as JSON but cannot be decoded (a bad address, a key
+ * that is no subnet key, a key its value contradicts) is skipped alone:
+ * not listed, its subnet never handed out, its bytes kept by rewrites. */
+static void test_undecodable_records(void)
+{
+	static const char *const kept[] = {
+		"\"10.244.1.0-24\":{\"PublicIP\":\"1.2.3\",\"NodeName\":\"node-a\"}",
+		"\"10.244.2.0/24\":{\"PublicIP\":\"1.2.3.4\"}",
+		"\"10.244.3.0-24&fd00::-64\":{\"PublicIP\":\"1.2.3.4\"}",
+		"\"10.244.4.0-24\":{\"PublicIP\":\"0.0.0.0\",\"NodeName\":\"node-b\"}",
+		"\"10.244.5.0-24\":[1,2]",
+	};
+	struct ovl_store *store;
+	struct ovl_config *cfg;
+	struct ovl_lease *lease = NULL, **list = NULL;
+	char text[1024], *after, sub[128];
+	size_t i, count, length;
+
+	setup();
+	cfg = config();
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	CU_ASSERT_EQUAL(mkdir(sub, 0755), 0);
+	snprintf(text, sizeof(text), "{\"version\":1,\"leases\":{\"10.244.9.0-24\":"
+		 "{\"PublicIP\":\"1.2.3.9\",\"NodeName\":\"node-c\"}");
+	for (i = 0; i < ARRAY_SIZE(kept); i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), ",%s", kept[i]);
+	snprintf(text + strlen(text), sizeof(text) - strlen(text), "}}");
+	write_all(path, text);
+	store = open_store();
+	CU_ASSERT_EQUAL(ovl_leases(store, &list, &count), 0);
+	CU_ASSERT_EQUAL(count, 1);
+	if (count == 1)
+		CU_ASSERT_STRING_EQUAL(ovl_lease_node_name(list[0]), "node-c");
+	ovl_leases_free(list, count);
+	/* node-a's own record is unusable: it is not reused, and the subnet
+	 * it names is not free, preferred or not */
+	CU_ASSERT_EQUAL(acquire(store, cfg, "node-a", "192.168.1.10", "10.244.1.0/24", 60,
+				&lease), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lease);
+	CU_ASSERT_STRING_NOT_EQUAL(ovl_lease_subnet(lease, AF_INET), "10.244.1.0/24");
+	ovl_lease_free(lease);
+	CU_ASSERT_EQUAL(acquire(store, cfg, "node-d", "192.168.1.11", "10.244.4.0/24", 60,
+				&lease), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lease);
+	CU_ASSERT_STRING_NOT_EQUAL(ovl_lease_subnet(lease, AF_INET), "10.244.4.0/24");
+	ovl_lease_free(lease);
+	after = read_all(path, &length);
+	for (i = 0; i < ARRAY_SIZE(kept); i++) {
+		CU_ASSERT_PTR_NOT_NULL(strstr(after, kept[i]));
+		if (!strstr(after, kept[i]))
+			printf("\n   lost: %s\n", kept[i]);
+	}
+	free(after);
+	CU_ASSERT_EQUAL(ovl_leases(store, &list, &count), 0);
+	CU_ASSERT_EQUAL(count, 3);
+	ovl_leases_free(list, count);
 	ovl_store_close(store);
 	ovl_config_free(cfg);
 	teardown();
@@ -538,6 +606,7 @@ void register_tests(void)
 		{ "acquire, renew, release, list", test_lifecycle },
 		{ "renewal is compare-and-swap", test_renew_cas },
 		{ "corrupt and newer stores refused, untouched", test_refuse },
+		{ "undecodable records skipped and kept", test_undecodable_records },
 		{ "stored config", test_config },
 		{ "hand-edited layout rewritten correctly", test_hand_edited_layout },
 		{ "writable by others: refused", test_permissions },
