@@ -705,13 +705,15 @@ static int file_release(struct ovl_store *store, const struct ovl_lease *lease)
 
 	if (err < 0)
 		return err;
-	if (find_ours(store, lease, &index) == 0) {
+	err = find_ours(store, lease, &index);
+	if (!err) {
 		delete_record(fs, (size_t)index);
 		err = commit(store, time(NULL));
-	} else {
+	} else if (err == -ESTALE) {
 		/* not ours (any more): nothing of ours to remove */
 		ctx_log(store->ctx, OVL_LOG_INFO, "release: %s", ovl_ctx_error(store->ctx));
 		ctx_clear_error(store->ctx);
+		err = 0;
 	}
 	return finish_change(fs, err);
 }
