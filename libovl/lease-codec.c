@@ -399,15 +399,18 @@ char *lease_attrs_to_json(const struct ovl_lease *lease)
 }
 
 /* The LeaseAttrs fields a member can set. */
+#define FIELD(name, field) { name, sizeof(name) - 1, field }
 static const struct {
 	const char *name;
+	size_t length;
 	enum lease_field field;
 } fields[] = {
-	{ "PublicIP", LEASE_PUBLIC_IP }, { "PublicIPv6", LEASE_PUBLIC_IPV6 },
-	{ "BackendType", LEASE_BACKEND_TYPE }, { "BackendData", LEASE_BACKEND_DATA },
-	{ "BackendV6Data", LEASE_BACKEND_V6_DATA }, { "NodeName", LEASE_NODE_NAME },
-	{ "Expiration", LEASE_EXPIRATION },
+	FIELD("PublicIP", LEASE_PUBLIC_IP), FIELD("PublicIPv6", LEASE_PUBLIC_IPV6),
+	FIELD("BackendType", LEASE_BACKEND_TYPE), FIELD("BackendData", LEASE_BACKEND_DATA),
+	FIELD("BackendV6Data", LEASE_BACKEND_V6_DATA), FIELD("NodeName", LEASE_NODE_NAME),
+	FIELD("Expiration", LEASE_EXPIRATION),
 };
+#undef FIELD
 
 static int check_string(struct ovl_ctx *ctx, const char *key, const struct lease_member *member,
 			struct lease_member_value *value)
@@ -471,11 +474,12 @@ static int check_expiration(struct ovl_ctx *ctx, const char *key,
 int lease_member_check(struct ovl_ctx *ctx, const char *key, const struct lease_member *member,
 		       struct lease_member_value *value)
 {
-	size_t i;
+	size_t i, length = strlen(member->name);
 
 	memset(value, 0, sizeof(*value));
+	/* the length first: a file store of 10,000 records asks 60,000 times */
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (!strcmp(member->name, fields[i].name)) {
+		if (length == fields[i].length && !memcmp(member->name, fields[i].name, length)) {
 			value->field = fields[i].field;
 			break;
 		}
