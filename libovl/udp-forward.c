@@ -4,12 +4,16 @@
  * flannel's wire format (the bare inner IP packet as the UDP payload).
  *
  * Batched mode, per cycle: up to BATCH reads from the TUN, then one
- * sendmmsg(); one recvmmsg() of up to BATCH, then the TUN writes.  With
+ * sendmmsg(); one recvmmsg() of up to BATCH, then the TUN writes; cycles
+ * repeat on the sides the caller found ready until each is drained.  With
  * offloads the TUN hands over TCP super-packets of up to 64 KiB (TSO),
- * which are cut into MTU-sized segments here and sent with UDP_SEGMENT in
- * one call; UDP_GRO gives back runs of datagrams in one buffer, and
- * in-order TCP segments of one flow are merged into one TUN write.  The
- * simple mode is flannel's: one packet per system call.
+ * which are cut into MTU-sized segments here and sent with UDP_SEGMENT,
+ * equal segments to one peer packed into messages of up to 64 KiB across
+ * super-packets (a 64 KiB super-packet is 46 segments, 2 more than one
+ * message holds: packing halves the datagrams); UDP_GRO gives back runs of
+ * datagrams in one buffer, and in-order TCP segments of one flow are
+ * merged into one TUN write.  The simple mode is flannel's: one packet per
+ * system call.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,14 +56,25 @@ union cmsg_room {
 	struct cmsghdr align;
 };
 
+/* A queued message's datagrams: all seg_size bytes long while it is open
+ * to more, which UDP_SEGMENT requires of all but the last. */
+struct out_gso {
+	size_t seg_size;
+	size_t segs;
+	size_t bytes;
+	int open;
+};
+
 struct udp_buffers {
 	/* TUN -> UDP */
 	uint8_t *tun_in[BATCH];
 	uint8_t *hdrs[BATCH];			/* MAX_SEGS * HDR_MAX each */
-	struct iovec *seg_iov[BATCH];		/* 2 * MAX_SEGS each */
+	struct iovec *out_iov;			/* OUT_MAX * 2, in message order */
+	size_t iov_count;
 	struct mmsghdr out[OUT_MAX];
 	struct sockaddr_in out_addr[OUT_MAX];
 	union cmsg_room out_cmsg[OUT_MAX];
+	struct out_gso out_gso[OUT_MAX];
 	size_t out_count;
 	/* UDP -> TUN */
 	uint8_t *udp_in[BATCH];
@@ -83,12 +98,14 @@ int udp_buffers_new(struct udp_link *u)
 	if (!b)
 		return -ENOMEM;
 	u->buffers = b;
+	b->out_iov = malloc(2 * OUT_MAX * sizeof(struct iovec));
+	if (!b->out_iov)
+		return -ENOMEM;
 	for (i = 0; i < BATCH; i++) {
 		b->tun_in[i] = malloc(VNET_LEN + PACKET_MAX);
 		b->hdrs[i] = malloc(MAX_SEGS * HDR_MAX);
-		b->seg_iov[i] = malloc(2 * MAX_SEGS * sizeof(struct iovec));
 		b->udp_in[i] = malloc(in_size);
-		if (!b->tun_in[i] || !b->hdrs[i] || !b->seg_iov[i] || !b->udp_in[i])
+		if (!b->tun_in[i] || !b->hdrs[i] || !b->udp_in[i])
 			return -ENOMEM;
 		b->in_iov[i] = (struct iovec){ b->udp_in[i], in_size };
 	}
@@ -105,9 +122,9 @@ void udp_buffers_free(struct udp_link *u)
 	for (i = 0; i < BATCH; i++) {
 		free(b->tun_in[i]);
 		free(b->hdrs[i]);
-		free(b->seg_iov[i]);
 		free(b->udp_in[i]);
 	}
+	free(b->out_iov);
 	free(b);
 	u->buffers = NULL;
 }
@@ -167,6 +184,8 @@ static struct mmsghdr *out_msg(struct udp_buffers *b, uint32_t peer, uint16_t po
 							  .sin_addr.s_addr = htonl(peer) };
 	m->msg_hdr.msg_name = &b->out_addr[b->out_count];
 	m->msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
+	m->msg_hdr.msg_iov = &b->out_iov[b->iov_count];
+	b->out_gso[b->out_count] = (struct out_gso){ 0 };
 	b->out_count++;
 	return m;
 }
@@ -185,36 +204,69 @@ static void set_segment_size(struct udp_buffers *b, struct mmsghdr *m, uint16_t 
 	memcpy(CMSG_DATA(c), &size, sizeof(size));
 }
 
-/* Queues a super-packet as its segments: groups of equal-size segments
- * with UDP_SEGMENT when the kernel has it, else one message each. */
+/* The last queued message when one more datagram of len bytes (seg_size
+ * for a full one) to peer may join it under UDP_SEGMENT, else NULL. */
+static struct mmsghdr *gso_tail(struct udp_link *u, uint32_t peer, size_t len,
+				size_t seg_size)
+{
+	struct udp_buffers *b = u->buffers;
+	const struct out_gso *g;
+
+	if (!u->gso || !b->out_count)
+		return NULL;
+	g = &b->out_gso[b->out_count - 1];
+	if (!g->open || g->seg_size != seg_size || g->segs >= GSO_SEGS ||
+	    g->bytes + len > GSO_BYTES ||
+	    b->out_addr[b->out_count - 1].sin_addr.s_addr != htonl(peer))
+		return NULL;
+	return &b->out[b->out_count - 1];
+}
+
+/* Queues one datagram of parts iovecs: onto the last message with
+ * UDP_SEGMENT when it fits there (also across the super-packets of a
+ * batch, so a 64 KiB one does not cost a second, tiny send), else as a
+ * new message. */
+static void queue_datagram(struct udp_link *u, uint32_t peer, const struct iovec *parts,
+			   size_t nparts, size_t seg_size)
+{
+	struct udp_buffers *b = u->buffers;
+	struct mmsghdr *m;
+	struct out_gso *g;
+	size_t len = 0, i;
+
+	for (i = 0; i < nparts; i++)
+		len += parts[i].iov_len;
+	m = gso_tail(u, peer, len, seg_size);
+	if (!m) {
+		m = out_msg(b, peer, u->port);
+		b->out_gso[m - b->out].seg_size = seg_size;
+	}
+	g = &b->out_gso[m - b->out];
+	memcpy(&b->out_iov[b->iov_count], parts, nparts * sizeof(*parts));
+	b->iov_count += nparts;
+	m->msg_hdr.msg_iovlen += nparts;
+	if (++g->segs == 2)
+		set_segment_size(b, m, (uint16_t)seg_size);
+	g->bytes += len;
+	g->open = len == seg_size;
+}
+
+/* Queues a super-packet as its MSS-sized segments. */
 static int queue_segments(struct udp_link *u, size_t slot, const uint8_t *pkt, size_t len,
 			  unsigned int mss, uint32_t peer)
 {
 	struct udp_buffers *b = u->buffers;
-	struct iovec *iov = b->seg_iov[slot];
-	size_t hdr_len, n, i, group, seg_size;
-	struct mmsghdr *m;
+	struct iovec parts[2];
+	size_t hdr_len, n, i;
 
 	hdr_len = packet_segment(pkt, len, mss, b->hdrs[slot], MAX_SEGS, &n);
 	if (!hdr_len)
 		return -1;
 	for (i = 0; i < n; i++) {
-		iov[2 * i] = (struct iovec){ b->hdrs[slot] + i * hdr_len, hdr_len };
-		iov[2 * i + 1] = (struct iovec){ (void *)(pkt + hdr_len + i * mss),
-						 i + 1 < n ? mss : len - hdr_len - i * mss };
-	}
-	seg_size = hdr_len + mss;
-	group = u->gso ? GSO_BYTES / seg_size : 1;
-	if (group > GSO_SEGS)
-		group = GSO_SEGS;
-	if (!group)
-		group = 1;
-	for (i = 0; i < n; i += group) {
-		m = out_msg(b, peer, u->port);
-		m->msg_hdr.msg_iov = &iov[2 * i];
-		m->msg_hdr.msg_iovlen = 2 * (n - i < group ? n - i : group);
-		if (m->msg_hdr.msg_iovlen > 2)
-			set_segment_size(b, m, (uint16_t)seg_size);
+		parts[0] = (struct iovec){ b->hdrs[slot] + i * hdr_len, hdr_len };
+		parts[1] = (struct iovec){ (void *)(pkt + hdr_len + i * mss),
+					   i + 1 < n ? mss : len - hdr_len - i * mss };
+		queue_datagram(u, peer, parts, 2, hdr_len + mss);
 	}
 	count(b, STAT_PACKETS_OUT, n);
 	count(b, STAT_BYTES_OUT, len + (n - 1) * hdr_len);
@@ -229,7 +281,7 @@ static void route_out(struct udp_link *u, size_t slot, uint8_t *data, size_t got
 	const struct udp_route *r;
 	uint8_t *pkt = data;
 	size_t len = got;
-	struct mmsghdr *m;
+	struct iovec part;
 
 	if (u->vnet) {
 		if (got < VNET_LEN) {
@@ -267,10 +319,8 @@ static void route_out(struct udp_link *u, size_t slot, uint8_t *data, size_t got
 		count(b, STAT_DROP_MALFORMED, 1);
 		return;
 	}
-	m = out_msg(b, r->peer, u->port);
-	b->seg_iov[slot][0] = (struct iovec){ pkt, len };
-	m->msg_hdr.msg_iov = b->seg_iov[slot];
-	m->msg_hdr.msg_iovlen = 1;
+	part = (struct iovec){ pkt, len };
+	queue_datagram(u, r->peer, &part, 1, len);
 	count(b, STAT_PACKETS_OUT, 1);
 	count(b, STAT_BYTES_OUT, len);
 }
@@ -297,9 +347,11 @@ static void flush_out(struct udp_link *u)
 		sent += (size_t)n;
 	}
 	b->out_count = 0;
+	b->iov_count = 0;
 }
 
-/* Up to BATCH packets from the TUN; how many were read. */
+/* Up to BATCH packets from the TUN; how many were read (fewer than BATCH:
+ * the TUN is drained). */
 static int tun_to_udp(struct udp_link *u)
 {
 	struct udp_buffers *b = u->buffers;
@@ -403,7 +455,8 @@ static size_t gro_size(struct msghdr *h)
 	return 0;
 }
 
-/* One recvmmsg() of up to BATCH messages; how many arrived. */
+/* One recvmmsg() of up to BATCH messages; how many arrived (fewer than
+ * BATCH: the socket is drained). */
 static int udp_to_tun(struct udp_link *u)
 {
 	struct udp_buffers *b = u->buffers;
@@ -509,7 +562,30 @@ static int simple_cycle(struct udp_link *u)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-int udp_forward(struct udp_link *u)
+/* Batched cycles on the directions in ready until each is drained (a
+ * short batch) or CYCLES ran: no system call on a side known empty. */
+static int batched(struct udp_link *u, unsigned int ready)
+{
+	int cycle, n, total = 0;
+
+	for (cycle = 0; cycle < CYCLES && ready; cycle++) {
+		if (ready & UDP_READY_TUN) {
+			n = tun_to_udp(u);
+			total += n;
+			if (n < BATCH)
+				ready &= ~UDP_READY_TUN;
+		}
+		if (ready & UDP_READY_SOCK) {
+			n = udp_to_tun(u);
+			total += n;
+			if (n < BATCH)
+				ready &= ~UDP_READY_SOCK;
+		}
+	}
+	return total;
+}
+
+int udp_forward(struct udp_link *u, unsigned int ready)
 {
 	struct udp_buffers *b = u->buffers;
 	int cycle, moved, total = 0;
@@ -517,11 +593,15 @@ int udp_forward(struct udp_link *u)
 
 	if (!b || u->tun_fd < 0)
 		return -EBADF;
-	for (cycle = 0; cycle < (u->flags & OVL_UDP_SIMPLE ? CYCLES * BATCH : CYCLES); cycle++) {
-		moved = u->flags & OVL_UDP_SIMPLE ? simple_cycle(u) : tun_to_udp(u) + udp_to_tun(u);
-		if (!moved)
-			break;
-		total += moved;
+	if (u->flags & OVL_UDP_SIMPLE) {
+		for (cycle = 0; cycle < CYCLES * BATCH; cycle++) {
+			moved = simple_cycle(u);
+			if (!moved)
+				break;
+			total += moved;
+		}
+	} else {
+		total = batched(u, ready);
 	}
 	for (i = 0; i < STAT_COUNT; i++) {
 		if (b->stats[i])

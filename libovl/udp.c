@@ -9,7 +9,6 @@
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,15 +416,65 @@ OVL_EXPORT int ovl_link_dispatch(struct ovl_link *link)
 		return -EINVAL;
 	if (!u)
 		return -EOPNOTSUPP;
-	n = udp_forward(u);
+	n = udp_forward(u, UDP_READY_TUN | UDP_READY_SOCK);
 	return n == -EBADF ? ctx_fail(link->ctx, n, "%s is down", link->name) : n;
+}
+
+/* ovl_udp_run's own epoll set: the TUN, the socket and stop_fd side by
+ * side, so that one wait says which side has packets (polling the link's
+ * epoll fd nests a level and hides that, and costs an empty read or
+ * recvmmsg on the idle side of every wakeup).  The fd, or -errno. */
+#define RUN_STOP 0x80u
+
+static int run_epoll(struct udp_link *u, int stop_fd)
+{
+	int fds[3] = { u->tun_fd, u->sock_fd, stop_fd };
+	uint32_t tags[3] = { UDP_READY_TUN, UDP_READY_SOCK, RUN_STOP };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC), err, i;
+
+	if (ep < 0)
+		return -errno;
+	for (i = 0; i < 3; i++) {
+		ev.data.u32 = tags[i];
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) {
+			err = -errno;
+			close(ep);
+			return err;
+		}
+	}
+	return ep;
+}
+
+static int run_loop(struct udp_link *u, int ep)
+{
+	struct epoll_event ev[3];
+	unsigned int ready;
+	int moved = 0, n, i;
+
+	for (;;) {
+		/* While packets flow, only peek: stop_fd is seen between
+		 * bounded dispatches. */
+		n = epoll_wait(ep, ev, 3, moved ? 0 : -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ctx_fail(u->link.ctx, -errno, "epoll_wait: %s", ovl_strerror(errno));
+		for (ready = 0, i = 0; i < n; i++)
+			ready |= ev[i].data.u32;
+		if (ready & RUN_STOP)
+			return 0;
+		moved = ready ? udp_forward(u, ready) : 0;
+		if (moved < 0)
+			return ctx_fail(u->link.ctx, moved, "%s: %s", u->link.name,
+					ovl_strerror(moved));
+	}
 }
 
 OVL_EXPORT int ovl_udp_run(struct ovl_link *link, int stop_fd)
 {
 	struct udp_link *u = udp_link(link);
-	struct pollfd fds[2];
-	int moved = 0, ready;
+	int ep, err;
 
 	if (!link)
 		return -EINVAL;
@@ -433,19 +482,13 @@ OVL_EXPORT int ovl_udp_run(struct ovl_link *link, int stop_fd)
 		return ctx_fail(link->ctx, -EOPNOTSUPP, "%s is not a udp link", link->name);
 	if (u->epoll_fd < 0)
 		return ctx_fail(link->ctx, -EBADF, "%s is down", link->name);
-	fds[0] = (struct pollfd){ .fd = u->epoll_fd, .events = POLLIN };
-	fds[1] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
-	for (;;) {
-		/* While packets flow, only peek at stop_fd. */
-		ready = poll(fds, 2, moved ? 0 : -1);
-		if (ready < 0 && errno != EINTR)
-			return ctx_fail(link->ctx, -errno, "poll: %s", ovl_strerror(errno));
-		if (ready > 0 && fds[1].revents)
-			return 0;
-		moved = udp_forward(u);
-		if (moved < 0)
-			return ctx_fail(link->ctx, moved, "%s: %s", link->name, ovl_strerror(moved));
-	}
+	ep = run_epoll(u, stop_fd);
+	if (ep < 0)
+		return ctx_fail(link->ctx, ep, "epoll for the loop (stop_fd %d): %s", stop_fd,
+				ovl_strerror(ep));
+	err = run_loop(u, ep);
+	close(ep);
+	return err;
 }
 
 OVL_EXPORT int ovl_link_stats(const struct ovl_link *link, struct ovl_link_stats *stats)

@@ -166,8 +166,11 @@ static inline struct udp_link *udp_of(struct ovl_link *link)
 /* udp-forward.c: the buffers of the link's mode; 0 or -ENOMEM. */
 int udp_buffers_new(struct udp_link *u);
 void udp_buffers_free(struct udp_link *u);
-/* Moves what is ready without blocking: packets moved, or -errno. */
-int udp_forward(struct udp_link *u);
+/* Moves what is ready without blocking, trying only the sides in ready
+ * (UDP_READY_*; the simple mode tries both): packets moved, or -errno. */
+#define UDP_READY_TUN 0x1u
+#define UDP_READY_SOCK 0x2u
+int udp_forward(struct udp_link *u, unsigned int ready);
 
 /* udp.c: the peer calls and teardown that peer.c and vxlan.c dispatch to. */
 int udp_peer_add(struct ovl_link *link, const struct ovl_peer *peer);
