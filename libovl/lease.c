@@ -53,11 +53,35 @@ struct wanted {
 	int64_t expiration;
 };
 
-static const struct ovl_prefix *family_subnet(const struct lease_claim *claim, int family)
+int lease_claim_subnet(const struct lease_claim *claim, int family, struct ovl_prefix *subnet)
 {
-	if (family == AF_INET)
-		return claim->has_ipv4 ? &claim->subnet : NULL;
-	return claim->has_ipv6 ? &claim->ipv6_subnet : NULL;
+	memset(subnet, 0, sizeof(*subnet));
+	subnet->family = family;
+	if (family == AF_INET && claim->has_ipv4) {
+		memcpy(subnet->addr, claim->subnet, 4);
+		subnet->len = claim->subnet_len;
+		return 1;
+	}
+	if (family == AF_INET6 && claim->has_ipv6) {
+		memcpy(subnet->addr, claim->ipv6_subnet, 16);
+		subnet->len = claim->ipv6_subnet_len;
+		return 1;
+	}
+	return 0;
+}
+
+void lease_claim_subnets(struct lease_claim *claim, const struct ovl_lease *lease)
+{
+	claim->has_ipv4 = (unsigned char)lease->has_ipv4;
+	claim->has_ipv6 = (unsigned char)lease->has_ipv6;
+	if (lease->has_ipv4) {
+		memcpy(claim->subnet, lease->subnet.addr, 4);
+		claim->subnet_len = (unsigned char)lease->subnet.len;
+	}
+	if (lease->has_ipv6) {
+		memcpy(claim->ipv6_subnet, lease->ipv6_subnet.addr, 16);
+		claim->ipv6_subnet_len = (unsigned char)lease->ipv6_subnet.len;
+	}
 }
 
 static int claim_expired(const struct lease_claim *claim, int64_t now)
@@ -70,13 +94,10 @@ void lease_claim_of(const struct ovl_lease *lease, struct lease_claim *claim)
 	struct ovl_prefix addr;
 
 	memset(claim, 0, sizeof(*claim));
-	claim->has_ipv4 = (unsigned char)lease->has_ipv4;
-	claim->has_ipv6 = (unsigned char)lease->has_ipv6;
-	claim->subnet = lease->subnet;
-	claim->ipv6_subnet = lease->ipv6_subnet;
+	lease_claim_subnets(claim, lease);
 	claim->expiration = lease->expiration;
 	claim->node_name = lease->node_name;
-	claim->node_name_length = lease->node_name ? strlen(lease->node_name) : 0;
+	claim->node_name_length = lease->node_name ? (uint32_t)strlen(lease->node_name) : 0;
 	/* records hold canonical addresses (lease_member_read made them so) */
 	if (lease->public_ip && ovl_addr_parse(lease->public_ip, &addr) == 0) {
 		claim->has_public_ip = 1;
@@ -178,7 +199,7 @@ static void mark_used(struct family_index *index, const struct ovl_prefix *subne
 
 static int is_free(const struct family_index *index, uint64_t number)
 {
-	const struct ovl_prefix *other;
+	struct ovl_prefix other;
 	struct ovl_prefix subnet;
 	uint64_t offset = number - index->min;
 	size_t i;
@@ -188,10 +209,10 @@ static int is_free(const struct family_index *index, uint64_t number)
 	if (ovl_prefix_nth_subnet(index->network, index->len, number, &subnet) < 0)
 		return 0;
 	for (i = 0; i < index->count; i++) {
-		other = family_subnet(index->existing[i], index->family);
-		if ((long)i != index->skip && other &&
+		if ((long)i != index->skip &&
+		    lease_claim_subnet(index->existing[i], index->family, &other) &&
 		    !claim_expired(index->existing[i], index->now) &&
-		    ovl_prefix_overlaps(other, &subnet))
+		    ovl_prefix_overlaps(&other, &subnet))
 			return 0;
 	}
 	return 1;
@@ -212,12 +233,15 @@ static int fits(const struct family_index *index, const struct ovl_prefix *subne
 static int lease_fits(const struct family_index *v4, const struct family_index *v6,
 		      const struct lease_claim *lease)
 {
+	struct ovl_prefix subnet;
 	uint64_t number;
 
 	if (!!v4 != lease->has_ipv4 || !!v6 != lease->has_ipv6)
 		return 0;
-	return (!v4 || fits(v4, &lease->subnet, &number)) &&
-	       (!v6 || fits(v6, &lease->ipv6_subnet, &number));
+	return (!v4 || (lease_claim_subnet(lease, AF_INET, &subnet),
+			fits(v4, &subnet, &number))) &&
+	       (!v6 || (lease_claim_subnet(lease, AF_INET6, &subnet),
+			fits(v6, &subnet, &number)));
 }
 
 static uint32_t random_u32(void)
@@ -457,7 +481,7 @@ static int choose_family(struct ovl_ctx *ctx, const struct family_index *index,
 static void build_index(struct family_index *index, const struct lease_claim *const *existing,
 			size_t count, int64_t now, long skip)
 {
-	const struct ovl_prefix *subnet;
+	struct ovl_prefix subnet;
 	size_t i;
 
 	index->existing = existing;
@@ -465,27 +489,27 @@ static void build_index(struct family_index *index, const struct lease_claim *co
 	index->now = now;
 	index->skip = skip;
 	for (i = 0; i < count; i++) {
-		subnet = family_subnet(existing[i], index->family);
-		if (subnet && (long)i != skip && !claim_expired(existing[i], now))
-			mark_used(index, subnet);
+		if (lease_claim_subnet(existing[i], index->family, &subnet) && (long)i != skip &&
+		    !claim_expired(existing[i], now))
+			mark_used(index, &subnet);
 	}
 }
 
 /* With a reservation of named subnets, our lease counts as ours only when
  * it already holds exactly those. */
-static int holds_requested(const struct lease_claim *lease,
+static int holds_requested(const struct lease_claim *claim,
 			   const struct ovl_lease_request *request)
 {
-	struct ovl_prefix want;
+	const char *preferred[2] = { request->preferred_subnet, request->preferred_ipv6_subnet };
+	static const int families[2] = { AF_INET, AF_INET6 };
+	struct ovl_prefix want, subnet;
+	int i;
 
-	if (lease->has_ipv4 && (!request->preferred_subnet ||
-				ovl_prefix_parse(request->preferred_subnet, &want) < 0 ||
-				(ovl_prefix_mask(&want), !ovl_prefix_equal(&want, &lease->subnet))))
-		return 0;
-	if (lease->has_ipv6 && (!request->preferred_ipv6_subnet ||
-				ovl_prefix_parse(request->preferred_ipv6_subnet, &want) < 0 ||
-				(ovl_prefix_mask(&want), !ovl_prefix_equal(&want, &lease->ipv6_subnet))))
-		return 0;
+	for (i = 0; i < 2; i++)
+		if (lease_claim_subnet(claim, families[i], &subnet) &&
+		    (!preferred[i] || ovl_prefix_parse(preferred[i], &want) < 0 ||
+		     (ovl_prefix_mask(&want), !ovl_prefix_equal(&want, &subnet))))
+			return 0;
 	return 1;
 }
 
@@ -495,8 +519,9 @@ int lease_choose_claims(struct ovl_ctx *ctx, const struct ovl_config *config,
 			struct ovl_lease **chosen, long *dropped)
 {
 	struct family_index v4_index = { 0 }, v6_index = { 0 }, *v4 = NULL, *v6 = NULL;
-	struct ovl_prefix subnet4, subnet6;
+	struct ovl_prefix subnet4, subnet6, own4, own6, old4, old6;
 	const struct lease_claim *own, *old;
+	int own_has4 = 0, old_has4 = 0, old_has6 = 0;
 	char own_text[OVL_PREFIX_STRLEN];
 	int reserve = !!(request->flags & OVL_LEASE_RESERVE);
 	struct wanted want = { 0 };
@@ -524,15 +549,22 @@ int lease_choose_claims(struct ovl_ctx *ctx, const struct ovl_config *config,
 	find_own(existing, count, &want, now, &own_index, &old_index);
 	own = own_index >= 0 ? existing[own_index] : NULL;
 	old = old_index >= 0 ? existing[old_index] : NULL;
+	if (own) {
+		own_has4 = lease_claim_subnet(own, AF_INET, &own4);
+		lease_claim_subnet(own, AF_INET6, &own6);
+	}
+	if (old) {
+		old_has4 = lease_claim_subnet(old, AF_INET, &old4);
+		old_has6 = lease_claim_subnet(old, AF_INET6, &old6);
+	}
 	if (own && lease_fits(v4, v6, own) && (!reserve || holds_requested(own, request))) {
 		/* reuse: a reservation stays one */
-		err = make_chosen(&want, v4 ? &own->subnet : NULL, v6 ? &own->ipv6_subnet : NULL,
+		err = make_chosen(&want, v4 ? &own4 : NULL, v6 ? &own6 : NULL,
 				  own->expiration ? want.expiration : 0, chosen);
 		goto out;
 	}
 	if (own) {
-		ovl_prefix_format(own->has_ipv4 ? &own->subnet : &own->ipv6_subnet, own_text,
-				  sizeof(own_text));
+		ovl_prefix_format(own_has4 ? &own4 : &own6, own_text, sizeof(own_text));
 		ctx_log(ctx, OVL_LOG_INFO, "lease of %s no longer fits the config%s; "
 			"dropping it", own_text, reserve ? " or the reservation" : "");
 		if (dropped)
@@ -541,12 +573,12 @@ int lease_choose_claims(struct ovl_ctx *ctx, const struct ovl_config *config,
 	if (v4) {
 		build_index(v4, existing, count, now, own_index);
 		err = choose_family(ctx, v4, request->preferred_subnet,
-				    old && old->has_ipv4 ? &old->subnet : NULL, reserve, &subnet4);
+				    old_has4 ? &old4 : NULL, reserve, &subnet4);
 	}
 	if (!err && v6) {
 		build_index(v6, existing, count, now, own_index);
 		err = choose_family(ctx, v6, request->preferred_ipv6_subnet,
-				    old && old->has_ipv6 ? &old->ipv6_subnet : NULL, reserve, &subnet6);
+				    old_has6 ? &old6 : NULL, reserve, &subnet6);
 	}
 	if (!err)
 		err = make_chosen(&want, v4 ? &subnet4 : NULL, v6 ? &subnet6 : NULL,

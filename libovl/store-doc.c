@@ -684,14 +684,23 @@ struct record_reading {
 	const char *key;		/* decoded */
 };
 
+struct record_extra *store_doc_extra(struct doc_record *record)
+{
+	if (!record->extra)
+		record->extra = calloc(1, sizeof(*record->extra));
+	return record->extra;
+}
+
 /* Notes why the record is skipped (the first reason) and clears the ctx. */
 static int skip_record(struct ovl_ctx *ctx, struct doc_record *record)
 {
+	struct record_extra *extra = store_doc_extra(record);
+
 	record->usable = 0;
-	if (!record->reason)
-		record->reason = strdup(ovl_ctx_error(ctx));
+	if (extra && !extra->reason)
+		extra->reason = strdup(ovl_ctx_error(ctx));
 	ctx_clear_error(ctx);
-	return record->reason ? 0 : -ENOMEM;
+	return extra && extra->reason ? 0 : -ENOMEM;
 }
 
 /* The claim's part of a member: copied only when decoded (else it stays
@@ -719,15 +728,17 @@ static int claim_member(struct record_reading *reading, const struct lease_membe
 		claim->expiration = value.present ? member->integer : 0;
 		break;
 	case LEASE_NODE_NAME:
-		free(record->owned_name);
-		record->owned_name = NULL;
+		if (record->extra) {
+			free(record->extra->owned_name);
+			record->extra->owned_name = NULL;
+		}
 		claim->node_name = value.present ? member->text : NULL;
-		claim->node_name_length = value.present ? member->length : 0;
+		claim->node_name_length = value.present ? (uint32_t)member->length : 0;
 		if (value.present && decoded) {
-			record->owned_name = strndup(member->text, member->length);
-			if (!record->owned_name)
+			if (!store_doc_extra(record) ||
+			    !(record->extra->owned_name = strndup(member->text, member->length)))
 				return -ENOMEM;
-			claim->node_name = record->owned_name;
+			claim->node_name = record->extra->owned_name;
 		}
 		break;
 	default:
@@ -832,7 +843,7 @@ static int read_record(struct scan *scan, void *arg, const struct key *key)
 	char name[sizeof(subnets.key) + 1];
 	struct doc_record *record;
 	struct value value = { .start = scan->at };
-	size_t spaces = scan->spaces;
+	size_t spaces = scan->spaces, length;
 	int err = grow_records(reading->doc, &reading->cap);
 
 	if (err < 0)
@@ -844,16 +855,14 @@ static int read_record(struct scan *scan, void *arg, const struct key *key)
 	record_reading.record = record;
 	record_reading.key = name;
 	record->key_text = key->raw;
-	record->key_length = key->raw_length;
+	record->key_length = (uint32_t)key->raw_length;
 	record->usable = 1;
-	if (key->owned && !(record->owned_key = strdup(name)))
+	if (key->owned && (!store_doc_extra(record) ||
+			   !(record->extra->owned_key = strdup(name))))
 		return -ENOMEM;
 	if (lease_key_parse(reading->ctx, name, &subnets) == 0) {
 		record->has_claim = 1;
-		record->claim.has_ipv4 = (unsigned char)subnets.has_ipv4;
-		record->claim.has_ipv6 = (unsigned char)subnets.has_ipv6;
-		record->claim.subnet = subnets.subnet;
-		record->claim.ipv6_subnet = subnets.ipv6_subnet;
+		lease_claim_subnets(&record->claim, &subnets);
 	} else {
 		err = skip_record(reading->ctx, record);
 	}
@@ -863,21 +872,20 @@ static int read_record(struct scan *scan, void *arg, const struct key *key)
 		return err;
 	if (!record->usable && record->has_claim) {
 		/* its subnets stay taken, never expire, belong to no node */
-		free(record->owned_name);
-		record->owned_name = NULL;
-		record->claim = (struct lease_claim) {
-			.has_ipv4 = record->claim.has_ipv4, .has_ipv6 = record->claim.has_ipv6,
-			.subnet = record->claim.subnet, .ipv6_subnet = record->claim.ipv6_subnet,
-		};
+		free(record->extra->owned_name);
+		record->extra->owned_name = NULL;
+		memset(&record->claim, 0, sizeof(record->claim));
+		lease_claim_subnets(&record->claim, &subnets);
 	}
 	value.end = scan->at;
 	record->text = value.start;
-	record->length = (size_t)(value.end - value.start);
+	record->length = (uint32_t)(value.end - value.start);
 	if (scan->spaces != spaces) {
-		record->owned = compact(&value, &record->length);
-		record->text = record->owned;
-		if (!record->owned)
+		if (!store_doc_extra(record) ||
+		    !(record->extra->owned = compact(&value, &length)))
 			return -ENOMEM;
+		record->text = record->extra->owned;
+		record->length = (uint32_t)length;
 	}
 	return 0;
 }
@@ -891,14 +899,14 @@ int store_doc_decode(struct ovl_ctx *ctx, const struct doc_record *record,
 	 * which a record that read well once is not */
 	struct doc_record probe = { .usable = 1 };
 	struct record_reading reading = { ctx, &probe, NULL, NULL };
-	char key[sizeof(record->lease->key) + 1];
+	char key[sizeof((*lease)->key) + 1];
 	int err;
 
 	*lease = NULL;
 	if (!record->usable)
 		return -EBADMSG;
-	if (record->owned_key)
-		snprintf(key, sizeof(key), "%s", record->owned_key);
+	if (record->extra && record->extra->owned_key)
+		snprintf(key, sizeof(key), "%s", record->extra->owned_key);
 	else
 		snprintf(key, sizeof(key), "%.*s", (int)record->key_length, record->key_text);
 	reading.key = key;
@@ -910,7 +918,9 @@ int store_doc_decode(struct ovl_ctx *ctx, const struct doc_record *record,
 		err = read_lease(&scan, &reading);
 	if (!err && !probe.usable)
 		err = -EBADMSG;
-	free(probe.reason);
+	if (probe.extra)
+		free(probe.extra->reason);
+	free(probe.extra);
 	if (err < 0) {
 		ovl_lease_free(reading.lease);
 		return err;
@@ -921,7 +931,9 @@ int store_doc_decode(struct ovl_ctx *ctx, const struct doc_record *record,
 
 int store_doc_lease(struct ovl_ctx *ctx, struct doc_record *record)
 {
-	return record->lease ? 0 : store_doc_decode(ctx, record, &record->lease);
+	if (!store_doc_extra(record))
+		return -ENOMEM;
+	return record->extra->lease ? 0 : store_doc_decode(ctx, record, &record->extra->lease);
 }
 
 int store_doc_record_is(const struct doc_record *record, const char *key)
@@ -930,8 +942,8 @@ int store_doc_record_is(const struct doc_record *record, const char *key)
 
 	if (!record->usable)
 		return 0;
-	if (record->owned_key)
-		return !strcmp(record->owned_key, key);
+	if (record->extra && record->extra->owned_key)
+		return !strcmp(record->extra->owned_key, key);
 	return record->key_length == length && !memcmp(record->key_text, key, length);
 }
 
@@ -1009,11 +1021,14 @@ static int report(struct ovl_ctx *ctx, const struct scan *scan)
 
 void store_doc_record_clear(struct doc_record *record)
 {
-	ovl_lease_free(record->lease);
-	free(record->owned);
-	free(record->owned_key);
-	free(record->owned_name);
-	free(record->reason);
+	if (record->extra) {
+		ovl_lease_free(record->extra->lease);
+		free(record->extra->owned);
+		free(record->extra->owned_key);
+		free(record->extra->owned_name);
+		free(record->extra->reason);
+		free(record->extra);
+	}
 	memset(record, 0, sizeof(*record));
 }
 
@@ -1037,6 +1052,9 @@ int store_doc_read(struct ovl_ctx *ctx, const char *text, size_t length,
 	int err;
 
 	memset(doc, 0, sizeof(*doc));
+	/* records keep 32-bit lengths */
+	if (length > UINT32_MAX)
+		return ctx_fail(ctx, -EBADMSG, "larger than 4 GiB");
 	/* A usable record takes 35 bytes at least.  Sized once, the array is
 	 * not copied as it grows; room it does not use is never touched; and
 	 * one large block can come as huge pages, where records allocated one

@@ -10,28 +10,35 @@
 #include <stdint.h>
 #include "lease.h"
 
-/* One member of "leases", in file order. */
+/* What few records need beyond their place in the text: made on first use. */
+struct record_extra {
+	char *owned;			/* the value's text when not the document's */
+	char *owned_key;		/* the decoded key when the file escapes it */
+	char *owned_name;		/* claim.node_name's when the file escapes it */
+	/* Why the record cannot be decoded: it is skipped (not listed, never
+	 * handed out, kept as it is on rewrites). */
+	char *reason;
+	struct ovl_lease *lease;	/* the whole record, see store_doc_lease */
+};
+
+/* One member of "leases", in file order: 112 bytes, as a store of 10,000
+ * records keeps 10,000 of them. */
 struct doc_record {
 	/* The key as the file spells it (between the quotes, escapes kept)
 	 * and the value as compact one-line JSON: what a rewrite puts back. */
 	const char *key_text;
-	size_t key_length;
-	const char *text;		/* into the document, or owned */
-	size_t length;
-	char *owned;			/* text's allocation when it is not borrowed */
-	char *owned_key;		/* the decoded key when the file escapes it */
-	/* What the allocator needs; has_claim is 0 when the key is not a
-	 * subnet key.  An unusable record claims its subnet for nobody. */
-	int has_claim;
+	const char *text;		/* into the document, or extra->owned */
+	uint32_t key_length, length;
+	unsigned char usable;		/* 0: see extra->reason */
+	unsigned char has_claim;	/* 0: the key is not a subnet key */
+	struct record_extra *extra;	/* NULL: nothing beyond the text */
+	/* What the allocator needs; an unusable record claims its subnet
+	 * for nobody. */
 	struct lease_claim claim;
-	char *owned_name;		/* claim.node_name's allocation */
-	/* The whole record, decoded on demand by store_doc_lease. */
-	struct ovl_lease *lease;
-	/* 0 when the record cannot be decoded: it is skipped (not listed,
-	 * never handed out, kept as it is on rewrites) and reason says why. */
-	int usable;
-	char *reason;
 };
+
+/* The record's extra part, made if needed; NULL when out of memory. */
+struct record_extra *store_doc_extra(struct doc_record *record);
 
 struct store_doc {
 	int64_t version;		/* 0 when absent */

@@ -116,7 +116,7 @@ static int adopt_document(struct ovl_store *store, char *text, size_t length,
 		if (!doc->records[i].usable && ++skipped <= 3)
 			ctx_log(store->ctx, OVL_LOG_WARNING, "store %s: skipping lease "
 				"record \"%.*s\": %s", fs->path, (int)doc->records[i].key_length,
-				doc->records[i].key_text, doc->records[i].reason);
+				doc->records[i].key_text, doc->records[i].extra->reason);
 	}
 	if (skipped > 3)
 		ctx_log(store->ctx, OVL_LOG_WARNING, "store %s: skipping %zu more lease "
@@ -266,19 +266,21 @@ static int put_record(struct file_store *fs, const struct ovl_lease *lease)
 		json_decref(object);
 		return -ENOMEM;
 	}
-	record.owned = json_dumps(object, JSON_COMPACT);
+	if (store_doc_extra(&record)) {
+		record.extra->owned = json_dumps(object, JSON_COMPACT);
+		record.extra->lease = lease_copy(lease);
+	}
 	json_decref(object);
-	record.lease = lease_copy(lease);
-	if (!record.owned || !record.lease) {
+	if (!record.extra || !record.extra->owned || !record.extra->lease) {
 		store_doc_record_clear(&record);
 		return -ENOMEM;
 	}
-	record.text = record.owned;
-	record.length = strlen(record.owned);
+	record.text = record.extra->owned;
+	record.length = (uint32_t)strlen(record.extra->owned);
 	record.has_claim = 1;
-	lease_claim_of(record.lease, &record.claim);
-	record.key_text = record.lease->key;
-	record.key_length = strlen(record.lease->key);
+	lease_claim_of(record.extra->lease, &record.claim);
+	record.key_text = record.extra->lease->key;
+	record.key_length = (uint32_t)strlen(record.extra->lease->key);
 	index = find_record(fs, lease->key);
 	if (index >= 0) {
 		store_doc_record_clear(&fs->doc.records[index]);
@@ -575,8 +577,8 @@ static int file_list(struct ovl_store *store, struct ovl_lease ***leases,
 	for (i = 0; i < fs->doc.count; i++) {
 		if (!fs->doc.records[i].usable)
 			continue;
-		if (fs->doc.records[i].lease)
-			copy[n] = lease_copy(fs->doc.records[i].lease);
+		if (fs->doc.records[i].extra && fs->doc.records[i].extra->lease)
+			copy[n] = lease_copy(fs->doc.records[i].extra->lease);
 		else
 			err = store_doc_decode(store->ctx, &fs->doc.records[i], &copy[n]);
 		if (!copy[n]) {
@@ -653,7 +655,7 @@ static int find_ours(struct ovl_store *store, const struct ovl_lease *lease,
 	err = store_doc_lease(store->ctx, &fs->doc.records[*index]);
 	if (err < 0)
 		return err;
-	record = fs->doc.records[*index].lease;
+	record = fs->doc.records[*index].extra->lease;
 	if (!lease_same_owner(lease, record))
 		return ctx_fail(store->ctx, -ESTALE, "lease %s: now held by %s", lease->key,
 				record->node_name ? record->node_name :
@@ -677,7 +679,7 @@ static int file_renew(struct ovl_store *store, struct ovl_lease *lease,
 	if (err == -ESTALE)
 		lease->lost = 1;
 	if (!err) {
-		renewed = lease_copy(fs->doc.records[index].lease);
+		renewed = lease_copy(fs->doc.records[index].extra->lease);
 		err = renewed ? 0 : -ENOMEM;
 	}
 	if (!err) {

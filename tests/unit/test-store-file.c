@@ -372,6 +372,51 @@ static void test_undecodable_records(void)
 	teardown();
 }
 
+/* Escapes where the file store keeps text as it lies: a key and a node name
+ * written with \u escapes are the same as plain ones (reused, renewed and
+ * released by that name and key), and the file keeps the record's spelling
+ * until the record is rewritten. */
+static void test_escaped_record(void)
+{
+	struct ovl_store *store;
+	struct ovl_config *cfg;
+	struct ovl_lease *lease = NULL, **list = NULL;
+	char text[512], sub[128], *after;
+	size_t count, length;
+
+	setup();
+	cfg = config();
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	CU_ASSERT_EQUAL(mkdir(sub, 0755), 0);
+	snprintf(text, sizeof(text), "{\"leases\":{\"10.244.7.0\\u002d24\": {\"PublicIP\":"
+		 "\"1.2.3.7\", \"NodeName\":\"node\\u002de\",\"Expiration\":%lld},"
+		 "\"10.244.8.0-24\":{\"PublicIP\":\"1.2.3.8\",\"NodeName\":\"node-f\"}}}",
+		 (long long)time(NULL) + 3600);
+	write_all(path, text);
+	store = open_store();
+	CU_ASSERT_EQUAL(ovl_leases(store, &list, &count), 0);
+	CU_ASSERT_EQUAL_FATAL(count, 2);
+	CU_ASSERT_STRING_EQUAL(ovl_lease_key(list[0]), "10.244.7.0-24");
+	CU_ASSERT_STRING_EQUAL(ovl_lease_node_name(list[0]), "node-e");
+	ovl_leases_free(list, count);
+	CU_ASSERT_EQUAL(acquire(store, cfg, "node-e", "192.168.1.7", NULL, 60, &lease), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lease);
+	CU_ASSERT_STRING_EQUAL(ovl_lease_subnet(lease, AF_INET), "10.244.7.0/24");
+	CU_ASSERT_EQUAL(ovl_lease_renew(store, lease, 60), 0);
+	CU_ASSERT_EQUAL(ovl_lease_release(store, lease), 0);
+	ovl_lease_free(lease);
+	CU_ASSERT_EQUAL(ovl_leases(store, &list, &count), 0);
+	CU_ASSERT_EQUAL(count, 1);
+	ovl_leases_free(list, count);
+	after = read_all(path, &length);
+	CU_ASSERT_PTR_NULL(strstr(after, "10.244.7.0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(after, "\"10.244.8.0-24\":{\"PublicIP\":\"1.2.3.8\""));
+	free(after);
+	ovl_store_close(store);
+	ovl_config_free(cfg);
+	teardown();
+}
+
 /* Found by tests/fuzz (fuzz-store): a file in commit()'s layout except that
  * the closing braces follow the last lease on its line.  Its text was
  * reused with those braces, and the next write made the store unreadable. */
@@ -607,6 +652,7 @@ void register_tests(void)
 		{ "renewal is compare-and-swap", test_renew_cas },
 		{ "corrupt and newer stores refused, untouched", test_refuse },
 		{ "undecodable records skipped and kept", test_undecodable_records },
+		{ "escaped keys and names", test_escaped_record },
 		{ "stored config", test_config },
 		{ "hand-edited layout rewritten correctly", test_hand_edited_layout },
 		{ "writable by others: refused", test_permissions },
