@@ -145,3 +145,38 @@ node_host() {
 		"$octet" > "$T_TMP/$name.env"
 	echo "$h $p"
 }
+# peers_file ME M...: writes host ME's peer file for `ovlctl peer sync` and
+# the udp loop's --peers, $T_TMP/peers-ME.json (atomically: a running loop
+# may be watching it), listing hosts M... but ME, host m as
+# $PEERS_NET.m.0/24 at $PEERS_UNDERLAY.1m with ${MAC[m]} where the test has
+# such an array; prints its path.
+peers_file() {
+	local me=$1 f="$T_TMP/peers-$1.json" m sep= mac; shift
+	{
+		echo "["
+		for m in "$@"; do
+			[ "$m" = "$me" ] && continue
+			mac=${MAC[$m]:-}
+			echo "$sep{\"subnet\":\"$PEERS_NET.$m.0/24\",\"public_ip\":\"$PEERS_UNDERLAY.1$m\"${mac:+,\"mac\":\"$mac\"}}"
+			sep=,
+		done
+		echo "]"
+	} >"$f.tmp" && mv "$f.tmp" "$f" && echo "$f"
+}
+# wait_all PID...: waits for each and sets FAILED to how many failed.  Call
+# it directly, not inside $(...): a subshell cannot wait for our children.
+wait_all() {
+	local pid
+	FAILED=0
+	for pid in "$@"; do wait "$pid" || FAILED=$((FAILED + 1)); done
+}
+# reached_by DST SRC...: every pod POD[SRC] reaches pod DST (10.244.DST.2,
+# or $ADDR), pinging until it answers (ICMP errors while routes converge)
+# for at most $REACH_SECONDS (3) with $REACH_WAIT (0.2) seconds per try.
+reached_by() {
+	local dst=$1 src; shift
+	for src in "$@"; do
+		ip netns exec "${POD[$src]}" timeout "${REACH_SECONDS:-3}" sh -c \
+			"until ping -q -c1 -W${REACH_WAIT:-0.2} ${ADDR:-10.244.$dst.2} >/dev/null 2>&1; do :; done" || return 1
+	done
+}

@@ -62,9 +62,8 @@ for i in $(seq 64); do
 	lease_acquire "racer$i" "192.168.7.$i" 600 >"$T_TMP/racer$i.out" 2>&1 &
 	pids+=($!)
 done
-failed=0
-for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed + 1)); done
-check "64 concurrent acquirers all succeed ($failed failed)" test "$failed" -eq 0
+wait_all "${pids[@]}"
+check "64 concurrent acquirers all succeed ($FAILED failed)" test "$FAILED" -eq 0
 check "64 distinct subnet keys in etcd" test "$(subnet_keys)" -eq 64
 owners() { ectl get --prefix --print-value-only "$PREFIX/subnets/" | jq -r .NodeName | sort -u | grep -c racer; }
 check "each of the 64 nodes holds exactly one key" test "$(owners)" -eq 64

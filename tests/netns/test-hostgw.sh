@@ -32,23 +32,13 @@ check "hostgw up creates no device (no vxlan, nothing new)" bash -c "
 	[ \"\$(ip -n ${H[1]} -j link show | jq -c '[.[].ifname] | sort')\" = '[\"cni0\",\"eth0\",\"lo\",\"vp1\"]' ]"
 
 # h1 learns its peers one by one, h2 and h3 by sync.
-peers_file() {
-	local me=$1 f="$T_TMP/peers-$1.json" m sep=
-	echo "[" >"$f"
-	for m in 1 2 3; do
-		[ "$m" = "$me" ] && continue
-		echo "$sep{\"subnet\":\"10.244.$m.0/24\",\"public_ip\":\"192.168.78.1$m\"}" >>"$f"
-		sep=,
-	done
-	echo "]" >>"$f"
-	echo "$f"
-}
+PEERS_NET=10.244 PEERS_UNDERLAY=192.168.78
 for m in 2 3; do
 	check "h1: peer add 10.244.$m.0/24" ovlctl_in "${H[1]}" peer add --link "$LINK" \
 		--subnet "10.244.$m.0/24" --public-ip "192.168.78.1$m"
 done
 for n in 2 3; do
-	check "h$n: peer sync" ovlctl_in "${H[$n]}" peer sync --link "$LINK" "$(peers_file "$n")"
+	check "h$n: peer sync" ovlctl_in "${H[$n]}" peer sync --link "$LINK" "$(peers_file "$n" 1 2 3)"
 done
 
 check "h1: route 10.244.2.0/24 via 192.168.78.12 dev eth0, libovl's protocol, no onlink" bash -c "
@@ -118,7 +108,7 @@ ip -n "${H[1]}" route add 10.244.9.0/24 via 192.168.78.13 dev eth0
 ip -n "${H[1]}" route add 10.99.0.0/24 via 192.168.78.13 dev eth0 proto static
 check "h1: a stale peer 10.244.8.0/24 (added, then forgotten)" ovlctl_in "${H[1]}" peer add \
 	--link "$LINK" --subnet 10.244.8.0/24 --public-ip 192.168.78.13
-check "h1: peer sync" ovlctl_in "${H[1]}" peer sync --link "$LINK" "$(peers_file 1)"
+check "h1: peer sync" ovlctl_in "${H[1]}" peer sync --link "$LINK" "$(peers_file 1 1 2 3)"
 check "h1: stale route gone, peers there, foreign routes kept" bash -c "
 	[ -z \"\$(ip -n ${H[1]} route show 10.244.8.0/24)\" ] &&
 	ip -n ${H[1]} route show 10.244.3.0/24 | grep -q 'via 192.168.78.13 dev eth0' &&

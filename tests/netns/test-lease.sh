@@ -31,9 +31,8 @@ for i in $(seq 1 64); do
 	ovl lease acquire --node "race-$i" --public-ip "192.168.10.$i" > "$T_TMP/race-$i.out" 2>&1 &
 	pids+=($!)
 done
-failed=0
-for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed + 1)); done
-check "64 racing acquisitions all succeed" test "$failed" -eq 0
+wait_all "${pids[@]}"
+check "64 racing acquisitions all succeed" test "$FAILED" -eq 0
 check "the store parses and holds 64 leases" test "$(store_keys | wc -l)" -eq 64
 check "64 distinct subnets were handed out" \
 	test "$(cat "$T_TMP"/race-*.out | sort -u | wc -l)" -eq 64
@@ -52,9 +51,8 @@ for i in $(seq 1 16); do
 		--public-ip "192.168.20.$i" > "$T_TMP/ns-$i.out" 2>&1 &
 	pids+=($!)
 done
-failed=0
-for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed + 1)); done
-check "16 acquisitions from 16 namespaces succeed" test "$failed" -eq 0
+wait_all "${pids[@]}"
+check "16 acquisitions from 16 namespaces succeed" test "$FAILED" -eq 0
 check "the store holds 80 leases, 80 distinct subnets" \
 	test "$(store_keys | wc -l)" -eq 80 -a "$(cat "$T_TMP"/race-*.out "$T_TMP"/ns-*.out | sort -u | wc -l)" -eq 80
 check "still all inside SubnetMin..SubnetMax" in_bounds

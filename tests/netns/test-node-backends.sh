@@ -50,14 +50,6 @@ agent() { # N [OPTIONS]
 ready_at_least() { [ "$(grep -c 'notice: ready' "$T_TMP/h$1.log")" -ge "$2" ]; }
 all_ready() { local n; for n in "$@"; do wait_for 10 ready_at_least "$n" "${COUNT:-1}" || return 1; done; }
 stop_agent() { kill -TERM "${AGENT[$1]}" && wait "${AGENT[$1]}"; }
-# Every pod of the hosts listed reaches pod $1 (looping over ICMP errors).
-reached_by() {
-	local dst=$1 src; shift
-	for src in "$@"; do
-		ip netns exec "${POD[$src]}" timeout 3 sh -c \
-			"until ping -q -c1 -W0.2 ${ADDR:-10.244.$dst.2} >/dev/null 2>&1; do :; done" || return 1
-	done
-}
 mesh() { local d; for d in "$@"; do reached_by "$d" "$@" || return 1; done; }
 mesh6() { local d; for d in "$@"; do ADDR="fd44:0:0:$d::2" reached_by "$d" "$@" || return 1; done; }
 unreachable() { ! ip netns exec "${POD[$1]}" ping -c1 -W1 -q "10.244.$2.2" >/dev/null 2>&1; }

@@ -18,19 +18,7 @@ for n in 1 2 3; do
 	P[$n]=$(pod_add "${H[$n]}" "p$n" "10.245.$n.2/24" "10.245.$n.1" "$([ "$n" = 1 ] && echo 1500 || echo 1472)")
 done
 
-# peers_file N M...: host N's peers file listing hosts M...
-peers_file() {
-	local me=$1 f="$T_TMP/peers-$1.json" m sep=; shift
-	{
-		echo "["
-		for m in "$@"; do
-			[ "$m" = "$me" ] && continue
-			echo "$sep{\"subnet\":\"10.245.$m.0/24\",\"public_ip\":\"192.168.88.1$m\"}"
-			sep=,
-		done
-		echo "]"
-	} >"$f.tmp" && mv "$f.tmp" "$f"
-}
+PEERS_NET=10.245 PEERS_UNDERLAY=192.168.88
 # start N [ARGS...]: the loop on host N in the background (not inside
 # $(...) or check: PID must survive).
 start() {
@@ -59,8 +47,8 @@ stats() {
 }
 
 # ---- two hosts ----
-peers_file 1 2
-peers_file 2 1
+peers_file 1 2 >/dev/null
+peers_file 2 1 >/dev/null
 start 1
 start 2
 check "h1: udp run" up 1
@@ -107,12 +95,12 @@ check "underlay: UDP 8285 carries the bare inner IP packet" bash -c "
 	[ \"\${hex:56:4}\" = 4500 ] && [ \"\${hex:80:16}\" = 0af501020af50202 ]"
 
 # ---- a third host joins; peers follow the file on SIGHUP ----
-peers_file 3 1 2 3
+peers_file 3 1 2 3 >/dev/null
 start 3
 check "h3: udp run" up 3
 check_fails "pod 1 -> pod 3 fails while h1 does not know h3" ping_ok 1 10.245.3.2
-peers_file 1 1 2 3
-peers_file 2 1 2 3
+peers_file 1 1 2 3 >/dev/null
+peers_file 2 1 2 3 >/dev/null
 kill -HUP "${PID[1]}" "${PID[2]}"
 mesh() {
 	local a b
@@ -125,7 +113,7 @@ mesh() {
 	done
 }
 check "3 hosts after SIGHUP: every pod reaches every pod" mesh
-peers_file 1 1 2
+peers_file 1 1 2 >/dev/null
 kill -HUP "${PID[1]}"
 sleep 0.5
 check_fails "churn: h3 dropped from h1's file, pod 1 -> pod 3 fails" ping_ok 1 10.245.3.2
@@ -133,7 +121,7 @@ check_fails "...and pod 3 -> pod 1 too (h1 drops h3's packets)" ping_ok 3 10.245
 unknown_counted() { [ "$(stats 1 drop_unknown_source)" -ge 1 ]; }
 check "...counted as from an unknown source" unknown_counted
 check "pod 1 -> pod 2 still works" ping_ok 1 10.245.2.2
-peers_file 1 1 2 3
+peers_file 1 1 2 3 >/dev/null
 kill -HUP "${PID[1]}"
 check "h3 back in the file: pod 1 -> pod 3 works again" wait_for 5 ping_ok 1 10.245.3.2
 

@@ -28,23 +28,13 @@ check "vxlan show reports the MAC the kernel has" bash -c \
 	"[ '${MAC[1]}' = \"\$(ip -n ${H[1]} -j link show flannel.1 | jq -r '.[0].address')\" ]"
 
 # h1 learns its peers one by one (one process each), h2 and h3 by sync.
-peers_file() {
-	local me=$1 f="$T_TMP/peers-$1.json" m sep=
-	echo "[" >"$f"
-	for m in 1 2 3; do
-		[ "$m" = "$me" ] && continue
-		echo "$sep{\"subnet\":\"10.244.$m.0/24\",\"public_ip\":\"192.168.77.1$m\",\"mac\":\"${MAC[$m]}\"}" >>"$f"
-		sep=,
-	done
-	echo "]" >>"$f"
-	echo "$f"
-}
+PEERS_NET=10.244 PEERS_UNDERLAY=192.168.77
 for m in 2 3; do
 	check "h1: peer add 10.244.$m.0/24" ovlctl_in "${H[1]}" peer add --subnet "10.244.$m.0/24" \
 		--public-ip "192.168.77.1$m" --mac "${MAC[$m]}"
 done
 for n in 2 3; do
-	check "h$n: peer sync" ovlctl_in "${H[$n]}" peer sync "$(peers_file "$n")"
+	check "h$n: peer sync" ovlctl_in "${H[$n]}" peer sync "$(peers_file "$n" 1 2 3)"
 done
 
 check "h1: neighbour 10.244.2.0 -> h2's MAC, permanent" bash -c "
