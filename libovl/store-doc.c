@@ -152,24 +152,24 @@ static int read_lease(struct json_scan *scan, struct record_reading *reading)
 	return err;
 }
 
-static int grow_records(struct store_doc *doc, size_t *cap)
+struct doc_record *store_doc_add(struct store_doc *doc, const struct doc_record *record)
 {
 	struct doc_record *grown;
 
-	if (doc->count < *cap)
-		return 0;
-	*cap = *cap ? 2 * *cap : 64;
-	grown = realloc(doc->records, *cap * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	doc->records = grown;
-	return 0;
+	if (doc->count == doc->cap) {
+		grown = realloc(doc->records, (doc->cap ? 2 * doc->cap : 64) * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		doc->records = grown;
+		doc->cap = doc->cap ? 2 * doc->cap : 64;
+	}
+	doc->records[doc->count] = *record;
+	return &doc->records[doc->count++];
 }
 
 struct doc_reading {
 	struct ovl_ctx *ctx;
 	struct store_doc *doc;
-	size_t cap;
 };
 
 /* One member of "leases": checked and claimed (decoded in full only when
@@ -184,33 +184,28 @@ static int read_record(struct json_scan *scan, void *arg, const struct json_key 
 	struct doc_record *record;
 	struct json_value value = { .start = scan->at };
 	size_t spaces = scan->spaces, length;
-	int err = grow_records(reading->doc, &reading->cap);
+	int err = 0;
 
-	if (err < 0)
-		return err;
+	record = store_doc_add(reading->doc, &(struct doc_record){
+		.key_text = key->raw, .key_length = (uint32_t)key->raw_length, .usable = 1 });
+	if (!record)
+		return -ENOMEM;
 	if (!json_key_copy(key, name, sizeof(name)))
 		snprintf(name, sizeof(name), "%.*s...", (int)(sizeof(name) - 4), key->raw);
-	record = &reading->doc->records[reading->doc->count++];
-	memset(record, 0, sizeof(*record));
 	record_reading.record = record;
 	record_reading.key = name;
-	record->key_text = key->raw;
-	record->key_length = (uint32_t)key->raw_length;
-	record->usable = 1;
 	if (key->owned && (!store_doc_extra(record) ||
 			   !(record->extra->owned_key = strdup(name))))
 		return -ENOMEM;
-	if (lease_key_parse(reading->ctx, name, &subnets) == 0) {
-		record->has_claim = 1;
+	if (lease_key_parse(reading->ctx, name, &subnets) == 0)
 		lease_claim_subnets(&record->claim, &subnets);
-	} else {
+	else
 		err = skip_record(reading->ctx, record);
-	}
 	if (!err)
 		err = read_lease(scan, &record_reading);
 	if (err < 0)
 		return err;
-	if (!record->usable && record->has_claim) {
+	if (!record->usable && store_doc_claims(record)) {
 		/* its subnets stay taken, never expire, belong to no node */
 		free(record->extra->owned_name);
 		record->extra->owned_name = NULL;
@@ -375,7 +370,7 @@ int store_doc_read(struct ovl_ctx *ctx, const char *text, size_t length,
 		   struct store_doc *doc)
 {
 	struct json_scan scan;
-	struct doc_reading reading = { ctx, doc, 0 };
+	struct doc_reading reading = { ctx, doc };
 	int err;
 
 	memset(doc, 0, sizeof(*doc));
@@ -386,10 +381,10 @@ int store_doc_read(struct ovl_ctx *ctx, const char *text, size_t length,
 	 * not copied as it grows; room it does not use is never touched; and
 	 * one large block can come as huge pages, where records allocated one
 	 * by one would cost a page fault every 20 of them. */
-	reading.cap = length / 32 + 16;
-	doc->records = malloc(reading.cap * sizeof(*doc->records));
+	doc->cap = length / 32 + 16;
+	doc->records = malloc(doc->cap * sizeof(*doc->records));
 	if (!doc->records)
-		reading.cap = 0;
+		doc->cap = 0;
 	json_scan_init(&scan, text, length);
 	err = json_scan_document(&scan, read_top_member, &reading);
 	if (err < 0) {

@@ -30,12 +30,17 @@ struct doc_record {
 	const char *text;		/* into the document, or extra->owned */
 	uint32_t key_length, length;
 	unsigned char usable;		/* 0: see extra->reason */
-	unsigned char has_claim;	/* 0: the key is not a subnet key */
 	struct record_extra *extra;	/* NULL: nothing beyond the text */
-	/* What the allocator needs; an unusable record claims its subnet
-	 * for nobody. */
+	/* What the allocator needs (no subnet: the key is not a subnet key);
+	 * an unusable record claims its subnet for nobody. */
 	struct lease_claim claim;
 };
+
+/* 1 when the record's key claims a subnet. */
+static inline int store_doc_claims(const struct doc_record *record)
+{
+	return record->claim.has_ipv4 || record->claim.has_ipv6;
+}
 
 /* The record's extra part, made if needed; NULL when out of memory. */
 struct record_extra *store_doc_extra(struct doc_record *record);
@@ -48,9 +53,12 @@ struct store_doc {
 	 * separated by commas, kept for rewrites; NULL when none. */
 	char *others;
 	struct doc_record *records;
-	size_t count;
+	size_t count, cap;
 };
 
+/* Appends a copy of record (which the document then owns); NULL when out
+ * of memory. */
+struct doc_record *store_doc_add(struct store_doc *doc, const struct doc_record *record);
 /* Reads text (length bytes, need not be NUL-terminated); records borrow
  * from text, which must outlive them.  -EBADMSG when the text is not one
  * JSON object or the members the store defines have the wrong type, with
@@ -60,7 +68,7 @@ int store_doc_read(struct ovl_ctx *ctx, const char *text, size_t length,
 /* A new lease decoded from a usable record (-EBADMSG for another). */
 int store_doc_decode(struct ovl_ctx *ctx, const struct doc_record *record,
 		     struct ovl_lease **lease);
-/* The same kept in record->lease, if not done yet. */
+/* The same kept in record->extra->lease, if not done yet. */
 int store_doc_lease(struct ovl_ctx *ctx, struct doc_record *record);
 /* 1 when record is usable and its key is key. */
 int store_doc_record_is(const struct doc_record *record, const char *key);

@@ -55,7 +55,6 @@ struct file_store {
 	char *text;
 	size_t text_length;
 	struct store_doc doc;
-	size_t cap;			/* doc.records allocated */
 };
 
 struct file_watch {
@@ -75,7 +74,6 @@ static void cache_drop(struct file_store *fs)
 		munmap(fs->text, fs->text_length);
 	fs->text = NULL;
 	fs->text_length = 0;
-	fs->cap = 0;
 	fs->loaded = 0;
 	if (fs->cache_fd >= 0)
 		close(fs->cache_fd);
@@ -107,7 +105,6 @@ static int adopt_document(struct ovl_store *store, char *text, size_t length,
 	}
 	cache_drop(fs);
 	fs->doc = *doc;
-	fs->cap = doc->count;
 	fs->text = text;
 	fs->text_length = length;
 	fs->loaded = 1;
@@ -257,7 +254,6 @@ static int put_record(struct file_store *fs, const struct ovl_lease *lease)
 {
 	json_t *object = lease_attrs_to_object(lease);
 	struct doc_record record = { .usable = 1 };
-	struct doc_record *grown;
 	long index;
 
 	if (!object || (lease->expiration &&
@@ -277,7 +273,6 @@ static int put_record(struct file_store *fs, const struct ovl_lease *lease)
 	}
 	record.text = record.extra->owned;
 	record.length = (uint32_t)strlen(record.extra->owned);
-	record.has_claim = 1;
 	lease_claim_of(record.extra->lease, &record.claim);
 	record.key_text = record.extra->lease->key;
 	record.key_length = (uint32_t)strlen(record.extra->lease->key);
@@ -287,16 +282,10 @@ static int put_record(struct file_store *fs, const struct ovl_lease *lease)
 		fs->doc.records[index] = record;
 		return 0;
 	}
-	if (fs->doc.count == fs->cap) {
-		grown = realloc(fs->doc.records, (fs->cap ? 2 * fs->cap : 64) * sizeof(*grown));
-		if (!grown) {
-			store_doc_record_clear(&record);
-			return -ENOMEM;
-		}
-		fs->doc.records = grown;
-		fs->cap = fs->cap ? 2 * fs->cap : 64;
+	if (!store_doc_add(&fs->doc, &record)) {
+		store_doc_record_clear(&record);
+		return -ENOMEM;
 	}
-	fs->doc.records[fs->doc.count++] = record;
 	return 0;
 }
 
@@ -615,7 +604,7 @@ static int file_acquire(struct ovl_store *store, const struct ovl_config *config
 		return finish_change(fs, -ENOMEM);
 	}
 	for (i = 0; i < fs->doc.count; i++)
-		if (fs->doc.records[i].has_claim) {
+		if (store_doc_claims(&fs->doc.records[i])) {
 			where[count] = i;
 			existing[count++] = &fs->doc.records[i].claim;
 		}

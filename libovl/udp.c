@@ -420,12 +420,13 @@ OVL_EXPORT int ovl_link_dispatch(struct ovl_link *link)
 	return n == -EBADF ? ctx_fail(link->ctx, n, "%s is down", link->name) : n;
 }
 
+/* The tag of stop_fd beside UDP_READY_TUN and UDP_READY_SOCK. */
+#define RUN_STOP 0x80u
+
 /* ovl_udp_run's own epoll set: the TUN, the socket and stop_fd side by
  * side, so that one wait says which side has packets (polling the link's
  * epoll fd nests a level and hides that, and costs an empty read or
  * recvmmsg on the idle side of every wakeup).  The fd, or -errno. */
-#define RUN_STOP 0x80u
-
 static int run_epoll(struct udp_link *u, int stop_fd)
 {
 	int fds[3] = { u->tun_fd, u->sock_fd, stop_fd };
