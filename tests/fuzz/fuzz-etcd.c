@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "etcd.h"
+#include "store/etcd/etcd.h"
 
 #define SUBNETS "/coreos.com/network/subnets/"
 

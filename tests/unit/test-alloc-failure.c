@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "harness.h"
-#include "lease.h"
+#include "lease/lease.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "internal.h"
+#include "core/internal.h"
 
 struct captured {
 	int calls;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "base64.h"
+#include "core/base64.h"
 
 static void check_pair(const char *plain, const char *encoded)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "etcd.h"
+#include "store/etcd/etcd.h"
 
 #define SUBNETS "/coreos.com/network/subnets/"
 /* base64 of SUBNETS "10.244.3.0-24" and of flanneld's exact value for it */

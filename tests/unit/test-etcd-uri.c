@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "etcd.h"
+#include "store/etcd/etcd.h"
 
 static struct ovl_ctx *ctx;
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "lease-codec.c"
+#include "lease/lease-codec.c"
 
 #define FILL 0xa5	/* what a lease holds before a parse that must not touch it */
 

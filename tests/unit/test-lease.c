@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "harness.h"
-#include "lease.h"
+#include "lease/lease.h"
 
 #define NOW ((int64_t)1700000000)
 

@@ -7,8 +7,8 @@
 #include <sys/socket.h>
 
 #include "harness.h"
-#include "lease.h"
-#include "node.h"
+#include "lease/lease.h"
+#include "agent/node.h"
 
 static struct ovl_prefix network, own;
 

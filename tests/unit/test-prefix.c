@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 
 #include "harness.h"
-#include "internal.h"
+#include "core/internal.h"
 #include "ovl.h"
 
 /* Parses text, which the test expects to be valid. */

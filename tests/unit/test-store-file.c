@@ -16,7 +16,7 @@
 #include <jansson.h>
 
 #include "harness.h"
-#include "internal.h"
+#include "core/internal.h"
 
 static struct ovl_ctx *ctx;
 static char dir[64], uri[160], path[128];

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "internal.h"
+#include "core/internal.h"
 
 static struct ovl_ctx *ctx;
 static char dir[64], path[128];

@@ -14,7 +14,7 @@
 
 #include "harness.h"
 #include "ovl.h"
-#include "udp.h"
+#include "link/udp/udp.h"
 
 #define PEERS 10000
 

@@ -1,0 +1,733 @@
+/*
+ * node.c - the embedded agent, flanneld's main loop as an object the
+ * caller's event loop drives: start (underlay, lease, device, peers, then
+ * subnet.env), one pollable fd, dispatch of store, link and timer events,
+ * lease renewal and loss, status and stop.  Peers and device repair live in
+ * node-sync.c.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "agent/node.h"
+
+#define DAY_SECONDS (24 * 3600)
+#define RETRY_FIRST_MS 250
+#define RETRY_MAX_MS 30000
+
+int64_t node_now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+void node_error(struct ovl_node *node, int err, const char *what)
+{
+	node->last_error = err;
+	snprintf(node->last_error_text, sizeof(node->last_error_text), "%s: %s",
+		 what, *ovl_ctx_error(node->ctx) ? ovl_ctx_error(node->ctx) :
+		 ovl_strerror(err));
+	ctx_log(node->ctx, OVL_LOG_WARNING, "%s", node->last_error_text);
+}
+
+unsigned int node_backoff(unsigned int *backoff_ms)
+{
+	unsigned int now = *backoff_ms ? *backoff_ms : RETRY_FIRST_MS;
+
+	*backoff_ms = now * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : now * 2;
+	return now;
+}
+
+/* ------------------------------------------------------------ the lease */
+
+/* Acquires (or re-acquires) the lease, preferring the subnets we hold or
+ * held, with the planes' MACs as BackendData. */
+static int acquire_lease(struct ovl_node *node, const char *preferred,
+			 const char *preferred6, struct ovl_lease **lease)
+{
+	struct ovl_lease_request request = OVL_LEASE_REQUEST_INIT;
+	char *data[2] = { NULL, NULL };
+	int i, err;
+
+	for (i = 0; i < node->nplanes; i++) {
+		err = node_backend_data(node, &node->planes[i], &data[i]);
+		if (err < 0)
+			goto out;
+	}
+	request.node_name = node->node_name;
+	request.public_ip = node->public_ip[0] ? node->public_ip : NULL;
+	request.public_ipv6 = node->public_ipv6[0] ? node->public_ipv6 : NULL;
+	request.backend_type = ovl_config_backend_type(node->config);
+	for (i = 0; i < node->nplanes; i++) {
+		if (node->planes[i].family == AF_INET)
+			request.backend_data = data[i];
+		else
+			request.backend_v6_data = data[i];
+	}
+	request.preferred_subnet = preferred && *preferred ? preferred : NULL;
+	request.preferred_ipv6_subnet = preferred6 && *preferred6 ? preferred6 : NULL;
+	request.ttl_seconds = node->ttl;
+	err = ovl_lease(node->store, node->config, &request, lease);
+out:
+	free(data[0]);
+	free(data[1]);
+	return err;
+}
+
+static void schedule_renewal(struct ovl_node *node)
+{
+	int64_t expiration = ovl_lease_expiration(node->lease);
+	int64_t wait;
+
+	if (expiration == 0) {		/* a reservation never expires */
+		node->renew_at = INT64_MAX;
+		return;
+	}
+	wait = expiration - (int64_t)node->margin - (int64_t)time(NULL);
+	node->renew_at = node_now_ms() + (wait > 0 ? wait * 1000 : 0);
+}
+
+/* Takes lease as ours: subnets of the planes, renewal timer. */
+static void adopt_lease(struct ovl_node *node, struct ovl_lease *lease)
+{
+	int i;
+
+	ovl_lease_free(node->lease);
+	node->lease = lease;
+	for (i = 0; i < node->nplanes; i++) {
+		struct node_plane *plane = &node->planes[i];
+
+		snprintf(plane->subnet, sizeof(plane->subnet), "%s",
+			 ovl_lease_subnet(lease, plane->family));
+		ovl_prefix_parse(plane->subnet, &plane->subnet_prefix);
+	}
+	node->lease_lost = 0;
+	node->renew_backoff_ms = 0;
+	schedule_renewal(node);
+}
+
+int node_is_own_record(const struct ovl_node *node, const struct ovl_lease *lease)
+{
+	const char *name = ovl_lease_node_name(lease);
+	const char *ip = ovl_lease_public_ip(lease, node->public_ip[0] ? AF_INET : AF_INET6);
+	const char *ours = node->public_ip[0] ? node->public_ip : node->public_ipv6;
+
+	if (node->node_name)
+		return name && !strcmp(name, node->node_name);
+	return !name && ip && !strcmp(ip, ours);
+}
+
+void node_lease_lost(struct ovl_node *node, const char *why)
+{
+	if (node->lease_lost)
+		return;
+	ctx_log(node->ctx, OVL_LOG_WARNING, "lease %s lost (%s): re-acquiring",
+		ovl_lease_key(node->lease), why);
+	node->lease_lost = 1;
+	node->reacquire_backoff_ms = 0;
+	node->reacquire_at = node_now_ms();
+	node->last_error = -ESTALE;
+	snprintf(node->last_error_text, sizeof(node->last_error_text),
+		 "lease %s lost: %s", ovl_lease_key(node->lease), why);
+}
+
+/* After a loss: the same subnet when it is free, else a new one; the
+ * device, subnet.env and the peers then follow the new lease. */
+static void reacquire(struct ovl_node *node)
+{
+	struct ovl_lease *lease = NULL;
+	char old[2][OVL_PREFIX_STRLEN];
+	int i, err, changed = 0;
+
+	for (i = 0; i < 2; i++)
+		snprintf(old[i], sizeof(old[i]), "%s",
+			 i < node->nplanes ? node->planes[i].subnet : "");
+	err = acquire_lease(node, node_plane_subnet(node, AF_INET),
+			    node_plane_subnet(node, AF_INET6), &lease);
+	if (err < 0) {
+		node_error(node, err, "re-acquiring the lease");
+		node->reacquire_at = node_now_ms() + node_backoff(&node->reacquire_backoff_ms);
+		return;
+	}
+	adopt_lease(node, lease);
+	for (i = 0; i < node->nplanes; i++)
+		changed |= strcmp(old[i], node->planes[i].subnet) != 0;
+	if (!changed) {
+		ctx_log(node->ctx, OVL_LOG_NOTICE, "lease %s re-acquired",
+			ovl_lease_key(lease));
+		node->last_error = 0;
+		node->last_error_text[0] = '\0';
+		return;
+	}
+	/* The old subnet belongs to someone else now: move the device's address,
+	 * tell CNI, and let the new owner's record become a peer. */
+	ctx_log(node->ctx, OVL_LOG_WARNING,
+		"lease %s re-acquired with a new subnet (was %s%s%s): pods of the old subnet must be restarted",
+		ovl_lease_key(lease), old[0], old[1][0] ? "," : "", old[1]);
+	for (i = 0; i < node->nplanes; i++) {
+		node->planes[i].repair = "subnet changed";
+		node->planes[i].repair_at = node_now_ms();
+	}
+	node->subnet_env_stale = 1;
+	node->resync_at = node_now_ms();
+}
+
+static void renew(struct ovl_node *node)
+{
+	int err = ovl_lease_renew(node->store, node->lease, node->ttl);
+
+	if (err == -ESTALE || (err == 0 && ovl_lease_is_lost(node->lease))) {
+		node_lease_lost(node, "renewal found it taken or gone");
+		return;
+	}
+	if (err < 0) {
+		/* The store may be unreachable: keep the data path, retry. */
+		node_error(node, err, "renewing the lease");
+		node->renew_at = node_now_ms() + node_backoff(&node->renew_backoff_ms);
+		return;
+	}
+	node->renew_backoff_ms = 0;
+	ctx_log(node->ctx, OVL_LOG_INFO, "lease %s renewed for %u s",
+		ovl_lease_key(node->lease), node->ttl);
+	schedule_renewal(node);
+}
+
+/* ----------------------------------------------------------- subnet.env */
+
+/* "10.244.3.0/24" -> "10.244.3.1/24": flannel's FLANNEL_SUBNET. */
+static void first_host(const char *subnet, char *out, size_t size)
+{
+	struct ovl_prefix prefix;
+
+	out[0] = '\0';
+	if (ovl_prefix_parse(subnet, &prefix) < 0)
+		return;
+	prefix.addr[prefix.family == AF_INET ? 3 : 15] |= 1;
+	ovl_prefix_format(&prefix, out, size);
+}
+
+static int write_subnet_env(struct ovl_node *node)
+{
+	struct ovl_subnet_env env = OVL_SUBNET_ENV_INIT;
+	int i, err;
+
+	for (i = 0; i < node->nplanes; i++) {
+		const struct node_plane *plane = &node->planes[i];
+		const struct ovl_prefix *network = ovl_config_network(node->config,
+								       plane->family);
+
+		if (plane->family == AF_INET) {
+			ovl_prefix_format(network, env.network, sizeof(env.network));
+			first_host(plane->subnet, env.subnet, sizeof(env.subnet));
+		} else {
+			ovl_prefix_format(network, env.ipv6_network, sizeof(env.ipv6_network));
+			first_host(plane->subnet, env.ipv6_subnet, sizeof(env.ipv6_subnet));
+		}
+		if (plane->link && (!env.mtu || ovl_link_mtu(plane->link) < env.mtu))
+			env.mtu = ovl_link_mtu(plane->link);
+	}
+	env.ipmasq = node->ip_masq;
+	err = ovl_subnet_env_write(node->ctx, node->subnet_file, &env);
+	if (err == 0) {
+		node->mtu = env.mtu;
+		node->subnet_env_stale = 0;
+	}
+	return err;
+}
+
+/* ---------------------------------------------------------------- start */
+
+static void close_everything(struct ovl_node *node)
+{
+	int i;
+
+	if (node->watch)
+		ovl_watch_close(node->watch);
+	linkwatch_close(node->links);
+	for (i = 0; i < node->nplanes; i++)
+		node_plane_free(node, &node->planes[i]);
+	if (node->timer_fd >= 0)
+		close(node->timer_fd);
+	if (node->epoll_fd >= 0)
+		close(node->epoll_fd);
+	ovl_lease_free(node->lease);
+	node_peers_clear(node);
+	free(node->node_name);
+	free(node->subnet_file);
+	free(node);
+}
+
+static int copy_options(struct ovl_node *node, const struct ovl_node_options *options)
+{
+	const char *name = OPTIONS_HAS(options, node_name) ? options->node_name : NULL;
+	const char *file = OPTIONS_HAS(options, subnet_file) ? options->subnet_file : NULL;
+	unsigned int margin = OPTIONS_HAS(options, renew_margin_seconds) ?
+		options->renew_margin_seconds : 0;
+
+	node->ttl = OPTIONS_HAS(options, ttl_seconds) && options->ttl_seconds ?
+		options->ttl_seconds : DAY_SECONDS;
+	/* flannel renews 1 h before a 24 h expiry; keep that proportion for
+	 * short TTLs so a 10 s lease is not renewed every instant. */
+	node->margin = margin ? margin : node->ttl / 24;
+	if (node->margin < 1)
+		node->margin = 1;
+	if (node->margin >= node->ttl)
+		node->margin = node->ttl / 2;
+	node->resync_ms = (OPTIONS_HAS(options, resync_seconds) && options->resync_seconds ?
+			   options->resync_seconds : 60) * 1000LL;
+	node->ip_masq = OPTIONS_HAS(options, ip_masq) ? options->ip_masq != 0 : 0;
+	node->node_name = name && *name ? strdup(name) : NULL;
+	node->subnet_file = strdup(file && *file ? file : OVL_SUBNET_ENV_DEFAULT_PATH);
+	if ((name && *name && !node->node_name) || !node->subnet_file)
+		return ctx_fail(node->ctx, -ENOMEM, "out of memory");
+	if (OPTIONS_HAS(options, flags) && options->flags)
+		return ctx_fail(node->ctx, -EINVAL, "options: unknown flags 0x%x",
+				options->flags);
+	return 0;
+}
+
+/* The subnets of a previous run, from subnet.env ("10.244.3.1/24"). */
+static void previous_subnets(struct ovl_node *node, char *v4, char *v6, size_t size)
+{
+	struct ovl_subnet_env env = OVL_SUBNET_ENV_INIT;
+	struct ovl_prefix prefix;
+
+	v4[0] = v6[0] = '\0';
+	if (ovl_subnet_env_read(node->ctx, node->subnet_file, &env) < 0) {
+		ctx_clear_error(node->ctx);
+		return;
+	}
+	if (env.subnet[0] && ovl_prefix_parse(env.subnet, &prefix) == 0) {
+		ovl_prefix_mask(&prefix);
+		ovl_prefix_format(&prefix, v4, size);
+	}
+	if (env.ipv6_subnet[0] && ovl_prefix_parse(env.ipv6_subnet, &prefix) == 0) {
+		ovl_prefix_mask(&prefix);
+		ovl_prefix_format(&prefix, v6, size);
+	}
+}
+
+/* The VTEP MAC to keep: the existing device's (its kernel state and the
+ * peers' entries already use it), else the one our previous lease record
+ * published, else a new random locally administered unicast MAC. */
+static int choose_mac(struct ovl_node *node, struct node_plane *plane,
+		      struct ovl_lease *const *leases, size_t count)
+{
+	struct peer_rules rules = node_peer_rules(node, plane);
+	struct peer_text text;
+	struct ovl_link *link;
+	unsigned char mac[6];
+	size_t i;
+
+	if (ovl_link_open(node->ctx, plane->device, &link) == 0) {
+		snprintf(plane->mac, sizeof(plane->mac), "%s", ovl_link_mac(link));
+		ovl_link_free(link);
+		plane->existed = 1;
+		if (mac_parse_unicast(plane->mac, mac) == 0)
+			return 0;
+	}
+	plane->mac[0] = '\0';
+	rules.own_subnet = NULL;
+	for (i = 0; i < count && !plane->mac[0]; i++)
+		if (node_is_own_record(node, leases[i]) &&
+		    peer_from_lease(node->ctx, &rules, leases[i], &text) == 0)
+			snprintf(plane->mac, sizeof(plane->mac), "%s", text.mac);
+	ctx_clear_error(node->ctx);
+	if (plane->mac[0])
+		return 0;
+	if (getrandom(mac, sizeof(mac), 0) != sizeof(mac))
+		return ctx_fail(node->ctx, -EIO, "no random bytes for a MAC");
+	mac[0] = (unsigned char)((mac[0] & 0xfe) | 0x02);
+	snprintf(plane->mac, sizeof(plane->mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	return 0;
+}
+
+static int setup_planes(struct ovl_node *node)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct ovl_lease **leases = NULL;
+	size_t count = 0, i;
+	int err = 0;
+
+	/* Unreachable store: no old MAC to find; acquiring will say why. */
+	if (ovl_leases(node->store, &leases, &count) < 0)
+		ctx_clear_error(node->ctx);
+	for (i = 0; i < count; i++)
+		node->lease_existed |= node_is_own_record(node, leases[i]);
+	for (i = 0; i < ARRAY_SIZE(families) && err == 0; i++) {
+		struct node_plane *plane = &node->planes[node->nplanes];
+
+		if (!ovl_config_family_enabled(node->config, families[i]))
+			continue;
+		plane->family = families[i];
+		node_plane_name(node, plane);
+		node->nplanes++;
+		if (node->backend == BACKEND_VXLAN)
+			err = choose_mac(node, plane, leases, count);
+		/* host-gw routes a previous run left stay if the start fails;
+		 * a UDP device dies with its fd anyway. */
+		else
+			plane->existed = node->backend == BACKEND_HOSTGW && node->lease_existed;
+	}
+	if (leases)
+		ovl_leases_free(leases, count);
+	if (err == 0 && !node->nplanes)
+		err = ctx_fail(node->ctx, -EINVAL, "config enables neither IPv4 nor IPv6");
+	return err;
+}
+
+static int setup_fds(struct ovl_node *node)
+{
+	struct epoll_event event = { .events = EPOLLIN };
+
+	node->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	node->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (node->epoll_fd < 0 || node->timer_fd < 0)
+		return ctx_fail(node->ctx, -errno, "epoll/timerfd: %s", ovl_strerror(errno));
+	if (epoll_ctl(node->epoll_fd, EPOLL_CTL_ADD, node->timer_fd, &event) < 0 ||
+	    epoll_ctl(node->epoll_fd, EPOLL_CTL_ADD, linkwatch_fd(node->links), &event) < 0)
+		return ctx_fail(node->ctx, -errno, "epoll_ctl: %s", ovl_strerror(errno));
+	return 0;
+}
+
+int node_watch_open(struct ovl_node *node)
+{
+	struct epoll_event event = { .events = EPOLLIN };
+	int err;
+
+	if (node->watch)
+		return 0;
+	err = ovl_watch_open(node->store, &node->watch);
+	if (err < 0)
+		return err;
+	if (epoll_ctl(node->epoll_fd, EPOLL_CTL_ADD, ovl_watch_fd(node->watch), &event) < 0) {
+		err = ctx_fail(node->ctx, -errno, "epoll_ctl: %s", ovl_strerror(errno));
+		ovl_watch_close(node->watch);
+		node->watch = NULL;
+	}
+	return err;
+}
+
+/* Names the start-up step in front of the reason the callee recorded. */
+static int step_failed(struct ovl_node *node, int err, const char *step)
+{
+	if (!*ovl_ctx_error(node->ctx))
+		return ctx_fail(node->ctx, err, "%s: %s", step, ovl_strerror(err));
+	return ctx_fail_prefix(node->ctx, err, "%s: ", step);
+}
+
+static int start(struct ovl_node *node, const struct ovl_node_options *options)
+{
+	const char *iface = OPTIONS_HAS(options, iface) ? options->iface : NULL;
+	const char *ip = OPTIONS_HAS(options, public_ip) ? options->public_ip : NULL;
+	const char *ip6 = OPTIONS_HAS(options, public_ipv6) ? options->public_ipv6 : NULL;
+	char old[OVL_PREFIX_STRLEN], old6[OVL_PREFIX_STRLEN];
+	struct ovl_lease *lease = NULL;
+	int err, i;
+
+	err = node_backend_pick(node);
+	if (err < 0)
+		return err;
+	err = copy_options(node, options);
+	if (err < 0)
+		return err;
+	err = underlay_pick(node->ctx, iface && *iface ? iface : NULL,
+			    ip && *ip ? ip : NULL, ip6 && *ip6 ? ip6 : NULL,
+			    ovl_config_family_enabled(node->config, AF_INET),
+			    ovl_config_family_enabled(node->config, AF_INET6),
+			    &node->underlay);
+	if (err < 0)
+		return err;
+	snprintf(node->public_ip, sizeof(node->public_ip), "%s",
+		 ip && *ip ? ip : node->underlay.local);
+	snprintf(node->public_ipv6, sizeof(node->public_ipv6), "%s",
+		 ip6 && *ip6 ? ip6 : node->underlay.local6);
+	ctx_log(node->ctx, OVL_LOG_INFO, "underlay %s (%s%s%s), MTU %u", node->underlay.iface,
+		node->underlay.local, node->underlay.local6[0] ? " " : "", node->underlay.local6,
+		node->underlay.mtu);
+	previous_subnets(node, old, old6, sizeof(old));
+	err = setup_planes(node);
+	if (err < 0)
+		return err;
+	/* Subscribe before touching the device so that no event is missed. */
+	err = linkwatch_open(node->ctx, node_link_event, node, &node->links);
+	if (err < 0)
+		return err;
+	err = setup_fds(node);
+	if (err < 0)
+		return err;
+	ctx_clear_error(node->ctx);
+	err = acquire_lease(node, old, old6, &lease);
+	if (err < 0)
+		return step_failed(node, err, "acquiring a lease");
+	ctx_log(node->ctx, OVL_LOG_INFO, "lease %s acquired%s%s", ovl_lease_key(lease),
+		old[0] ? ", previous subnet " : "", old);
+	adopt_lease(node, lease);
+	for (i = 0; i < node->nplanes; i++) {
+		err = node_plane_up(node, &node->planes[i]);
+		if (err < 0)
+			return step_failed(node, err, node->planes[i].device);
+	}
+	err = node_watch_open(node);
+	if (err < 0)
+		return step_failed(node, err, "watching the store");
+	err = node_resync(node);
+	if (err < 0)
+		return step_failed(node, err, "installing the peers");
+	/* Failed rules do not stop the start: logged, in the status, retried
+	 * with the resyncs. */
+	if (node->ip_masq)
+		node_masq_ensure(node, 1);
+	else
+		node_masq_remove(node);
+	err = write_subnet_env(node);
+	if (err < 0)
+		return step_failed(node, err, node->subnet_file);
+	/* What our own device set-up announced is not news. */
+	node_link_events_discard(node);
+	node->resync_at = node_now_ms() + node->resync_ms;
+	node_arm_timer(node);
+	node->ready = 1;
+	ctx_log(node->ctx, OVL_LOG_NOTICE,
+		"ready: lease %s, %s%s%s mtu %u on %s (%s), %zu peers, %s written",
+		ovl_lease_key(node->lease), node->planes[0].device,
+		node->planes[0].mac[0] ? " mac " : "", node->planes[0].mac,
+		node->mtu, node->underlay.iface,
+		node->public_ip[0] ? node->public_ip : node->public_ipv6,
+		node_peer_count(node), node->subnet_file);
+	return 0;
+}
+
+/* Undoes a failed start: what we created goes, what existed stays. */
+static void unwind(struct ovl_node *node)
+{
+	int i;
+
+	for (i = 0; i < node->nplanes; i++)
+		if (node->planes[i].link && !node->planes[i].existed)
+			ovl_link_down(node->planes[i].link);
+	if (node->lease && !node->lease_existed)
+		ovl_lease_release(node->store, node->lease);
+}
+
+OVL_EXPORT int ovl_node_start(struct ovl_ctx *ctx, struct ovl_store *store,
+			      const struct ovl_config *config,
+			      const struct ovl_node_options *options,
+			      struct ovl_node **out)
+{
+	struct ovl_node_options defaults = OVL_NODE_OPTIONS_INIT;
+	struct ovl_node *node;
+	char error[sizeof(ctx->error)];
+	int err;
+
+	if (!ctx || !store || !config || !out)
+		return ctx_fail(ctx, -EINVAL, "ovl_node_start: ctx, store, config and node are required");
+	if (!options)
+		options = &defaults;
+	if (options->size < offsetof(struct ovl_node_options, node_name))
+		return ctx_fail(ctx, -EINVAL, "ovl_node_options: size %zu is too small",
+				options->size);
+	node = calloc(1, sizeof(*node));
+	if (!node)
+		return ctx_fail(ctx, -ENOMEM, "out of memory");
+	node->ctx = ctx;
+	node->store = store;
+	node->config = config;
+	node->epoll_fd = node->timer_fd = -1;
+	node->underlay_up = 1;
+	err = start(node, options);
+	if (err < 0) {
+		/* Keep the reason of the failure, not that of the clean-up. */
+		memcpy(error, ctx->error, sizeof(error));
+		unwind(node);
+		close_everything(node);
+		memcpy(ctx->error, error, sizeof(error));
+		return err;
+	}
+	*out = node;
+	return 0;
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+void node_arm_timer(struct ovl_node *node)
+{
+	struct itimerspec spec = { { 0, 0 }, { 0, 0 } };
+	int64_t next = node_next_deadline(node);
+
+	if (next != INT64_MAX) {
+		if (next < 1)
+			next = 1;	/* 0 would disarm */
+		spec.it_value.tv_sec = next / 1000;
+		spec.it_value.tv_nsec = (next % 1000) * 1000000;
+	}
+	timerfd_settime(node->timer_fd, TFD_TIMER_ABSTIME, &spec, NULL);
+}
+
+int64_t node_next_deadline(const struct ovl_node *node)
+{
+	int64_t next = node->resync_at;
+	int i;
+
+	if (node->lease_lost)
+		next = next < node->reacquire_at ? next : node->reacquire_at;
+	else if (node->renew_at < next)
+		next = node->renew_at;
+	for (i = 0; i < node->nplanes; i++)
+		if (node->planes[i].repair && node->planes[i].repair_at < next)
+			next = node->planes[i].repair_at;
+	return next;
+}
+
+OVL_EXPORT int ovl_node_fd(const struct ovl_node *node)
+{
+	return node ? node->epoll_fd : -EINVAL;
+}
+
+OVL_EXPORT int ovl_node_next_timeout_ms(const struct ovl_node *node)
+{
+	int64_t next, now;
+
+	if (!node)
+		return -1;
+	next = node_next_deadline(node);
+	if (next == INT64_MAX)
+		return -1;
+	now = node_now_ms();
+	if (next <= now)
+		return 0;
+	return next - now > INT32_MAX ? INT32_MAX : (int)(next - now);
+}
+
+OVL_EXPORT int ovl_node_dispatch(struct ovl_node *node)
+{
+	uint64_t expirations;
+	int64_t now;
+
+	if (!node)
+		return -EINVAL;
+	/* Only clears the timer's readiness; deadlines are checked below. */
+	if (read(node->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		ctx_log(node->ctx, OVL_LOG_DEBUG, "timerfd: %s", ovl_strerror(errno));
+	node_links_dispatch(node);
+	node_link_events_read(node);
+	node_store_events_read(node);
+	now = node_now_ms();
+	if (node->lease_lost && now >= node->reacquire_at)
+		reacquire(node);
+	else if (!node->lease_lost && now >= node->renew_at)
+		renew(node);
+	node_repair_planes(node);
+	if (node_now_ms() >= node->resync_at) {
+		int synced = node_resync(node) == 0;
+
+		/* The rules are checked on the same period (flannel: 5 s). */
+		node_masq_ensure(node, 0);
+		if (synced && !node->masq_failed)
+			node->resync_at = node_now_ms() + node->resync_ms;
+		else
+			node->resync_at = node_now_ms() +
+				node_backoff(&node->resync_backoff_ms);
+	}
+	if (node->subnet_env_stale && !node->lease_lost && write_subnet_env(node) < 0)
+		node_error(node, -EIO, "writing subnet.env");
+	node->ready = !node->lease_lost && !node->subnet_env_stale &&
+		node->watch && !node_planes_need_repair(node);
+	node_arm_timer(node);
+	return 0;
+}
+
+/* --------------------------------------------------------- status, stop */
+
+OVL_EXPORT int ovl_node_status(const struct ovl_node *node,
+			       struct ovl_node_status *status)
+{
+	struct ovl_node_status out = OVL_NODE_STATUS_INIT;
+	size_t size;
+	int i;
+
+	if (!node || !status || status->size < sizeof(size_t))
+		return -EINVAL;
+	out.ready = node->ready;
+	out.lease_lost = node->lease_lost;
+	for (i = 0; i < node->nplanes; i++) {
+		const struct node_plane *plane = &node->planes[i];
+
+		snprintf(plane->family == AF_INET ? out.subnet : out.ipv6_subnet,
+			 sizeof(out.subnet), "%s", plane->subnet);
+	}
+	snprintf(out.backend, sizeof(out.backend), "%s",
+		 ovl_config_backend_type(node->config));
+	/* host-gw has no device (its link name does not fit a device name). */
+	snprintf(out.device, sizeof(out.device), "%.15s",
+		 node->backend == BACKEND_HOSTGW ? "" : node->planes[0].device);
+	snprintf(out.mac, sizeof(out.mac), "%s", node->planes[0].mac);
+	snprintf(out.public_ip, sizeof(out.public_ip), "%s", node->public_ip);
+	snprintf(out.public_ipv6, sizeof(out.public_ipv6), "%s", node->public_ipv6);
+	snprintf(out.iface, sizeof(out.iface), "%s", node->underlay.iface);
+	out.mtu = node->mtu;
+	out.peers = (unsigned int)node_peer_count(node);
+	out.skipped = (unsigned int)node_skipped_count(node);
+	out.lease_expiration = node->lease ? ovl_lease_expiration(node->lease) : 0;
+	out.last_sync = node->last_sync;
+	out.last_error = node->last_error;
+	snprintf(out.last_error_text, sizeof(out.last_error_text), "%s",
+		 node->last_error_text);
+	/* Copy only what the caller's struct has room for. */
+	size = status->size < sizeof(out) ? status->size : sizeof(out);
+	memcpy((char *)status + sizeof(size_t), (char *)&out + sizeof(size_t),
+	       size - sizeof(size_t));
+	return 0;
+}
+
+OVL_EXPORT int ovl_node_stop(struct ovl_node *node, unsigned int flags)
+{
+	int err = 0, step, i;
+
+	if (!node)
+		return 0;
+	if (flags & OVL_NODE_TEARDOWN) {
+		/* Release first so the others drop us as early as possible. */
+		if (node->lease && !node->lease_lost) {
+			step = ovl_lease_release(node->store, node->lease);
+			if (step < 0 && !err)
+				err = step;
+		}
+		for (i = 0; i < node->nplanes; i++) {
+			step = node->planes[i].link ? ovl_link_down(node->planes[i].link) : 0;
+			if (step < 0 && !err)
+				err = step;
+		}
+		step = node->ip_masq ? node_masq_remove(node) : 0;
+		if (step < 0 && !err)
+			err = step;
+		if (unlink(node->subnet_file) < 0 && errno != ENOENT && !err)
+			err = ctx_fail(node->ctx, -errno, "%s: %s", node->subnet_file,
+				       ovl_strerror(errno));
+		ctx_log(node->ctx, OVL_LOG_NOTICE, "stopped: lease %s released, %s removed",
+			node->lease ? ovl_lease_key(node->lease) : "-", node->planes[0].device);
+	} else if (node->backend == BACKEND_UDP) {
+		/* The TUN lives as long as our fd: a UDP data path cannot
+		 * outlive the node (the lease stays for a restart). */
+		ctx_log(node->ctx, OVL_LOG_NOTICE,
+			"stopped: lease %s kept, %s removed with the process's UDP loop",
+			node->lease ? ovl_lease_key(node->lease) : "-", node->planes[0].device);
+	} else {
+		ctx_log(node->ctx, OVL_LOG_NOTICE,
+			"stopped: lease %s, %s and its peers kept",
+			node->lease ? ovl_lease_key(node->lease) : "-", node->planes[0].device);
+	}
+	close_everything(node);
+	return err;
+}

@@ -1,0 +1,31 @@
+/*
+ * fileio.h - durable small-file helpers shared by the file store and
+ * subnet.env: read a whole file, create directories, replace a file
+ * atomically (temporary file, fsync, rename, directory fsync).
+ */
+#ifndef OVL_FILEIO_H
+#define OVL_FILEIO_H
+
+#include <stddef.h>
+#include "core/internal.h"
+
+/* Creates dir and its missing parents with mode 0755. */
+int file_make_dirs(struct ovl_ctx *ctx, const char *dir);
+
+/* Reads what fd holds from its start into a NUL-terminated buffer. */
+int file_read_fd(struct ovl_ctx *ctx, const char *path, int fd, char **data,
+		 size_t *length);
+
+/* Replaces path with data (mode 0644), creating its directory.  tmp_path is
+ * the temporary name to use (for callers that hold a lock, so that a crash
+ * leaves no litter), or NULL for a unique one.  With kept_fd the new file's
+ * descriptor is returned open (it pins the inode for a cache check). */
+int file_replace(struct ovl_ctx *ctx, const char *path, const char *tmp_path,
+		 const char *data, size_t length, int *kept_fd);
+/* The same with the content in pieces (consumed: partial writes move them
+ * on), so that a large file can be written from where its parts are. */
+struct iovec;
+int file_replace_pieces(struct ovl_ctx *ctx, const char *path, const char *tmp_path,
+			struct iovec *pieces, size_t count, int *kept_fd);
+
+#endif

@@ -1,0 +1,653 @@
+/*
+ * etcd-watch.c - the etcd store's watch without blocking: one curl multi
+ * handle whose sockets and timer live in an epoll fd nested in the watch's
+ * fd.  It lists the subnets (with each etcd lease's TTL), hands the listing
+ * to watch_snapshot, then streams changes from the listed revision + 1;
+ * PUT -> ADDED, DELETE (also TTL expiry) -> REMOVED.  After a lost
+ * connection it resumes from the last revision seen, after a backoff; when
+ * etcd cancels the watch because that revision was compacted, it lists
+ * again and watch_snapshot reports the difference (flannel's resync).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/etcd/etcd.h"
+
+#define BACKOFF_MIN_MS 100
+/* Small enough that a lease added while etcd was away shows within 5 s of
+ * its return. */
+#define BACKOFF_MAX_MS 3000
+#define TTL_CACHE_PRUNE 1024
+
+struct queued {			/* an event waiting for its lease's TTL */
+	int event;
+	struct ovl_lease *lease;
+};
+
+struct ttl_entry {
+	int64_t id;
+	int64_t expiration;	/* 0: lookup in flight; -1: the lease is gone */
+};
+
+struct etcd_watch;
+struct ttl_lookup {		/* one timetolive request in flight */
+	struct etcd_watch *owner;
+	int64_t id;
+	struct etcd_request *request;
+	struct ttl_lookup *next;
+};
+
+struct etcd_watch {
+	struct ovl_watch *watch;
+	struct etcd_store *store;
+	struct ovl_ctx *ctx;
+	CURLM *multi;
+	int epfd, timer_fd, retry_fd;
+	struct etcd_request *range, *stream;
+	struct ttl_lookup *lookups;
+	int listing;			/* a listing is under way */
+	int need_list;			/* the next start lists (else resumes) */
+	struct ovl_lease **listed;	/* the listing, waiting for TTLs */
+	size_t listed_count;
+	int64_t revision;		/* changes up to here are applied */
+	int synced;			/* a snapshot was delivered */
+	int opening, open_error;
+	size_t open_tries;
+	struct queued *queue;
+	size_t queue_head, queue_count, queue_cap;
+	struct ttl_entry *ttls;
+	size_t ttl_count, ttl_cap;
+	long backoff_ms;
+	int fatal;			/* an error poll must return */
+};
+
+static void set_fatal(struct etcd_watch *w, int err)
+{
+	if (!w->fatal)
+		w->fatal = err;
+}
+
+/* ---- curl multi <-> epoll ------------------------------------------- */
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userdata,
+		     void *socketp)
+{
+	struct etcd_watch *w = userdata;
+	struct epoll_event event = { 0 };
+
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+		return 0;
+	}
+	event.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+		       (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	event.data.fd = fd;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &event) < 0 &&
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &event) < 0)
+		set_fatal(w, ctx_fail(w->ctx, -errno, "etcd watch: epoll: %s",
+				      ovl_strerror(errno)));
+	return 0;
+}
+
+static void arm(int fd, long ms)
+{
+	struct itimerspec when = { { 0, 0 }, { 0, 0 } };
+
+	if (ms >= 0) {
+		when.it_value.tv_sec = ms / 1000;
+		/* 0 would disarm: "now" is one nanosecond away */
+		when.it_value.tv_nsec = (ms % 1000) * 1000000 + (ms ? 0 : 1);
+	}
+	timerfd_settime(fd, 0, &when, NULL);
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *userdata)
+{
+	struct etcd_watch *w = userdata;
+
+	arm(w->timer_fd, timeout_ms);
+	return 0;
+}
+
+/* ---- events and their TTLs ----------------------------------------- */
+
+static struct ttl_entry *ttl_find(struct etcd_watch *w, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < w->ttl_count; i++)
+		if (w->ttls[i].id == id)
+			return &w->ttls[i];
+	return NULL;
+}
+
+static void ttl_done(void *arg, int err, json_t *reply);
+
+/* Starts the lookup of id's TTL unless known or under way. */
+static int ttl_request(struct etcd_watch *w, int64_t id)
+{
+	struct ttl_lookup *lookup;
+	struct ttl_entry *grown;
+	char text[24];
+	int64_t now = time(NULL);
+	size_t i, n = 0;
+	int err;
+
+	if (ttl_find(w, id))
+		return 0;
+	if (w->ttl_count >= TTL_CACHE_PRUNE) {
+		for (i = 0; i < w->ttl_count; i++)
+			if (!w->ttls[i].expiration || w->ttls[i].expiration > now)
+				w->ttls[n++] = w->ttls[i];
+		w->ttl_count = n;
+	}
+	if (w->ttl_count == w->ttl_cap) {
+		grown = realloc(w->ttls, (w->ttl_cap * 2 + 16) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		w->ttls = grown;
+		w->ttl_cap = w->ttl_cap * 2 + 16;
+	}
+	lookup = calloc(1, sizeof(*lookup));
+	if (!lookup)
+		return -ENOMEM;
+	lookup->owner = w;
+	lookup->id = id;
+	snprintf(text, sizeof(text), "%lld", (long long)id);
+	err = etcd_request_start(w->store->client, w->multi, "/v3/lease/timetolive",
+				 json_pack("{s:s}", "ID", text), NULL, ttl_done, lookup,
+				 &lookup->request);
+	if (err < 0) {
+		free(lookup);
+		return err;
+	}
+	lookup->next = w->lookups;
+	w->lookups = lookup;
+	w->ttls[w->ttl_count].id = id;
+	w->ttls[w->ttl_count].expiration = 0;
+	w->ttl_count++;
+	return 0;
+}
+
+/* 1 when lease's expiration is settled (set), 0 while its TTL is looked up,
+ * -1 when its etcd lease is already gone. */
+static int settle(struct etcd_watch *w, struct ovl_lease *lease)
+{
+	const struct ttl_entry *entry;
+
+	if (!lease->store_id) {
+		lease->expiration = 0;
+		return 1;
+	}
+	entry = ttl_find(w, (int64_t)lease->store_id);
+	if (!entry || !entry->expiration)
+		return 0;
+	if (entry->expiration < 0)
+		return -1;
+	/* Past it yet the key lives: extended by a keepalive; ask again. */
+	if (entry->expiration <= time(NULL)) {
+		w->ttls[entry - w->ttls] = w->ttls[--w->ttl_count];
+		return 0;
+	}
+	lease->expiration = entry->expiration;
+	return 1;
+}
+
+static int enqueue(struct etcd_watch *w, int event, struct ovl_lease *lease)
+{
+	struct queued *grown;
+
+	if (w->queue_head == w->queue_count)
+		w->queue_head = w->queue_count = 0;
+	if (w->queue_count == w->queue_cap) {
+		grown = realloc(w->queue, (w->queue_cap * 2 + 16) * sizeof(*grown));
+		if (!grown) {
+			ovl_lease_free(lease);
+			return -ENOMEM;
+		}
+		w->queue = grown;
+		w->queue_cap = w->queue_cap * 2 + 16;
+	}
+	w->queue[w->queue_count].event = event;
+	w->queue[w->queue_count].lease = lease;
+	w->queue_count++;
+	return 0;
+}
+
+static void queue_clear(struct etcd_watch *w)
+{
+	while (w->queue_head < w->queue_count)
+		ovl_lease_free(w->queue[w->queue_head++].lease);
+	w->queue_head = w->queue_count = 0;
+}
+
+/* One event of the stream into the queue.  Called inside libcurl's write
+ * callback: it must not start requests. */
+static int take_event(struct etcd_watch *w, const json_t *event)
+{
+	const json_t *kv, *prev_kv;
+	struct ovl_lease *lease;
+	char *key;
+	size_t size, length = strlen(w->store->subnets);
+	int deleted, err;
+
+	err = etcd_event_parse(w->ctx, event, &deleted, &kv, &prev_kv);
+	if (err < 0)
+		return err;
+	if (!deleted) {
+		err = etcd_kv_lease(w->ctx, kv, w->store->subnets, &lease);
+		if (!err)
+			return enqueue(w, OVL_WATCH_ADDED, lease);
+		if (err != -EINVAL)
+			return err == -ENOENT ? 0 : err;
+		/* No longer a valid lease: as good as removed. */
+		ctx_log(w->ctx, OVL_LOG_WARNING, "etcd watch: %s", ovl_ctx_error(w->ctx));
+	}
+	err = etcd_bytes(kv, "key", &key, &size);
+	if (err < 0)
+		return ctx_fail(w->ctx, -EPROTO, "etcd watch: an event has a malformed key");
+	lease = NULL;
+	if (size > length && !strncmp(key, w->store->subnets, length)) {
+		lease = lease_new();
+		if (!lease) {
+			free(key);
+			return -ENOMEM;
+		}
+		/* watch_event reports a removal with the last known record, so
+		 * the key is all it needs. */
+		if (lease_key_parse(w->ctx, key + length, lease) < 0) {
+			ovl_lease_free(lease);
+			lease = NULL;
+		}
+	}
+	free(key);
+	return lease ? enqueue(w, OVL_WATCH_REMOVED, lease) : 0;
+}
+
+static void schedule_restart(struct etcd_watch *w, int err);
+
+static int on_line(void *arg, const char *text, size_t length)
+{
+	struct etcd_watch *w = arg;
+	struct etcd_watch_line line;
+	json_error_t error;
+	const json_t *event;
+	json_t *root;
+	size_t i;
+	int err;
+
+	err = json_parse(text, length, 0, &root, &error);
+	if (err == -ENOMEM)
+		return err;
+	if (err < 0)
+		return ctx_fail(w->ctx, -EPROTO, "etcd watch: malformed line: %s",
+				error.text);
+	err = etcd_watch_line_parse(w->ctx, root, &line);
+	if (!err && line.kind == ETCD_LINE_CANCELED)
+		err = ctx_fail(w->ctx, -ECANCELED, "etcd watch: cancelled by etcd "
+			       "(compacted at revision %lld)", (long long)line.compact_revision);
+	if (!err && line.kind == ETCD_LINE_CREATED) {
+		/* A grown backoff means this stream replaces a failed one. */
+		if (w->backoff_ms > BACKOFF_MIN_MS)
+			ctx_log(w->ctx, OVL_LOG_NOTICE, "etcd watch: reconnected, "
+				"changes after revision %lld follow", (long long)w->revision);
+		w->backoff_ms = BACKOFF_MIN_MS;
+	}
+	json_array_foreach(err ? NULL : line.events, i, event) {
+		err = take_event(w, event);
+		if (err < 0)
+			break;
+	}
+	if (!err && line.revision > w->revision)
+		w->revision = line.revision;
+	json_decref(root);
+	return err;
+}
+
+/* ---- the cycle: list, settle TTLs, snapshot, stream ------------------ */
+
+static void listed_free(struct etcd_watch *w)
+{
+	ovl_leases_free(w->listed, w->listed_count);
+	w->listed = NULL;
+	w->listed_count = 0;
+}
+
+static void stream_done(void *arg, int err, json_t *reply)
+{
+	struct etcd_watch *w = arg;
+
+	w->stream = NULL;
+	schedule_restart(w, err);
+}
+
+static int start_stream(struct etcd_watch *w)
+{
+	char *end = etcd_prefix_end(w->store->subnets), from[24];
+	json_t *request;
+
+	if (!end)
+		return -ENOMEM;
+	snprintf(from, sizeof(from), "%lld", (long long)(w->revision + 1));
+	request = json_pack("{s:{s:o, s:o, s:s, s:b, s:b}}", "create_request",
+			    "key", etcd_b64(w->store->subnets), "range_end", etcd_b64(end),
+			    "start_revision", from, "prev_kv", 1, "progress_notify", 1);
+	free(end);
+	return etcd_request_start(w->store->client, w->multi, "/v3/watch", request,
+				  on_line, stream_done, w, &w->stream);
+}
+
+/* Delivers what is settled: the listing once all its TTLs are known, then
+ * queued events in order up to the first still waiting for its TTL. */
+static int advance(struct etcd_watch *w)
+{
+	size_t i, n;
+	int err, settled;
+
+	if (w->listing) {
+		if (w->range)
+			return 0;
+		for (i = 0; i < w->listed_count; i++)
+			if (!settle(w, w->listed[i]))
+				return ttl_request(w, (int64_t)w->listed[i]->store_id);
+		for (i = n = 0; i < w->listed_count; i++) {
+			if (settle(w, w->listed[i]) < 0)
+				ovl_lease_free(w->listed[i]);
+			else
+				w->listed[n++] = w->listed[i];
+		}
+		err = watch_snapshot(w->watch, w->listed, n, time(NULL));
+		w->listed = NULL;
+		w->listed_count = 0;
+		w->listing = 0;
+		w->synced = 1;
+		if (err < 0)
+			return err;
+		err = start_stream(w);
+		if (err < 0)
+			return err;
+	}
+	while (w->queue_head < w->queue_count) {
+		struct queued *next = &w->queue[w->queue_head];
+
+		if (next->event == OVL_WATCH_ADDED) {
+			settled = settle(w, next->lease);
+			if (!settled) {
+				err = ttl_request(w, (int64_t)next->lease->store_id);
+				if (err < 0)
+					return err;
+				return 0;
+			}
+			if (settled < 0) {	/* expired already; DELETE follows */
+				ovl_lease_free(next->lease);
+				w->queue_head++;
+				continue;
+			}
+		}
+		w->queue_head++;
+		err = watch_event(w->watch, next->event, next->lease);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static void range_done(void *arg, int err, json_t *reply)
+{
+	struct etcd_watch *w = arg;
+	size_t i;
+
+	w->range = NULL;
+	if (!err)
+		err = etcd_listing_parse(w->ctx, reply, w->store->subnets, &w->listed,
+					 &w->listed_count, &w->revision);
+	for (i = 0; !err && i < w->listed_count; i++)
+		if (w->listed[i]->store_id)
+			err = ttl_request(w, (int64_t)w->listed[i]->store_id);
+	if (err == -ENOMEM)
+		set_fatal(w, err);
+	else if (err < 0)
+		schedule_restart(w, err);
+}
+
+static void ttl_done(void *arg, int err, json_t *reply)
+{
+	struct ttl_lookup *lookup = arg, **link;
+	struct etcd_watch *w = lookup->owner;
+	struct ttl_entry *entry = ttl_find(w, lookup->id);
+	int64_t ttl;
+
+	for (link = &w->lookups; *link != lookup; link = &(*link)->next)
+		;
+	*link = lookup->next;
+	if (!err) {
+		err = etcd_ttl_parse(reply, &ttl);
+		if (entry && (!err || err == -ENOENT))
+			entry->expiration = err ? -1 : time(NULL) + ttl;
+		if (err == -EPROTO)
+			ctx_fail(w->ctx, err, "etcd watch: timetolive: malformed TTL");
+	}
+	if (err < 0 && err != -ENOENT) {
+		/* Forget it so that the next listing asks again. */
+		if (entry)
+			*entry = w->ttls[--w->ttl_count];
+		schedule_restart(w, err);
+	}
+	free(lookup);
+}
+
+/* A fresh listing now: drops the stream and whatever it had queued. */
+static void start_listing(struct etcd_watch *w)
+{
+	int err;
+
+	etcd_request_cancel(w->multi, w->stream);
+	w->stream = NULL;
+	queue_clear(w);
+	listed_free(w);
+	w->listing = 1;
+	w->need_list = 0;
+	err = etcd_request_start(w->store->client, w->multi, "/v3/kv/range",
+				 etcd_prefix_range(w->store->subnets), NULL, range_done, w,
+				 &w->range);
+	if (err == -ENOMEM)
+		set_fatal(w, err);
+	else if (err < 0)
+		schedule_restart(w, err);
+}
+
+/* After a failure: resuming (or listing again) after a growing pause.
+ * Queued events stay: the stream resumes after the last one. */
+static void schedule_restart(struct etcd_watch *w, int err)
+{
+	etcd_request_cancel(w->multi, w->stream);
+	w->stream = NULL;
+	etcd_request_cancel(w->multi, w->range);
+	w->range = NULL;
+	if (err == -ECANCELED || w->listing || !w->synced)
+		w->need_list = 1;
+	w->listing = 0;
+	if (w->opening) {
+		/* The client moved on to the next endpoint: try each once. */
+		if ((err == -ECONNREFUSED || err == -EHOSTUNREACH || err == -ETIMEDOUT ||
+		     err == -ECONNRESET) &&
+		    ++w->open_tries < w->store->client->endpoint_count)
+			start_listing(w);
+		else if (!w->open_error)
+			w->open_error = err;
+		return;
+	}
+	ctx_log(w->ctx, OVL_LOG_WARNING, "%s; %s in %ld ms", ovl_ctx_error(w->ctx),
+		w->need_list ? "listing again" : "resuming", w->backoff_ms);
+	arm(w->retry_fd, w->backoff_ms);
+	w->backoff_ms = w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+			w->backoff_ms * 2;
+}
+
+/* Handles whatever is ready, without blocking. */
+static int drive(struct etcd_watch *w, int wait_ms)
+{
+	struct epoll_event events[16];
+	uint64_t expirations;
+	CURLMsg *message;
+	int n, i, running, left, err;
+
+	n = epoll_wait(w->epfd, events, ARRAY_SIZE(events), wait_ms);
+	if (n < 0 && errno != EINTR)
+		return ctx_fail(w->ctx, -errno, "etcd watch: epoll: %s", ovl_strerror(errno));
+	for (i = 0; i < n; i++) {
+		int fd = events[i].data.fd, flags = 0;
+
+		if (fd == w->timer_fd) {
+			if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+				return -errno;
+			curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+			continue;
+		}
+		if (fd == w->retry_fd) {
+			if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+				return -errno;
+			if (w->need_list) {
+				start_listing(w);
+			} else if ((err = start_stream(w)) < 0) {
+				if (err == -ENOMEM)
+					return err;
+				schedule_restart(w, err);
+			}
+			continue;
+		}
+		if (events[i].events & EPOLLIN)
+			flags |= CURL_CSELECT_IN;
+		if (events[i].events & EPOLLOUT)
+			flags |= CURL_CSELECT_OUT;
+		if (events[i].events & (EPOLLERR | EPOLLHUP))
+			flags |= CURL_CSELECT_ERR;
+		curl_multi_socket_action(w->multi, fd, flags, &running);
+	}
+	while ((message = curl_multi_info_read(w->multi, &left)))
+		if (message->msg == CURLMSG_DONE)
+			etcd_request_finish(w->multi, message->easy_handle,
+					    message->data.result);
+	err = w->fatal;
+	if (!err)
+		err = advance(w);
+	if (err < 0)
+		set_fatal(w, err);
+	return err;
+}
+
+/* ---- store_ops hooks ------------------------------------------------ */
+
+void etcd_watch_close(struct ovl_watch *watch)
+{
+	struct etcd_watch *w = watch->state;
+	struct ttl_lookup *lookup;
+
+	if (!w)
+		return;
+	while ((lookup = w->lookups)) {
+		w->lookups = lookup->next;
+		etcd_request_cancel(w->multi, lookup->request);
+		free(lookup);
+	}
+	etcd_request_cancel(w->multi, w->stream);
+	etcd_request_cancel(w->multi, w->range);
+	if (w->multi)
+		curl_multi_cleanup(w->multi);
+	queue_clear(w);
+	free(w->queue);
+	listed_free(w);
+	free(w->ttls);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	if (w->timer_fd >= 0)
+		close(w->timer_fd);
+	if (w->retry_fd >= 0)
+		close(w->retry_fd);
+	free(w);
+	watch->state = NULL;
+}
+
+static int add_fd(int epfd, int fd)
+{
+	struct epoll_event event = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+/* Lists before returning, so that the first events are the snapshot and an
+ * unreachable etcd is an error here rather than silence later. */
+int etcd_watch_open(struct ovl_watch *watch)
+{
+	struct etcd_watch *w;
+	struct timespec now;
+	int64_t deadline;
+	int err;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	watch->state = w;
+	w->watch = watch;
+	w->store = watch->store->state;
+	w->ctx = watch->store->ctx;
+	w->backoff_ms = BACKOFF_MIN_MS;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	w->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (w->epfd < 0 || w->timer_fd < 0 || w->retry_fd < 0 ||
+	    add_fd(w->epfd, w->timer_fd) < 0 || add_fd(w->epfd, w->retry_fd) < 0 ||
+	    add_fd(watch->epoll_fd, w->epfd) < 0) {
+		err = ctx_fail(w->ctx, -errno, "etcd watch: %s", ovl_strerror(errno));
+		etcd_watch_close(watch);
+		return err;
+	}
+	w->multi = curl_multi_init();
+	if (!w->multi) {
+		err = ctx_fail(w->ctx, -ENOMEM, "etcd watch: out of memory");
+		etcd_watch_close(watch);
+		return err;
+	}
+	curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
+	curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+	/* TTL lookups of a big listing queue up instead of opening hundreds
+	 * of connections; the stream takes one of these. */
+	curl_multi_setopt(w->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+
+	w->opening = 1;
+	start_listing(w);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	deadline = now.tv_sec * 1000 + now.tv_nsec / 1000000 +
+		   2 * w->store->client->timeout_ms;
+	err = 0;
+	while (!w->synced && !w->open_error && !err) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec * 1000 + now.tv_nsec / 1000000 > deadline) {
+			err = ctx_fail(w->ctx, -ETIMEDOUT, "etcd watch: no listing within %ld ms",
+				       2 * w->store->client->timeout_ms);
+			break;
+		}
+		err = drive(w, 50);
+	}
+	w->opening = 0;
+	if (!err)
+		err = w->open_error;
+	if (err < 0)
+		etcd_watch_close(watch);	/* store.c frees only its part */
+	return err;
+}
+
+int etcd_watch_poll(struct ovl_watch *watch)
+{
+	struct etcd_watch *w = watch->state;
+
+	if (w->fatal)
+		return w->fatal;
+	return drive(w, 0);
+}

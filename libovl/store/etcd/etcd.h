@@ -1,0 +1,132 @@
+/*
+ * etcd.h - the etcd v3 JSON gateway as store-etcd.c and etcd-watch.c use it:
+ * the client (endpoints, TLS, auth, blocking and multi-interface requests,
+ * etcd-client.c) and the defensive reply parsing (etcd-reply.c).
+ */
+#ifndef OVL_ETCD_H
+#define OVL_ETCD_H
+
+#include <stdint.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "store/store.h"
+
+#define ETCD_DEFAULT_PREFIX "/coreos.com/network"
+#define ETCD_DEFAULT_PORT 2379
+/* A reply (or one watch line) larger than this is refused: -EMSGSIZE. */
+#define ETCD_REPLY_MAX (64u << 20)
+
+struct etcd_client {
+	struct ovl_ctx *ctx;
+	char **endpoints;		/* "http://127.0.0.1:2379" */
+	size_t endpoint_count;
+	size_t current;			/* the endpoint in use */
+	char *prefix;			/* "/coreos.com/network", no trailing '/' */
+	char *cacert, *cert, *key;
+	char *username, *password;
+	char *token;			/* from auth/authenticate */
+	long timeout_ms, connect_timeout_ms;
+	CURL *easy;			/* blocking calls; keeps the connection */
+};
+
+/* Parses the URI (see ovl_store_open(3)); authenticates when a username
+ * is given. */
+int etcd_client_open(struct ovl_ctx *ctx, const char *uri,
+		     struct etcd_client **client);
+void etcd_client_close(struct etcd_client *client);
+
+/* POST request (stolen, may be NULL for ENOMEM) to path ("/v3/kv/range") and
+ * return the reply object.  Fails over to the next endpoint on connection
+ * errors, re-authenticates once on 401. */
+int etcd_call(struct etcd_client *client, const char *path, json_t *request,
+	      json_t **reply);
+
+/* Requests driven by a caller's curl multi handle. */
+struct etcd_request;
+/* reply is borrowed; err < 0 with the reason in the client's ctx. */
+typedef void (*etcd_done_fn)(void *arg, int err, json_t *reply);
+/* Called with each complete line of a stream; a negative return ends it. */
+typedef int (*etcd_line_fn)(void *arg, const char *line, size_t length);
+int etcd_request_start(struct etcd_client *client, CURLM *multi,
+		       const char *path, json_t *request, etcd_line_fn line,
+		       etcd_done_fn done, void *arg, struct etcd_request **out);
+/* After curl_multi_info_read reported easy done: calls done, frees. */
+void etcd_request_finish(CURLM *multi, CURL *easy, CURLcode result);
+/* Removes and frees without calling done. */
+void etcd_request_cancel(CURLM *multi, struct etcd_request *request);
+
+/* The etcd store's state (store-etcd.c), shared with its watch. */
+struct etcd_store {
+	struct etcd_client *client;
+	char *subnets;			/* "<prefix>/subnets/" */
+	char *config_key;		/* "<prefix>/config" */
+};
+
+/* A range request for every key under prefix (stolen by etcd_call). */
+json_t *etcd_prefix_range(const char *prefix);
+/* Sets each record's expiration from its etcd lease (TimeToLive, blocking);
+ * keys without one are reservations (0); a lease already gone reads as
+ * expired at now. */
+int etcd_fill_expirations(struct etcd_store *store, struct ovl_lease **leases,
+			  size_t count, int64_t now);
+
+/* The watch (etcd-watch.c): store_ops hooks. */
+int etcd_watch_open(struct ovl_watch *watch);
+int etcd_watch_poll(struct ovl_watch *watch);
+void etcd_watch_close(struct ovl_watch *watch);
+
+/* ---- reply parsing (pure, etcd-reply.c) ---- */
+
+/* An HTTP exchange's outcome: the reply object, or a specific -errno with
+ * the reason in ctx (what names the endpoint and call). */
+int etcd_reply_parse(struct ovl_ctx *ctx, const char *what, long status,
+		     const char *body, size_t size, json_t **reply);
+/* int64 field sent as a string or number; absent means 0. -EPROTO else. */
+int etcd_int64(const json_t *object, const char *name, int64_t *value);
+/* base64 field, decoded and NUL-terminated; absent means "". */
+int etcd_bytes(const json_t *object, const char *name, char **data,
+	       size_t *size);
+/* The reply header's revision (-EPROTO without one). */
+int etcd_revision(const json_t *reply, int64_t *revision);
+/* 1 when the txn's compares held, 0 when not (the field is omitted). */
+int etcd_txn_succeeded(const json_t *reply);
+/* A JSON string holding base64(text). */
+json_t *etcd_b64(const char *text);
+/* The end of the range of keys starting with prefix (last byte + 1). */
+char *etcd_prefix_end(const char *prefix);
+
+/* One KeyValue under subnets (".../subnets/") as a lease record: revision =
+ * mod_revision, store_id = etcd lease ID, expiration left 0.  -ENOENT
+ * (without a message) when the key is not under subnets. */
+int etcd_kv_lease(struct ovl_ctx *ctx, const json_t *kv, const char *subnets,
+		  struct ovl_lease **lease);
+
+/* A range reply of the subnets prefix: every parsable lease record (the
+ * rest logged and skipped) and the store revision. */
+int etcd_listing_parse(struct ovl_ctx *ctx, const json_t *reply,
+		       const char *subnets, struct ovl_lease ***leases,
+		       size_t *count, int64_t *revision);
+/* The TTL of a timetolive or keepalive reply; -ENOENT when the lease is
+ * gone (TTL -1 or omitted), -EPROTO when malformed. */
+int etcd_ttl_parse(const json_t *reply, int64_t *ttl);
+
+enum etcd_line_kind {
+	ETCD_LINE_CREATED,	/* the watch is in place */
+	ETCD_LINE_EVENTS,	/* events (possibly none: progress) */
+	ETCD_LINE_CANCELED,	/* compacted or cancelled: re-list */
+};
+struct etcd_watch_line {
+	enum etcd_line_kind kind;
+	int64_t revision;
+	int64_t compact_revision;
+	const json_t *events;	/* borrowed from the line; may be NULL */
+};
+/* One line of a watch stream; errors carry etcd's message. */
+int etcd_watch_line_parse(struct ovl_ctx *ctx, const json_t *line,
+			  struct etcd_watch_line *out);
+/* One event: *deleted, and its kv / prev_kv (NULL when absent). */
+int etcd_event_parse(struct ovl_ctx *ctx, const json_t *event, int *deleted,
+		     const json_t **kv, const json_t **prev_kv);
+
+#endif

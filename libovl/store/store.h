@@ -1,0 +1,83 @@
+/*
+ * store.h - the store interface every backend (file, etcd) implements, and
+ * the generic watch machinery they feed.
+ */
+#ifndef OVL_STORE_H
+#define OVL_STORE_H
+
+#include "lease/lease.h"
+
+struct ovl_watch;
+
+/* Every hook records its reason with ctx_fail(store->ctx, ...) on failure.
+ * The generic layer (store.c) has already checked the arguments. */
+struct store_ops {
+	const char *scheme;	/* "file", "etcd", "etcds" */
+	/* uri is the whole URI; state goes into store->state. */
+	int (*open)(struct ovl_store *store, const char *uri);
+	void (*close)(struct ovl_store *store);
+	/* Raw JSON text of the stored network config; -ENOENT when none. */
+	int (*config_get)(struct ovl_store *store, char **json);
+	/* json has been validated by ovl_config_parse already. */
+	int (*config_put)(struct ovl_store *store, const char *json);
+	/* Every record including expired ones; *revision the store's revision. */
+	int (*list)(struct ovl_store *store, struct ovl_lease ***leases,
+		    size_t *count, uint64_t *revision);
+	/* Choose (lease_choose) and write atomically against racing writers.
+	 * request is always a whole struct (store.c copies short ones). */
+	int (*acquire)(struct ovl_store *store, const struct ovl_config *config,
+		       const struct ovl_lease_request *request,
+		       struct ovl_lease **lease);
+	/* Compare-and-swap: -ESTALE (and lease->lost = 1) when the stored
+	 * record is gone or held by another node; else lease->expiration is
+	 * updated. ttl_seconds 0 means LEASE_DEFAULT_TTL. */
+	int (*renew)(struct ovl_store *store, struct ovl_lease *lease,
+		     unsigned int ttl_seconds);
+	/* Deletes the record only while it is still ours; gone is success. */
+	int (*release)(struct ovl_store *store, const struct ovl_lease *lease);
+	/* Watch hooks.  watch_open adds the backend's fds to watch->epoll_fd
+	 * (EPOLLIN) and feeds the initial listing with watch_snapshot(); on
+	 * failure it leaves nothing behind (watch_close is not called).
+	 * watch_poll reads whatever is ready without blocking and feeds
+	 * watch_snapshot()/watch_event(); ovl_watch_next calls it when no event
+	 * is pending.  watch_close frees watch->state. */
+	int (*watch_open)(struct ovl_watch *watch);
+	int (*watch_poll)(struct ovl_watch *watch);
+	void (*watch_close)(struct ovl_watch *watch);
+};
+
+struct ovl_store {
+	const struct store_ops *ops;
+	struct ovl_ctx *ctx;
+	void *state;
+};
+
+extern const struct store_ops store_file_ops;
+extern const struct store_ops store_etcd_ops;
+
+/* Generic watch state (store.c): the known set, the pending events. */
+struct watch_known;
+struct watch_pending;
+struct ovl_watch {
+	struct ovl_store *store;
+	int epoll_fd;			/* what ovl_watch_fd returns */
+	void *state;			/* the backend's */
+	struct watch_known *known;	/* last known record per key */
+	struct watch_pending *pending;	/* events not yet returned */
+	/* Set by watch_snapshot: the earliest expiration among the known
+	 * records, 0 when none expires (backends without server-side expiry
+	 * arm a timer for it). */
+	int64_t next_expiration;
+};
+
+/* A full listing: emit ADDED for new or changed records, REMOVED (with the
+ * last known record) for vanished or expired ones.  Takes ownership of the
+ * records and of the leases array. */
+int watch_snapshot(struct ovl_watch *watch, struct ovl_lease **leases,
+		   size_t count, int64_t now);
+/* One incremental change (OVL_WATCH_ADDED or OVL_WATCH_REMOVED; a removal
+ * needs only the key and is reported with the last known record, or not at
+ * all when the key was never reported).  Takes ownership of lease. */
+int watch_event(struct ovl_watch *watch, int event, struct ovl_lease *lease);
+
+#endif
