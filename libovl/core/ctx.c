@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netlink/socket.h>
+
 #include "core/internal.h"
 
 OVL_EXPORT const char *ovl_version(void)
@@ -49,11 +51,19 @@ OVL_EXPORT int ovl_ctx_new(struct ovl_ctx **ctx)
 	return 0;
 }
 
+/* The ctx owns the socket netlink/nl.c opens on demand; it is dropped here
+ * with libnl's own call so that core/ needs nothing from the layer above. */
+static void drop_socket(struct ovl_ctx *ctx)
+{
+	nl_socket_free(ctx->sock);
+	ctx->sock = NULL;
+}
+
 OVL_EXPORT void ovl_ctx_free(struct ovl_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	netlink_close(ctx);
+	drop_socket(ctx);
 	if (ctx->netns_fd >= 0)
 		close(ctx->netns_fd);
 	free(ctx);
@@ -88,7 +98,7 @@ OVL_EXPORT int ovl_ctx_set_netns(struct ovl_ctx *ctx, int netns_fd)
 	}
 	/* The socket belongs to the old namespace; the next call opens one in
 	 * the new namespace. */
-	netlink_close(ctx);
+	drop_socket(ctx);
 	if (ctx->netns_fd >= 0)
 		close(ctx->netns_fd);
 	ctx->netns_fd = copy;

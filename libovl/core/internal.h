@@ -39,9 +39,6 @@ void ctx_clear_error(struct ovl_ctx *ctx);
 void ctx_log(struct ovl_ctx *ctx, int level, const char *format, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* nl.c: drops the context's netlink socket (it is reopened on demand). */
-void netlink_close(struct ovl_ctx *ctx);
-
 /* prefix.c: address bits of AF_INET (32) or AF_INET6 (128); 0 otherwise. */
 unsigned int prefix_family_bits(int family);
 

@@ -168,12 +168,12 @@ static int sock_open(struct ovl_ctx *ctx)
 	return 0;
 }
 
-void netlink_close(struct ovl_ctx *ctx)
+/* After a failed send or receive the socket may hold half an exchange:
+ * drop it, the next call opens a fresh one. */
+static void netlink_close(struct ovl_ctx *ctx)
 {
-	if (ctx->sock) {
-		nl_socket_free(ctx->sock);
-		ctx->sock = NULL;
-	}
+	nl_socket_free(ctx->sock);
+	ctx->sock = NULL;
 }
 
 int netlink_object(const struct nlmsghdr *nlh,
