@@ -189,11 +189,6 @@ static int get_string(struct ovl_ctx *ctx, const json_t *value, const char *name
 	return 0;
 }
 
-static const char *family_name(int family)
-{
-	return family == AF_INET ? "IPv4" : "IPv6";
-}
-
 /* A CIDR, masked like Go's net.ParseCIDR. */
 static int get_network(struct ovl_ctx *ctx, const json_t *value,
 		       const struct family_rules *rules, struct ovl_prefix *out)

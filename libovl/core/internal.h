@@ -41,6 +41,8 @@ void ctx_log(struct ovl_ctx *ctx, int level, const char *format, ...)
 
 /* prefix.c: address bits of AF_INET (32) or AF_INET6 (128); 0 otherwise. */
 unsigned int prefix_family_bits(int family);
+/* prefix.c: "IPv4" for AF_INET, "IPv6" for AF_INET6, for messages. */
+const char *family_name(int family);
 
 /* config.c: a JSON value's type for messages: "an object", "a string",
  * "an integer", "a fraction", "true", "false", "null". */

@@ -19,6 +19,11 @@ unsigned int prefix_family_bits(int family)
 	return 0;
 }
 
+const char *family_name(int family)
+{
+	return family == AF_INET6 ? "IPv6" : "IPv4";
+}
+
 /* Bits of the address a prefix uses, or 0 when the struct is not a valid
  * prefix (unknown family, length too long). */
 static unsigned int prefix_bits(const struct ovl_prefix *prefix)

@@ -440,7 +440,7 @@ static int check_address(struct ovl_ctx *ctx, const char *key, const struct leas
 	    value->address.family != family)
 		return ctx_fail(ctx, -EINVAL, "lease %s: %s: '%.*s' is not an %s address",
 				key, member->name, (int)member->length, member->text,
-				family == AF_INET ? "IPv4" : "IPv6");
+				family_name(family));
 	value->present = family != AF_INET || memcmp(value->address.addr, "\0\0\0\0", 4);
 	return 0;
 }

@@ -127,7 +127,7 @@ static int family_setup(struct ovl_ctx *ctx, const struct ovl_config *config,
 
 	memset(index, 0, sizeof(*index));
 	index->family = family;
-	index->name = family == AF_INET ? "IPv4" : "IPv6";
+	index->name = family_name(family);
 	index->bits = family == AF_INET ? 32 : 128;
 	index->network = ovl_config_network(config, family);
 	index->len = ovl_config_subnet_len(config, family);
@@ -301,7 +301,7 @@ static int canonical_address(struct ovl_ctx *ctx, const char *field, const char 
 		return 0;
 	if (ovl_addr_parse(text, &addr) < 0 || addr.family != family)
 		return ctx_fail(ctx, -EINVAL, "%s: '%s' is not an %s address", field,
-				text, family == AF_INET ? "IPv4" : "IPv6");
+				text, family_name(family));
 	ovl_addr_format(&addr, out, size);
 	memcpy(bytes, addr.addr, family == AF_INET ? 4 : 16);
 	return 0;

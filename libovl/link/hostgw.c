@@ -39,11 +39,6 @@ static int link_new(struct ovl_ctx *ctx, int family, const struct underlay *u,
 	return 0;
 }
 
-static const char *family_name(int family)
-{
-	return family == AF_INET6 ? "IPv6" : "IPv4";
-}
-
 #define FIELD(o, field) (OPTIONS_HAS(o, field) ? (o)->field : 0)
 
 OVL_EXPORT int ovl_hostgw_up(struct ovl_ctx *ctx, const struct ovl_hostgw_options *options,

@@ -607,11 +607,6 @@ static int run_send(struct run *run, const struct ovl_peer *peers)
 
 /* ---- validation ------------------------------------------------------- */
 
-static const char *family_name(int family)
-{
-	return family == AF_INET6 ? "IPv6" : "IPv4";
-}
-
 /* Checks peer and fills p.  onlink: the addresses of every device when
  * DirectRouting is on; those of the underlay tell which peers share its
  * link. */
