@@ -20,15 +20,13 @@
  * default, and unknown keys are ignored.  Fields of a disabled family are
  * still parsed (Go decodes them) but not checked against each other.
  */
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 #include <sys/socket.h>
 #include <jansson.h>
 
-#include "core/internal.h"
+#include "core/fileio.h"
 
 /* ovl_config_load refuses files above this: a net-conf.json is ~100 bytes. */
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -99,32 +97,6 @@ static const char *const backend_names[BACKEND_KEYS] = {
 	"Type", "VNI", "Port", "MTU", "GBP", "Learning", "DirectRouting"
 };
 
-int json_parse(const char *text, size_t length, size_t flags, json_t **value,
-	       json_error_t *error)
-{
-	/* a failed allocation sets errno; a syntax error leaves it alone */
-	errno = 0;
-	*value = json_loadb(text, length, flags, error);
-	if (*value)
-		return 0;
-	return errno == ENOMEM || json_error_code(error) == json_error_out_of_memory ?
-	       -ENOMEM : -EINVAL;
-}
-
-const char *json_type_text(const json_t *value)
-{
-	switch (json_typeof(value)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a fraction";
-	case JSON_TRUE: return "true";
-	case JSON_FALSE: return "false";
-	default: return "null";
-	}
-}
-
 /* Go's decoding: each key goes to the field whose name it matches without
  * regard to case; the last one wins; null changes nothing. */
 static void collect(json_t *object, const char *const *names, size_t count,
@@ -151,7 +123,7 @@ static int get_bool(struct ovl_ctx *ctx, const json_t *value, const char *name,
 		return 0;
 	if (!json_is_boolean(value))
 		return ctx_fail(ctx, -EINVAL, "%s: must be true or false, not %s",
-				name, json_type_text(value));
+				name, ovl_json_type_text(value));
 	*out = json_is_true(value);
 	return 0;
 }
@@ -166,7 +138,7 @@ static int get_int(struct ovl_ctx *ctx, const json_t *value, const char *name,
 		return 0;
 	if (!json_is_integer(value))
 		return ctx_fail(ctx, -EINVAL, "%s: must be an integer, not %s", name,
-				json_type_text(value));
+				ovl_json_type_text(value));
 	number = json_integer_value(value);
 	if (number < 0 && min == 0)
 		return ctx_fail(ctx, -EINVAL, "%s: must not be negative (%" JSON_INTEGER_FORMAT ")",
@@ -184,7 +156,7 @@ static int get_string(struct ovl_ctx *ctx, const json_t *value, const char *name
 {
 	if (!json_is_string(value))
 		return ctx_fail(ctx, -EINVAL, "%s: must be a string, not %s", name,
-				json_type_text(value));
+				ovl_json_type_text(value));
 	*out = json_string_value(value);
 	return 0;
 }
@@ -356,7 +328,7 @@ static int parse_backend(struct ovl_ctx *ctx, json_t *backend,
 		return 0;
 	if (!json_is_object(backend))
 		return ctx_fail(ctx, -EINVAL, "Backend: must be an object, not %s",
-				json_type_text(backend));
+				ovl_json_type_text(backend));
 	collect(backend, backend_names, BACKEND_KEYS, values);
 	if (values[B_TYPE] && (err = get_string(ctx, values[B_TYPE], "Backend.Type", &type)) < 0)
 		return err;
@@ -401,7 +373,7 @@ static int parse_document(struct ovl_ctx *ctx, json_t *root, struct ovl_config *
 
 	if (!json_is_object(root))
 		return ctx_fail(ctx, -EINVAL, "net-conf.json: must be a JSON object, not %s",
-				json_type_text(root));
+				ovl_json_type_text(root));
 	collect(root, top_names, TOP_KEYS, values);
 	config->v4.enabled = 1;
 	if ((err = get_bool(ctx, values[K_ENABLE_IPV4], "EnableIPv4", &config->v4.enabled)) < 0 ||
@@ -427,7 +399,7 @@ static int parse_buffer(struct ovl_ctx *ctx, const char *text, size_t length,
 	int err;
 
 	/* Any value, so that "[]" gets our message rather than jansson's. */
-	err = json_parse(text, length, JSON_DECODE_ANY, &root, &error);
+	err = ovl_json_parse(text, length, JSON_DECODE_ANY, &root, &error);
 	if (err == -ENOMEM)
 		return ctx_fail(ctx, err, "out of memory");
 	if (err < 0)
@@ -456,55 +428,6 @@ OVL_EXPORT int ovl_config_parse(struct ovl_ctx *ctx, const char *json,
 	return parse_buffer(ctx, json, strlen(json), config);
 }
 
-/* Reads at most CONFIG_FILE_MAX bytes; pipes and /dev/stdin work too. */
-static int read_file(struct ovl_ctx *ctx, const char *path, char **text, size_t *length)
-{
-	size_t used = 0, size = 4096;
-	char *buffer = NULL, *bigger;
-	ssize_t got;
-	int fd, err = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ctx_fail(ctx, -errno, "%s: cannot open: %s", path, ovl_strerror(errno));
-	for (;;) {
-		if (!buffer || used == size) {
-			if (buffer)
-				size *= 2;
-			bigger = realloc(buffer, size);
-			if (!bigger) {
-				err = ctx_fail(ctx, -ENOMEM, "%s: out of memory", path);
-				break;
-			}
-			buffer = bigger;
-		}
-		got = read(fd, buffer + used, size - used);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			err = ctx_fail(ctx, -errno, "%s: cannot read: %s", path,
-				       ovl_strerror(errno));
-			break;
-		}
-		if (got == 0)
-			break;
-		used += (size_t)got;
-		if (used > CONFIG_FILE_MAX) {
-			err = ctx_fail(ctx, -EFBIG, "%s: larger than %d bytes, not a net-conf.json",
-				       path, CONFIG_FILE_MAX);
-			break;
-		}
-	}
-	close(fd);
-	if (err < 0) {
-		free(buffer);
-		return err;
-	}
-	*text = buffer;
-	*length = used;
-	return 0;
-}
-
 OVL_EXPORT int ovl_config_load(struct ovl_ctx *ctx, const char *path,
 			       struct ovl_config **config)
 {
@@ -514,7 +437,10 @@ OVL_EXPORT int ovl_config_load(struct ovl_ctx *ctx, const char *path,
 
 	if (!path || !config)
 		return ctx_fail(ctx, -EINVAL, "ovl_config_load: path and config must not be NULL");
-	err = read_file(ctx, path, &text, &length);
+	err = file_read(ctx, path, CONFIG_FILE_MAX, &text, &length);
+	if (err == -EFBIG)
+		return ctx_fail(ctx, err, "%s: larger than %d bytes, not a net-conf.json",
+				path, CONFIG_FILE_MAX);
 	if (err < 0)
 		return err;
 	err = parse_buffer(ctx, text, length, config);

@@ -1,7 +1,7 @@
 /*
- * fileio.c - durable small-file helpers: a reader sees either the old or
- * the new whole file, and after a crash the new one survives or the old one
- * does, never a torn mix.
+ * fileio.c - small-file helpers: read a whole file, and replace one
+ * durably (a reader sees either the old or the new whole file, and after a
+ * crash the new one survives or the old one does, never a torn mix).
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -34,39 +34,53 @@ int file_make_dirs(struct ovl_ctx *ctx, const char *dir)
 	return 0;
 }
 
-int file_read_fd(struct ovl_ctx *ctx, const char *path, int fd, char **data,
-		 size_t *length)
+int file_read(struct ovl_ctx *ctx, const char *path, size_t limit, char **data,
+	      size_t *length)
 {
-	size_t size = 4096, used = 0;
-	char *buf = malloc(size), *grown;
-	ssize_t n;
+	size_t used = 0, size = 4096;
+	char *buffer = NULL, *bigger;
+	ssize_t got;
+	int fd, err = 0;
 
-	if (!buf)
-		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ctx_fail(ctx, -errno, "%s: cannot open: %s", path, ovl_strerror(errno));
 	for (;;) {
-		if (used + 1 >= size) {
-			grown = realloc(buf, size * 2);
-			if (!grown) {
-				free(buf);
-				return -ENOMEM;
+		/* one byte more than the data, for the NUL */
+		if (!buffer || used + 1 == size) {
+			if (buffer)
+				size *= 2;
+			bigger = realloc(buffer, size);
+			if (!bigger) {
+				err = ctx_fail(ctx, -ENOMEM, "%s: out of memory", path);
+				break;
 			}
-			buf = grown;
-			size *= 2;
+			buffer = bigger;
 		}
-		n = pread(fd, buf + used, size - used - 1, (off_t)used);
-		if (n < 0 && errno == EINTR)
+		/* read(), not pread(): pipes and /dev/stdin have no offsets */
+		got = read(fd, buffer + used, size - used - 1);
+		if (got < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			free(buf);
-			return ctx_fail(ctx, -errno, "cannot read %s: %s", path,
-					ovl_strerror(errno));
-		}
-		if (n == 0)
+		if (got < 0) {
+			err = ctx_fail(ctx, -errno, "%s: cannot read: %s", path,
+				       ovl_strerror(errno));
 			break;
-		used += (size_t)n;
+		}
+		if (got == 0)
+			break;
+		used += (size_t)got;
+		if (used > limit) {
+			err = ctx_fail(ctx, -EFBIG, "%s: larger than %zu bytes", path, limit);
+			break;
+		}
 	}
-	buf[used] = '\0';
-	*data = buf;
+	close(fd);
+	if (err < 0) {
+		free(buffer);
+		return err;
+	}
+	buffer[used] = '\0';
+	*data = buffer;
 	*length = used;
 	return 0;
 }

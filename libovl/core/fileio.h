@@ -1,7 +1,7 @@
 /*
- * fileio.h - durable small-file helpers shared by the file store and
- * subnet.env: read a whole file, create directories, replace a file
- * atomically (temporary file, fsync, rename, directory fsync).
+ * fileio.h - small-file helpers shared by the config loader, the file
+ * store and subnet.env: read a whole file, create directories, replace a
+ * file atomically (temporary file, fsync, rename, directory fsync).
  */
 #ifndef OVL_FILEIO_H
 #define OVL_FILEIO_H
@@ -12,9 +12,10 @@
 /* Creates dir and its missing parents with mode 0755. */
 int file_make_dirs(struct ovl_ctx *ctx, const char *dir);
 
-/* Reads what fd holds from its start into a NUL-terminated buffer. */
-int file_read_fd(struct ovl_ctx *ctx, const char *path, int fd, char **data,
-		 size_t *length);
+/* Reads the whole file at path (a pipe or /dev/stdin too) into a new
+ * NUL-terminated buffer; -EFBIG when it holds more than limit bytes. */
+int file_read(struct ovl_ctx *ctx, const char *path, size_t limit, char **data,
+	      size_t *length);
 
 /* Replaces path with data (mode 0644), creating its directory.  tmp_path is
  * the temporary name to use (for callers that hold a lock, so that a crash

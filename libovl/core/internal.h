@@ -1,6 +1,7 @@
 /*
  * internal.h - what the library's files share and the API does not show:
- * the context's layout, error and log helpers. Never installed.
+ * the context's layout, error and log helpers, and core/'s small shared
+ * helpers (prefix.c, json.c). Never installed.
  */
 #ifndef OVL_INTERNAL_H
 #define OVL_INTERNAL_H
@@ -44,15 +45,16 @@ unsigned int prefix_family_bits(int family);
 /* prefix.c: "IPv4" for AF_INET, "IPv6" for AF_INET6, for messages. */
 const char *family_name(int family);
 
-/* config.c: a JSON value's type for messages: "an object", "a string",
- * "an integer", "a fraction", "true", "false", "null". */
+/* json.c: jansson helpers, named ovl_json_* to stay out of jansson's
+ * namespace (hidden like every internal name).  ovl_json_parse is
+ * json_loadb() telling a lack of memory from bad JSON: 0, -ENOMEM (which
+ * jansson may report as a syntax error), or -EINVAL with *error filled. */
 struct json_t;
-const char *json_type_text(const struct json_t *value);
-/* config.c: json_loadb() telling a lack of memory from bad JSON: 0, -ENOMEM
- * (which jansson may report as a syntax error), or -EINVAL with *error
- * filled. */
 struct json_error_t;
-int json_parse(const char *text, size_t length, size_t flags, struct json_t **value,
-	       struct json_error_t *error);
+int ovl_json_parse(const char *text, size_t length, size_t flags, struct json_t **value,
+		   struct json_error_t *error);
+/* json.c: a JSON value's type for messages: "an object", "an array",
+ * "a string", "an integer", "a fraction", "true", "false", "null". */
+const char *ovl_json_type_text(const struct json_t *value);
 
 #endif

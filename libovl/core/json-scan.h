@@ -65,7 +65,7 @@ int json_key_copy(const struct json_key *key, char *buf, size_t size);
  * the whitespace outside its strings (one line); NULL when out of memory. */
 char *json_decode_string(const struct json_value *value, size_t *length);
 char *json_compact(const struct json_value *value, size_t *length);
-/* "a string", "an integer", ... as jansson's json_type_text says it. */
+/* "a string", "an integer", ... as ovl_json_type_text (json.c) says it. */
 const char *json_value_type(const struct json_value *value);
 
 #endif

@@ -572,7 +572,7 @@ int lease_members_check(struct ovl_ctx *ctx, const char *key, const struct ovl_l
 static int read_json_member(struct ovl_ctx *ctx, const char *key, struct ovl_lease *lease,
 			    const char *name, const json_t *value)
 {
-	struct lease_member member = { .name = name, .type_text = json_type_text(value),
+	struct lease_member member = { .name = name, .type_text = ovl_json_type_text(value),
 				       .type = MEMBER_OTHER };
 	char *dumped = NULL;
 	int err;
@@ -614,7 +614,7 @@ int lease_from_object(struct ovl_ctx *ctx, const char *key, const json_t *object
 	err = lease_key_parse(ctx, key, lease);
 	if (!err && !json_is_object(object))
 		err = ctx_fail(ctx, -EINVAL, "lease %s: expected an object, got %s",
-			       key, json_type_text(object));
+			       key, ovl_json_type_text(object));
 	if (!err)
 		json_object_foreach((json_t *)object, name, value) {
 			err = read_json_member(ctx, key, lease, name, value);
@@ -639,7 +639,7 @@ int lease_from_json(struct ovl_ctx *ctx, const char *key, const char *json,
 	int err;
 
 	*lease = NULL;
-	err = json_parse(json, strlen(json), 0, &object, &error);
+	err = ovl_json_parse(json, strlen(json), 0, &object, &error);
 	if (err == -ENOMEM)
 		return err;
 	if (err < 0)

@@ -316,7 +316,7 @@ static int compact_object(struct ovl_ctx *ctx, const char *field, const char *te
 	*out = NULL;
 	if (!text || !*text)
 		return 0;
-	if (json_parse(text, strlen(text), 0, &value, &error) == -ENOMEM)
+	if (ovl_json_parse(text, strlen(text), 0, &value, &error) == -ENOMEM)
 		return -ENOMEM;
 	if (!value || !json_is_object(value)) {
 		json_decref(value);

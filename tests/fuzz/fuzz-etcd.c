@@ -31,7 +31,7 @@ static void watch_line(const char *text, size_t length)
 	int deleted;
 	size_t i;
 
-	if (json_parse(text, length, 0, &root, &error) < 0)
+	if (ovl_json_parse(text, length, 0, &root, &error) < 0)
 		return;
 	if (etcd_watch_line_parse(fuzz_ctx(), root, &line) == 0) {
 		json_array_foreach(line.events, i, event) {

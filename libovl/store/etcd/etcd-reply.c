@@ -66,7 +66,7 @@ int etcd_reply_parse(struct ovl_ctx *ctx, const char *what, long status,
 	int err;
 
 	*reply = NULL;
-	if (json_parse(body, size, JSON_REJECT_DUPLICATES, &root, &error) == -ENOMEM)
+	if (ovl_json_parse(body, size, JSON_REJECT_DUPLICATES, &root, &error) == -ENOMEM)
 		return -ENOMEM;
 	if (root && !json_is_object(root)) {
 		json_decref(root);

@@ -280,7 +280,7 @@ static int on_line(void *arg, const char *text, size_t length)
 	size_t i;
 	int err;
 
-	err = json_parse(text, length, 0, &root, &error);
+	err = ovl_json_parse(text, length, 0, &root, &error);
 	if (err == -ENOMEM)
 		return err;
 	if (err < 0)

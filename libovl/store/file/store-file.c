@@ -530,7 +530,7 @@ static int file_config_put(struct ovl_store *store, const char *json)
 	json_error_t error;
 	json_t *config;
 	char *compact;
-	int err = json_parse(json, strlen(json), 0, &config, &error);
+	int err = ovl_json_parse(json, strlen(json), 0, &config, &error);
 
 	if (err == -ENOMEM)
 		return err;
