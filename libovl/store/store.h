@@ -1,6 +1,6 @@
 /*
  * store.h - the store interface every backend (file, etcd) implements, and
- * the generic watch machinery they feed.
+ * the generic watch machinery (watch.c) they feed.
  */
 #ifndef OVL_STORE_H
 #define OVL_STORE_H
@@ -55,7 +55,7 @@ struct ovl_store {
 extern const struct store_ops store_file_ops;
 extern const struct store_ops store_etcd_ops;
 
-/* Generic watch state (store.c): the known set, the pending events. */
+/* Generic watch state (watch.c): the known set, the pending events. */
 struct watch_known;
 struct watch_pending;
 struct ovl_watch {
