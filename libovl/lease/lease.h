@@ -1,6 +1,7 @@
 /*
- * lease.h - the lease record shared by the allocator and every store, the
- * pure subnet chooser, and flannel's key and LeaseAttrs codecs.
+ * lease.h - the lease record shared by the allocator and every store
+ * (lease-record.c), flannel's key and LeaseAttrs codecs (lease-codec.c),
+ * and the pure subnet chooser (lease.c).
  */
 #ifndef OVL_LEASE_H
 #define OVL_LEASE_H
