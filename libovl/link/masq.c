@@ -8,11 +8,15 @@
  * libnftables opens its netlink socket in the calling thread's network
  * namespace, so every nft context lives and dies inside
  * netlink_in_netns(), which enters ctx->netns_fd and always returns.
- * libnftables (1.0.x) also keeps process-wide state (generation id,
- * interface cache), calls exit() when it cannot open its socket and prints
- * to stderr on EPERM: one lock serializes its use across threads, and the
- * socket and the capability are probed first so that neither happens.
+ * libnftables (1.0.x) also keeps process-wide state (its interface name
+ * cache is a global list it rebuilds unlocked), calls exit() when it cannot
+ * open its socket and prints to stderr on EPERM: one process-wide lock
+ * serializes its use across threads (ovl(3), THREAD SAFETY), and the socket
+ * and the capability are probed first so that neither happens.  It words
+ * failures with strerror() in the thread's locale, and reading an errno
+ * back from them needs English: nft runs under the C locale.
  */
+#include <locale.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +63,7 @@ struct nft_job {
 };
 
 /* libnftables reports failures only as text; these are the errnos a caller
- * can act on. */
+ * can act on.  The text is English: see run_in_c_locale. */
 static int errno_of(const char *text)
 {
 	static const int known[] = { EPERM, ENOENT, EOPNOTSUPP, ENOMEM };
@@ -140,8 +144,26 @@ static int run_locked(struct nft_job *job)
 	return err;
 }
 
+/* The errno in libnftables' message comes from strerror(), which speaks
+ * the thread's locale; errno_of understands English only.  uselocale()
+ * changes this thread alone, and only until nft is done. */
+static int run_in_c_locale(struct nft_job *job)
+{
+	locale_t c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0), caller;
+	int err;
+
+	if (!c_locale)
+		return ctx_fail(job->ctx, -ENOMEM, "%s: cannot create the C locale", job->what);
+	caller = uselocale(c_locale);
+	err = run_locked(job);
+	uselocale(caller);
+	freelocale(c_locale);
+	return err;
+}
+
 static int run_in_netns(void *arg)
 {
+	/* libnftables' global state is not thread-safe (see the top) */
 	static pthread_mutex_t nft_lock = PTHREAD_MUTEX_INITIALIZER;
 	struct nft_job *job = arg;
 	int err = probe(job);
@@ -149,7 +171,7 @@ static int run_in_netns(void *arg)
 	if (err)
 		return err;
 	pthread_mutex_lock(&nft_lock);
-	err = run_locked(job);
+	err = run_in_c_locale(job);
 	pthread_mutex_unlock(&nft_lock);
 	return err;
 }
