@@ -141,4 +141,15 @@ int lease_choose_claims(struct ovl_ctx *ctx, const struct ovl_config *config,
 			const struct ovl_lease_request *request, int64_t now,
 			struct ovl_lease **chosen, long *dropped);
 
+/* lease-request.c: a request whose strings it owns (copied from one
+ * whose size may be an old caller's); free with lease_request_copy_free,
+ * also after a failed copy or on a zeroed one. */
+struct lease_request_copy {
+	struct ovl_lease_request request;
+	int owned;
+};
+int lease_request_copy(struct ovl_ctx *ctx, const struct ovl_lease_request *request,
+		       struct lease_request_copy *copy);
+void lease_request_copy_free(struct lease_request_copy *copy);
+
 #endif

@@ -8,6 +8,13 @@
 #include "lease/lease.h"
 
 struct ovl_watch;
+struct store_async;
+
+/* How a non-blocking request ends (store_async_*): done functions run from
+ * store_async_dispatch, never from the call that started the request. */
+typedef void (*store_list_done)(void *arg, int err, struct ovl_lease **leases,
+				size_t count);
+typedef void (*store_lease_done)(void *arg, int err, struct ovl_lease *lease);
 
 /* Every hook records its reason with ctx_fail(store->ctx, ...) on failure.
  * The generic layer (store.c) has already checked the arguments. */
@@ -44,6 +51,24 @@ struct store_ops {
 	int (*watch_open)(struct ovl_watch *watch);
 	int (*watch_poll)(struct ovl_watch *watch);
 	void (*watch_close)(struct ovl_watch *watch);
+	/* Non-blocking requests (see store_async_open below).  async_open
+	 * adds the backend's fds to async->epoll_fd; async_close cancels
+	 * what is under way without calling done functions. */
+	int (*async_open)(struct store_async *async);
+	void (*async_close)(struct store_async *async);
+	int (*async_dispatch)(struct store_async *async);
+	/* The records the agent needs: alive ones with expiration INT64_MAX
+	 * when the store deletes expired records itself (etcd), else as
+	 * list gives them. */
+	int (*async_list)(struct store_async *async, store_list_done done, void *arg);
+	/* As renew; lease is updated (or marked lost) before done runs and
+	 * must stay valid until then. */
+	int (*async_renew)(struct store_async *async, struct ovl_lease *lease,
+			   unsigned int ttl_seconds, store_lease_done done, void *arg);
+	/* As acquire; request is copied. */
+	int (*async_acquire)(struct store_async *async, const struct ovl_config *config,
+			     const struct ovl_lease_request *request,
+			     store_lease_done done, void *arg);
 };
 
 struct ovl_store {
@@ -61,6 +86,9 @@ struct watch_pending;
 struct ovl_watch {
 	struct ovl_store *store;
 	int epoll_fd;			/* what ovl_watch_fd returns */
+	/* Opened by store_watch_open(..., 1): the open returns at once and
+	 * the first listing arrives later as events. */
+	int nonblocking;
 	void *state;			/* the backend's */
 	struct watch_known *known;	/* last known record per key */
 	struct watch_pending *pending;	/* events not yet returned */
@@ -79,5 +107,35 @@ int watch_snapshot(struct ovl_watch *watch, struct ovl_lease **leases,
  * needs only the key and is reported with the last known record, or not at
  * all when the key was never reported).  Takes ownership of lease. */
 int watch_event(struct ovl_watch *watch, int event, struct ovl_lease *lease);
+
+/* ovl_watch_open; with nonblocking, without waiting for the first listing
+ * (for callers that must not block: an unreachable store shows as no
+ * events, and in ovl_watch_next's errors, instead of a failed open). */
+int store_watch_open(struct ovl_store *store, int nonblocking, struct ovl_watch **watch);
+
+/* ---- requests that never block (store-async.c) ----------------------
+ * The agent runs inside someone else's event loop: its renewals, listings
+ * and re-acquisitions start at once and end in a done function called from
+ * store_async_dispatch when the async's fd is readable.  Each request has a
+ * deadline (the store's timeout) and fails with -ETIMEDOUT after it; a file
+ * store's lock is tried, never waited for. */
+struct store_async {
+	struct ovl_store *store;
+	int epoll_fd;			/* what store_async_fd returns */
+	void *state;			/* the backend's */
+};
+int store_async_open(struct ovl_store *store, struct store_async **async);
+int store_async_fd(const struct store_async *async);
+/* Handles what is ready, without blocking: 0, or -errno when the async
+ * itself broke (its requests have then failed). */
+int store_async_dispatch(struct store_async *async);
+/* Cancels every request under way: no done function runs after this. */
+void store_async_close(struct store_async *async);
+int store_async_list(struct store_async *async, store_list_done done, void *arg);
+int store_async_renew(struct store_async *async, struct ovl_lease *lease,
+		      unsigned int ttl_seconds, store_lease_done done, void *arg);
+int store_async_acquire(struct store_async *async, const struct ovl_config *config,
+			const struct ovl_lease_request *request, store_lease_done done,
+			void *arg);
 
 #endif

@@ -229,6 +229,11 @@ static void watch_free(struct ovl_watch *watch)
 
 OVL_EXPORT int ovl_watch_open(struct ovl_store *store, struct ovl_watch **watch)
 {
+	return store_watch_open(store, 0, watch);
+}
+
+int store_watch_open(struct ovl_store *store, int nonblocking, struct ovl_watch **watch)
+{
 	struct ovl_watch *new_watch;
 	int err;
 
@@ -241,6 +246,7 @@ OVL_EXPORT int ovl_watch_open(struct ovl_store *store, struct ovl_watch **watch)
 	if (!new_watch)
 		return -ENOMEM;
 	new_watch->store = store;
+	new_watch->nonblocking = nonblocking;
 	new_watch->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	new_watch->known = calloc(1, sizeof(*new_watch->known));
 	new_watch->pending = calloc(1, sizeof(*new_watch->pending));

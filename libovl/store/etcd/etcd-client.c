@@ -308,8 +308,7 @@ static int curl_errno(struct etcd_client *client, const char *what,
 	}
 }
 
-/* Errors after which another endpoint may do better. */
-static int is_connection_error(int err)
+int etcd_is_connection_error(int err)
 {
 	return err == -ECONNREFUSED || err == -EHOSTUNREACH || err == -ETIMEDOUT ||
 	       err == -ECONNRESET;
@@ -487,7 +486,7 @@ static int exchange_any(struct etcd_client *client, const char *path,
 
 	for (tries = 0; tries < client->endpoint_count; tries++) {
 		err = exchange(client, path, body, use_token, reply);
-		if (!is_connection_error(err))
+		if (!etcd_is_connection_error(err))
 			break;
 		ctx_log(client->ctx, OVL_LOG_WARNING, "%s", ovl_ctx_error(client->ctx));
 		client->current = (client->current + 1) % client->endpoint_count;
@@ -495,14 +494,30 @@ static int exchange_any(struct etcd_client *client, const char *path,
 	return err;
 }
 
+json_t *etcd_authenticate_request(const struct etcd_client *client)
+{
+	return json_pack("{s:s, s:s}", "name", client->username, "password", client->password);
+}
+
+int etcd_token_take(struct etcd_client *client, const json_t *reply)
+{
+	const json_t *token = json_object_get(reply, "token");
+
+	free(client->token);
+	client->token = json_is_string(token) ? strdup(json_string_value(token)) : NULL;
+	if (!client->token)
+		return ctx_fail(client->ctx, json_is_string(token) ? -ENOMEM : -EPROTO,
+				"etcd: authenticate as %s: %s", client->username,
+				json_is_string(token) ? "out of memory" : "reply has no token");
+	return 0;
+}
+
 static int authenticate(struct etcd_client *client)
 {
 	json_t *body, *reply;
-	const json_t *token;
 	int err;
 
-	body = json_pack("{s:s, s:s}", "name", client->username,
-			 "password", client->password);
+	body = etcd_authenticate_request(client);
 	if (!body)
 		return ctx_fail(client->ctx, -ENOMEM, "etcd: out of memory");
 	err = exchange_any(client, "/v3/auth/authenticate", body, 0, &reply);
@@ -510,14 +525,9 @@ static int authenticate(struct etcd_client *client)
 	if (err < 0)
 		return ctx_fail_prefix(client->ctx, err, "authenticating as %s: ",
 				       client->username);
-	token = json_object_get(reply, "token");
-	free(client->token);
-	client->token = json_is_string(token) ? strdup(json_string_value(token)) : NULL;
+	err = etcd_token_take(client, reply);
 	json_decref(reply);
-	if (!client->token)
-		return ctx_fail(client->ctx, -EPROTO,
-				"etcd: authenticate as %s: reply has no token", client->username);
-	return 0;
+	return err;
 }
 
 int etcd_call(struct etcd_client *client, const char *path, json_t *request,
@@ -592,7 +602,7 @@ void etcd_request_finish(CURLM *multi, CURL *easy, CURLcode result)
 	client = request->client;
 	err = request_result(request, result, &reply);
 	/* The next request goes to another endpoint. */
-	if (is_connection_error(err) && request->endpoint == client->current)
+	if (etcd_is_connection_error(err) && request->endpoint == client->current)
 		client->current = (client->current + 1) % client->endpoint_count;
 	if (err == -EACCES && client->token) {
 		free(client->token);

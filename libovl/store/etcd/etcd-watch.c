@@ -45,8 +45,8 @@ struct etcd_watch {
 	struct ovl_watch *watch;
 	struct etcd_store *store;
 	struct ovl_ctx *ctx;
-	CURLM *multi;
-	int epfd, timer_fd, retry_fd;
+	struct etcd_loop loop;
+	int retry_fd;
 	struct etcd_request *range, *stream;
 	struct ttl_lookup *lookups;
 	int listing;			/* a listing is under way */
@@ -69,48 +69,6 @@ static void set_fatal(struct etcd_watch *w, int err)
 {
 	if (!w->fatal)
 		w->fatal = err;
-}
-
-/* ---- curl multi <-> epoll ------------------------------------------- */
-
-static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userdata,
-		     void *socketp)
-{
-	struct etcd_watch *w = userdata;
-	struct epoll_event event = { 0 };
-
-	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
-		return 0;
-	}
-	event.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
-		       (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-	event.data.fd = fd;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &event) < 0 &&
-	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &event) < 0)
-		set_fatal(w, ctx_fail(w->ctx, -errno, "etcd watch: epoll: %s",
-				      ovl_strerror(errno)));
-	return 0;
-}
-
-static void arm(int fd, long ms)
-{
-	struct itimerspec when = { { 0, 0 }, { 0, 0 } };
-
-	if (ms >= 0) {
-		when.it_value.tv_sec = ms / 1000;
-		/* 0 would disarm: "now" is one nanosecond away */
-		when.it_value.tv_nsec = (ms % 1000) * 1000000 + (ms ? 0 : 1);
-	}
-	timerfd_settime(fd, 0, &when, NULL);
-}
-
-static int on_timer(CURLM *multi, long timeout_ms, void *userdata)
-{
-	struct etcd_watch *w = userdata;
-
-	arm(w->timer_fd, timeout_ms);
-	return 0;
 }
 
 /* ---- events and their TTLs ----------------------------------------- */
@@ -158,7 +116,7 @@ static int ttl_request(struct etcd_watch *w, int64_t id)
 	lookup->owner = w;
 	lookup->id = id;
 	snprintf(text, sizeof(text), "%lld", (long long)id);
-	err = etcd_request_start(w->store->client, w->multi, "/v3/lease/timetolive",
+	err = etcd_request_start(w->store->client, w->loop.multi, "/v3/lease/timetolive",
 				 json_pack("{s:s}", "ID", text), NULL, ttl_done, lookup,
 				 &lookup->request);
 	if (err < 0) {
@@ -337,7 +295,7 @@ static int start_stream(struct etcd_watch *w)
 			    "key", etcd_b64(w->store->subnets), "range_end", etcd_b64(end),
 			    "start_revision", from, "prev_kv", 1, "progress_notify", 1);
 	free(end);
-	return etcd_request_start(w->store->client, w->multi, "/v3/watch", request,
+	return etcd_request_start(w->store->client, w->loop.multi, "/v3/watch", request,
 				  on_line, stream_done, w, &w->stream);
 }
 
@@ -445,13 +403,13 @@ static void start_listing(struct etcd_watch *w)
 {
 	int err;
 
-	etcd_request_cancel(w->multi, w->stream);
+	etcd_request_cancel(w->loop.multi, w->stream);
 	w->stream = NULL;
 	queue_clear(w);
 	listed_free(w);
 	w->listing = 1;
 	w->need_list = 0;
-	err = etcd_request_start(w->store->client, w->multi, "/v3/kv/range",
+	err = etcd_request_start(w->store->client, w->loop.multi, "/v3/kv/range",
 				 etcd_prefix_range(w->store->subnets), NULL, range_done, w,
 				 &w->range);
 	if (err == -ENOMEM)
@@ -464,9 +422,9 @@ static void start_listing(struct etcd_watch *w)
  * Queued events stay: the stream resumes after the last one. */
 static void schedule_restart(struct etcd_watch *w, int err)
 {
-	etcd_request_cancel(w->multi, w->stream);
+	etcd_request_cancel(w->loop.multi, w->stream);
 	w->stream = NULL;
-	etcd_request_cancel(w->multi, w->range);
+	etcd_request_cancel(w->loop.multi, w->range);
 	w->range = NULL;
 	if (err == -ECANCELED || w->listing || !w->synced)
 		w->need_list = 1;
@@ -483,56 +441,39 @@ static void schedule_restart(struct etcd_watch *w, int err)
 	}
 	ctx_log(w->ctx, OVL_LOG_WARNING, "%s; %s in %ld ms", ovl_ctx_error(w->ctx),
 		w->need_list ? "listing again" : "resuming", w->backoff_ms);
-	arm(w->retry_fd, w->backoff_ms);
+	etcd_timer_arm(w->retry_fd, w->backoff_ms);
 	w->backoff_ms = w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 			w->backoff_ms * 2;
+}
+
+/* The watch's own fd in its loop: the retry timer. */
+static int on_retry(void *arg, int fd)
+{
+	struct etcd_watch *w = arg;
+	uint64_t expirations;
+	int err;
+
+	if (fd != w->retry_fd)
+		return -ENOENT;
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return ctx_fail(w->ctx, -errno, "etcd watch: timer: %s", ovl_strerror(errno));
+	if (w->need_list) {
+		start_listing(w);
+	} else if ((err = start_stream(w)) < 0) {
+		if (err == -ENOMEM)
+			return err;
+		schedule_restart(w, err);
+	}
+	return 0;
 }
 
 /* Handles whatever is ready, without blocking. */
 static int drive(struct etcd_watch *w, int wait_ms)
 {
-	struct epoll_event events[16];
-	uint64_t expirations;
-	CURLMsg *message;
-	int n, i, running, left, err;
+	int err = etcd_loop_run(&w->loop, wait_ms, on_retry, w);
 
-	n = epoll_wait(w->epfd, events, ARRAY_SIZE(events), wait_ms);
-	if (n < 0 && errno != EINTR)
-		return ctx_fail(w->ctx, -errno, "etcd watch: epoll: %s", ovl_strerror(errno));
-	for (i = 0; i < n; i++) {
-		int fd = events[i].data.fd, flags = 0;
-
-		if (fd == w->timer_fd) {
-			if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-				return -errno;
-			curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-			continue;
-		}
-		if (fd == w->retry_fd) {
-			if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-				return -errno;
-			if (w->need_list) {
-				start_listing(w);
-			} else if ((err = start_stream(w)) < 0) {
-				if (err == -ENOMEM)
-					return err;
-				schedule_restart(w, err);
-			}
-			continue;
-		}
-		if (events[i].events & EPOLLIN)
-			flags |= CURL_CSELECT_IN;
-		if (events[i].events & EPOLLOUT)
-			flags |= CURL_CSELECT_OUT;
-		if (events[i].events & (EPOLLERR | EPOLLHUP))
-			flags |= CURL_CSELECT_ERR;
-		curl_multi_socket_action(w->multi, fd, flags, &running);
-	}
-	while ((message = curl_multi_info_read(w->multi, &left)))
-		if (message->msg == CURLMSG_DONE)
-			etcd_request_finish(w->multi, message->easy_handle,
-					    message->data.result);
-	err = w->fatal;
+	if (!err)
+		err = w->fatal;
 	if (!err)
 		err = advance(w);
 	if (err < 0)
@@ -551,38 +492,27 @@ void etcd_watch_close(struct ovl_watch *watch)
 		return;
 	while ((lookup = w->lookups)) {
 		w->lookups = lookup->next;
-		etcd_request_cancel(w->multi, lookup->request);
+		etcd_request_cancel(w->loop.multi, lookup->request);
 		free(lookup);
 	}
-	etcd_request_cancel(w->multi, w->stream);
-	etcd_request_cancel(w->multi, w->range);
-	if (w->multi)
-		curl_multi_cleanup(w->multi);
+	etcd_request_cancel(w->loop.multi, w->stream);
+	etcd_request_cancel(w->loop.multi, w->range);
+	etcd_loop_cleanup(&w->loop);
 	queue_clear(w);
 	free(w->queue);
 	listed_free(w);
 	free(w->ttls);
-	if (w->epfd >= 0)
-		close(w->epfd);
-	if (w->timer_fd >= 0)
-		close(w->timer_fd);
 	if (w->retry_fd >= 0)
 		close(w->retry_fd);
 	free(w);
 	watch->state = NULL;
 }
 
-static int add_fd(int epfd, int fd)
-{
-	struct epoll_event event = { .events = EPOLLIN, .data.fd = fd };
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
-}
-
 /* Lists before returning, so that the first events are the snapshot and an
  * unreachable etcd is an error here rather than silence later. */
 int etcd_watch_open(struct ovl_watch *watch)
 {
+	struct epoll_event nest = { .events = EPOLLIN };
 	struct etcd_watch *w;
 	struct timespec now;
 	int64_t deadline;
@@ -596,32 +526,30 @@ int etcd_watch_open(struct ovl_watch *watch)
 	w->store = watch->store->state;
 	w->ctx = watch->store->ctx;
 	w->backoff_ms = BACKOFF_MIN_MS;
-	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	w->loop.epoll_fd = w->loop.timer_fd = -1;
 	w->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (w->epfd < 0 || w->timer_fd < 0 || w->retry_fd < 0 ||
-	    add_fd(w->epfd, w->timer_fd) < 0 || add_fd(w->epfd, w->retry_fd) < 0 ||
-	    add_fd(watch->epoll_fd, w->epfd) < 0) {
+	if (w->retry_fd < 0) {
 		err = ctx_fail(w->ctx, -errno, "etcd watch: %s", ovl_strerror(errno));
 		etcd_watch_close(watch);
 		return err;
 	}
-	w->multi = curl_multi_init();
-	if (!w->multi) {
-		err = ctx_fail(w->ctx, -ENOMEM, "etcd watch: out of memory");
+	err = etcd_loop_init(&w->loop, w->ctx, "etcd watch");
+	if (!err)
+		err = etcd_loop_add_fd(&w->loop, w->retry_fd);
+	nest.data.fd = w->loop.epoll_fd;
+	if (!err && epoll_ctl(watch->epoll_fd, EPOLL_CTL_ADD, w->loop.epoll_fd, &nest) < 0)
+		err = ctx_fail(w->ctx, -errno, "etcd watch: epoll: %s", ovl_strerror(errno));
+	if (err < 0) {
 		etcd_watch_close(watch);
 		return err;
 	}
-	curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
-	curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
-	/* TTL lookups of a big listing queue up instead of opening hundreds
-	 * of connections; the stream takes one of these. */
-	curl_multi_setopt(w->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
 
 	w->opening = 1;
 	start_listing(w);
+	if (watch->nonblocking) {
+		w->opening = 0;
+		return 0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	deadline = now.tv_sec * 1000 + now.tv_nsec / 1000000 +
 		   2 * w->store->client->timeout_ms;

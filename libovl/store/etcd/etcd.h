@@ -56,6 +56,31 @@ void etcd_request_finish(CURLM *multi, CURL *easy, CURLcode result);
 /* Removes and frees without calling done. */
 void etcd_request_cancel(CURLM *multi, struct etcd_request *request);
 
+/* A curl multi handle on an epoll fd (etcd-loop.c), for requests that must
+ * not block: nest epoll_fd in the caller's epoll set and call etcd_loop_run
+ * when it is readable. */
+struct etcd_loop {
+	struct ovl_ctx *ctx;
+	const char *what;		/* "etcd watch": the start of messages */
+	CURLM *multi;
+	int epoll_fd;			/* curl's sockets, its timer, the caller's fds */
+	int timer_fd;			/* curl's timeout */
+	int error;			/* the first failure inside a curl callback */
+};
+int etcd_loop_init(struct etcd_loop *loop, struct ovl_ctx *ctx, const char *what);
+void etcd_loop_cleanup(struct etcd_loop *loop);
+/* Adds a caller's fd (EPOLLIN) to the loop's set; etcd_loop_run hands it
+ * to the caller's function. */
+int etcd_loop_add_fd(struct etcd_loop *loop, int fd);
+/* One of the caller's fds is ready: 0 (or -errno to stop), -ENOENT when it
+ * is not the caller's. */
+typedef int (*etcd_loop_fd_fn)(void *arg, int fd);
+/* Waits up to wait_ms (0: not at all), runs curl on what is ready and
+ * finishes the requests that are done (their done functions run here). */
+int etcd_loop_run(struct etcd_loop *loop, int wait_ms, etcd_loop_fd_fn other, void *arg);
+/* Arms a timerfd ms from now (0: at once; negative: disarms). */
+void etcd_timer_arm(int fd, long ms);
+
 /* The etcd store's state (store-etcd.c), shared with its watch. */
 struct etcd_store {
 	struct etcd_client *client;
@@ -63,8 +88,55 @@ struct etcd_store {
 	char *config_key;		/* "<prefix>/config" */
 };
 
+/* Errors after which another endpoint may do better. */
+int etcd_is_connection_error(int err);
+/* The body of /v3/auth/authenticate, and taking the token from its reply. */
+json_t *etcd_authenticate_request(const struct etcd_client *client);
+int etcd_token_take(struct etcd_client *client, const json_t *reply);
+
+/* ---- the store's requests and their replies (pure, etcd-kv.c) ---- */
+
 /* A range request for every key under prefix (stolen by etcd_call). */
 json_t *etcd_prefix_range(const char *prefix);
+json_t *etcd_grant_request(unsigned int ttl);
+/* The granted etcd lease's ID; -EPROTO without an ID and TTL. */
+int etcd_grant_reply(struct ovl_ctx *ctx, const json_t *reply, int64_t *id);
+json_t *etcd_revoke_request(int64_t id);
+/* Writes value (NULL: deletes) at key, attached to etcd lease lease_id
+ * (0: none), when the key is still at mod_revision (0: when it does not
+ * exist). */
+json_t *etcd_txn_request(const char *key, const char *value, int64_t mod_revision,
+			 int64_t lease_id);
+/* *done 0 when the compare failed; *revision the store's after the txn. */
+int etcd_txn_reply(struct ovl_ctx *ctx, const char *key, const json_t *reply, int *done,
+		   int64_t *revision);
+/* acquire's choice from a listing (whose leased records count as alive):
+ * the new record, the index of an old record of ours to drop first (-1:
+ * none), and the listed record at the chosen key (NULL: none). */
+struct etcd_choice {
+	struct ovl_lease *chosen;
+	long dropped;
+	const struct ovl_lease *existing;
+};
+int etcd_acquire_choose(struct ovl_ctx *ctx, const struct ovl_config *config,
+			const struct ovl_lease_request *request, struct ovl_lease **leases,
+			size_t count, int64_t now, struct etcd_choice *choice);
+
+/* ---- operations that never block (etcd-async.c): store_ops hooks ---- */
+int etcd_async_open(struct store_async *async);
+void etcd_async_close(struct store_async *async);
+int etcd_async_dispatch(struct store_async *async);
+int etcd_async_list(struct store_async *async, store_list_done done, void *arg);
+int etcd_async_renew(struct store_async *async, struct ovl_lease *lease,
+		     unsigned int ttl_seconds, store_lease_done done, void *arg);
+int etcd_async_acquire(struct store_async *async, const struct ovl_config *config,
+		       const struct ovl_lease_request *request, store_lease_done done,
+		       void *arg);
+/* The same operations run to their end: the store's blocking acquire and
+ * renew. */
+int etcd_acquire_wait(struct ovl_store *store, const struct ovl_config *config,
+		      const struct ovl_lease_request *request, struct ovl_lease **lease);
+int etcd_renew_wait(struct ovl_store *store, struct ovl_lease *lease, unsigned int ttl_seconds);
 /* Sets each record's expiration from its etcd lease (TimeToLive, blocking);
  * keys without one are reservations (0); a lease already gone reads as
  * expired at now. */

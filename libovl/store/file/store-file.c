@@ -32,7 +32,7 @@
 
 #include "core/fileio.h"
 #include "store/file/store-doc.h"
-#include "store/store.h"
+#include "store/file/store-file.h"
 
 #define FORMAT_VERSION 1
 /* Expired records stay this long (the allocator treats them as free, but a
@@ -55,6 +55,9 @@ struct file_store {
 	char *text;
 	size_t text_length;
 	struct store_doc doc;
+	/* Set by file-async.c around its calls: a held lock is -EWOULDBLOCK,
+	 * not a wait. */
+	int lock_nonblocking;
 };
 
 struct file_watch {
@@ -313,8 +316,11 @@ static int lock_store(struct ovl_store *store)
 			return err;
 		}
 	}
-	while (flock(fs->lock_fd, LOCK_EX) < 0)
-		if (errno != EINTR)
+	while (flock(fs->lock_fd, LOCK_EX | (fs->lock_nonblocking ? LOCK_NB : 0)) < 0)
+		if (errno == EWOULDBLOCK)
+			return ctx_fail(store->ctx, -EWOULDBLOCK, "store %s: %s is held by "
+					"another process", fs->path, fs->lock_path);
+		else if (errno != EINTR)
 			return ctx_fail(store->ctx, -errno, "store %s: cannot lock %s: %s",
 					fs->path, fs->lock_path, ovl_strerror(errno));
 	return 0;
@@ -821,6 +827,11 @@ static int file_watch_poll(struct ovl_watch *watch)
 	return fw->dirty ? watch_relist(watch) : 0;
 }
 
+void file_store_set_nonblocking(struct ovl_store *store, int nonblocking)
+{
+	state_of(store)->lock_nonblocking = nonblocking;
+}
+
 const struct store_ops store_file_ops = {
 	.scheme = "file",
 	.open = file_open,
@@ -834,4 +845,10 @@ const struct store_ops store_file_ops = {
 	.watch_open = file_watch_open,
 	.watch_poll = file_watch_poll,
 	.watch_close = file_watch_close,
+	.async_open = file_async_open,
+	.async_close = file_async_close,
+	.async_dispatch = file_async_dispatch,
+	.async_list = file_async_list,
+	.async_renew = file_async_renew,
+	.async_acquire = file_async_acquire,
 };

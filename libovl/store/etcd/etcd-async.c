@@ -1,0 +1,549 @@
+/*
+ * etcd-async.c - the etcd store's listings, renewals and acquisitions as
+ * requests that never block: each operation is a short chain of steps
+ * (range, drop, grant, write, revoke), one HTTP request in flight at a time
+ * on an etcd_loop, moving on from the previous reply.  A step that fails
+ * with a connection error is sent again to the next endpoint, a refused
+ * token is renewed once; every request has the client's timeout.
+ *
+ * The blocking ovl_lease and ovl_lease_renew run the same chains to their
+ * end (etcd_async_wait), so there is one implementation of each operation.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "store/etcd/etcd.h"
+
+/* Lost create races tolerated before acquire gives up. */
+#define ACQUIRE_ATTEMPTS 16
+
+enum op_kind { OP_LIST, OP_RENEW, OP_ACQUIRE, OP_REVOKE };
+enum op_step { STEP_RANGE, STEP_DROP, STEP_GRANT, STEP_WRITE, STEP_REVOKE, STEP_AUTH };
+
+struct etcd_op {
+	struct etcd_async *owner;
+	struct etcd_op *next;
+	enum op_kind kind;
+	enum op_step step;
+	/* the request in flight and what it takes to send it again */
+	struct etcd_request *request;
+	const char *path;
+	json_t *body;
+	enum op_step resume;		/* the step an authentication interrupted */
+	size_t tries;
+	int authenticated;
+	/* the caller's */
+	store_list_done list_done;
+	store_lease_done lease_done;
+	void *arg;
+	/* renew: the caller's lease; acquire: the chosen one */
+	struct ovl_lease *lease;
+	unsigned int ttl;
+	int64_t granted;		/* the etcd lease of the write under way */
+	int64_t write_revision;		/* the write's compare: 0 = absent */
+	int64_t old_id;			/* the etcd lease the write replaces */
+	int64_t dropped_id;		/* acquire: etcd lease of a dropped record */
+	char *key, *value;
+	/* acquire */
+	const struct ovl_config *config;
+	struct lease_request_copy request_copy;
+	int attempt;
+};
+
+struct etcd_async {
+	struct etcd_store *store;
+	struct ovl_ctx *ctx;
+	struct etcd_loop loop;
+	struct etcd_op *ops;
+};
+
+static int step_start(struct etcd_op *op);
+static void on_reply(void *arg, int err, json_t *reply);
+
+/* ---- the chain of one operation ------------------------------------- */
+
+static void op_unlink(struct etcd_op *op)
+{
+	struct etcd_op **p;
+
+	for (p = &op->owner->ops; *p; p = &(*p)->next)
+		if (*p == op) {
+			*p = op->next;
+			break;
+		}
+}
+
+static void op_free(struct etcd_op *op)
+{
+	etcd_request_cancel(op->owner->loop.multi, op->request);
+	json_decref(op->body);
+	free(op->key);
+	free(op->value);
+	if (op->kind == OP_ACQUIRE)
+		ovl_lease_free(op->lease);
+	lease_request_copy_free(&op->request_copy);
+	free(op);
+}
+
+static struct etcd_op *op_new(struct etcd_async *async, enum op_kind kind)
+{
+	struct etcd_op *op = calloc(1, sizeof(*op));
+
+	if (!op)
+		return NULL;
+	op->owner = async;
+	op->kind = kind;
+	op->next = async->ops;
+	async->ops = op;
+	return op;
+}
+
+/* Sends body (stolen) to path as the op's step. */
+static int send_step(struct etcd_op *op, enum op_step step, const char *path, json_t *body)
+{
+	struct etcd_async *async = op->owner;
+
+	if (!body)
+		return ctx_fail(async->ctx, -ENOMEM, "etcd: out of memory");
+	json_decref(op->body);
+	op->body = body;
+	op->path = path;
+	op->step = step;
+	op->tries = 0;
+	return etcd_request_start(async->store->client, async->loop.multi, path,
+				  json_incref(body), NULL, on_reply, op, &op->request);
+}
+
+/* A revoke nobody waits for: an etcd lease left behind only lives out its
+ * TTL. */
+static void revoke_later(struct etcd_async *async, int64_t id)
+{
+	struct etcd_op *op;
+
+	if (id <= 0)
+		return;
+	op = op_new(async, OP_REVOKE);
+	if (!op || send_step(op, STEP_REVOKE, "/v3/lease/revoke", etcd_revoke_request(id)) < 0) {
+		if (op) {
+			op_unlink(op);
+			op_free(op);
+		}
+		ctx_log(async->ctx, OVL_LOG_WARNING, "etcd: revoking lease %" PRId64 ": %s",
+			id, ovl_ctx_error(async->ctx));
+	}
+}
+
+/* Ends op: its done function runs, then it is gone. */
+static void finish(struct etcd_op *op, int err, struct ovl_lease **leases, size_t count)
+{
+	struct ovl_lease *lease = op->lease;
+
+	op_unlink(op);
+	if (err < 0)
+		revoke_later(op->owner, op->granted);
+	if (op->kind == OP_ACQUIRE) {
+		op->lease = NULL;	/* the caller's now, or freed */
+		if (err < 0) {
+			ovl_lease_free(lease);
+			lease = NULL;
+		}
+	}
+	if (op->list_done)
+		op->list_done(op->arg, err, leases, count);
+	else if (op->lease_done)
+		op->lease_done(op->arg, err, lease);
+	op_free(op);
+}
+
+/* The write of op->lease at op->key: grant first unless it is a
+ * reservation, which stays one. */
+static int start_write(struct etcd_op *op)
+{
+	op->granted = 0;
+	if (op->lease->expiration)
+		return send_step(op, STEP_GRANT, "/v3/lease/grant", etcd_grant_request(op->ttl));
+	return send_step(op, STEP_WRITE, "/v3/kv/txn",
+			 etcd_txn_request(op->key, op->value, op->write_revision, 0));
+}
+
+static int prepare_write(struct etcd_op *op, int64_t write_revision, int64_t old_id)
+{
+	struct etcd_store *store = op->owner->store;
+
+	free(op->key);
+	free(op->value);
+	op->value = lease_attrs_to_json(op->lease);
+	if (asprintf(&op->key, "%s%s", store->subnets, op->lease->key) < 0)
+		op->key = NULL;
+	if (!op->key || !op->value)
+		return ctx_fail(op->owner->ctx, -ENOMEM, "etcd: out of memory");
+	op->write_revision = write_revision;
+	op->old_id = old_id;
+	return 0;
+}
+
+/* acquire, after the listing: choose, drop an incompatible old record of
+ * ours, then write the choice. */
+static int acquire_listed(struct etcd_op *op, struct ovl_lease **leases, size_t count)
+{
+	struct etcd_async *async = op->owner;
+	struct etcd_choice choice;
+	char *key = NULL;
+	int err;
+
+	err = etcd_acquire_choose(async->ctx, op->config, &op->request_copy.request, leases,
+				  count, time(NULL), &choice);
+	if (!err) {
+		op->lease = choice.chosen;
+		err = prepare_write(op, choice.existing ? (int64_t)choice.existing->revision : 0,
+				    choice.existing ? (int64_t)choice.existing->store_id : 0);
+	}
+	if (!err && choice.dropped >= 0) {
+		const struct ovl_lease *old = leases[choice.dropped];
+
+		op->dropped_id = (int64_t)old->store_id;
+		if (asprintf(&key, "%s%s", async->store->subnets, old->key) < 0)
+			err = ctx_fail(async->ctx, -ENOMEM, "etcd: out of memory");
+		else
+			err = send_step(op, STEP_DROP, "/v3/kv/txn",
+					etcd_txn_request(key, NULL, (int64_t)old->revision, 0));
+		free(key);
+	} else if (!err) {
+		err = start_write(op);
+	}
+	ovl_leases_free(leases, count);
+	return err;
+}
+
+/* The write's txn answered: done says whether its compare held. */
+static void written(struct etcd_op *op, int done, int64_t revision)
+{
+	struct etcd_async *async = op->owner;
+	struct ovl_lease *lease = op->lease;
+	int64_t now = time(NULL);
+
+	if (!done) {
+		revoke_later(async, op->granted);
+		op->granted = 0;
+		if (op->kind == OP_RENEW) {
+			lease->lost = 1;
+			finish(op, ctx_fail(async->ctx, -ESTALE, "lease %s: gone from etcd or taken "
+					    "by another writer since revision %" PRIu64,
+					    lease->key, lease->revision), NULL, 0);
+			return;
+		}
+		ovl_lease_free(op->lease);
+		op->lease = NULL;
+		if (++op->attempt >= ACQUIRE_ATTEMPTS) {
+			finish(op, ctx_fail(async->ctx, -EAGAIN, "etcd: lost the race for a "
+					    "subnet %d times in a row (too many nodes acquiring "
+					    "at once?)", ACQUIRE_ATTEMPTS), NULL, 0);
+			return;
+		}
+		ctx_log(async->ctx, OVL_LOG_DEBUG, "etcd: lost a create race, choosing again");
+		if (send_step(op, STEP_RANGE, "/v3/kv/range",
+			      etcd_prefix_range(async->store->subnets)) < 0)
+			finish(op, -ENOMEM, NULL, 0);
+		return;
+	}
+	lease->store_id = (uint64_t)op->granted;
+	lease->revision = (uint64_t)revision;
+	lease->lost = 0;
+	if (op->kind == OP_RENEW && lease->expiration)
+		lease->expiration = lease_expiration_after(now, op->ttl);
+	/* Renewed by a fresh etcd lease: the old one may go. */
+	if (op->old_id && op->old_id != op->granted)
+		revoke_later(async, op->old_id);
+	op->granted = 0;
+	finish(op, 0, NULL, 0);
+}
+
+/* The reply to the op's current step. */
+static int step_done(struct etcd_op *op, json_t *reply)
+{
+	struct etcd_async *async = op->owner;
+	struct ovl_lease **leases = NULL;
+	int64_t revision;
+	size_t count = 0, i;
+	int err, done;
+
+	switch (op->step) {
+	case STEP_RANGE:
+		err = etcd_listing_parse(async->ctx, reply, async->store->subnets, &leases,
+					 &count, &revision);
+		if (err < 0)
+			return err;
+		if (op->kind == OP_ACQUIRE)
+			return acquire_listed(op, leases, count);
+		/* etcd deletes expired keys: what is listed is alive. */
+		for (i = 0; i < count; i++)
+			leases[i]->expiration = leases[i]->store_id ? INT64_MAX : 0;
+		finish(op, 0, leases, count);
+		return 0;
+	case STEP_DROP:
+		err = etcd_txn_reply(async->ctx, "the old lease", reply, &done, &revision);
+		if (err < 0)
+			return err;
+		if (done)
+			revoke_later(async, op->dropped_id);
+		return start_write(op);
+	case STEP_GRANT:
+		err = etcd_grant_reply(async->ctx, reply, &op->granted);
+		if (err < 0)
+			return err;
+		return send_step(op, STEP_WRITE, "/v3/kv/txn",
+				 etcd_txn_request(op->key, op->value, op->write_revision,
+						  op->granted));
+	case STEP_WRITE:
+		err = etcd_txn_reply(async->ctx, op->key, reply, &done, &revision);
+		if (err < 0)
+			return err;
+		written(op, done, revision);
+		return 0;
+	case STEP_AUTH:
+		err = etcd_token_take(async->store->client, reply);
+		if (err < 0)
+			return err;
+		return step_start(op);
+	case STEP_REVOKE:
+		finish(op, 0, NULL, 0);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Sends the step op->body belongs to again (after a token renewal). */
+static int step_start(struct etcd_op *op)
+{
+	op->step = op->resume;
+	return etcd_request_start(op->owner->store->client, op->owner->loop.multi, op->path,
+				  json_incref(op->body), NULL, on_reply, op, &op->request);
+}
+
+static void on_reply(void *arg, int err, json_t *reply)
+{
+	struct etcd_op *op = arg;
+	struct etcd_client *client = op->owner->store->client;
+
+	op->request = NULL;	/* freed by etcd_request_finish */
+	if (etcd_is_connection_error(err) && ++op->tries < client->endpoint_count) {
+		/* etcd_request_finish moved on to the next endpoint. */
+		ctx_log(op->owner->ctx, OVL_LOG_WARNING, "%s", ovl_ctx_error(op->owner->ctx));
+		err = etcd_request_start(client, op->owner->loop.multi, op->path,
+					 json_incref(op->body), NULL, on_reply, op, &op->request);
+	} else if (err == -EACCES && client->username && !op->authenticated &&
+		   op->step != STEP_AUTH) {
+		/* Tokens expire: one fresh one, then a refusal stands. */
+		op->authenticated = 1;
+		op->resume = op->step;
+		op->step = STEP_AUTH;
+		err = etcd_request_start(client, op->owner->loop.multi, "/v3/auth/authenticate",
+					 etcd_authenticate_request(client), NULL, on_reply, op,
+					 &op->request);
+	} else if (!err) {
+		err = step_done(op, reply);
+	} else if (op->kind == OP_REVOKE) {
+		if (err != -ENOENT)
+			ctx_log(op->owner->ctx, OVL_LOG_WARNING, "etcd: revoking a lease: %s",
+				ovl_ctx_error(op->owner->ctx));
+		err = 0;
+		finish(op, 0, NULL, 0);
+	}
+	if (err < 0)
+		finish(op, err, NULL, 0);
+}
+
+/* ---- store_ops hooks ------------------------------------------------ */
+
+int etcd_async_open(struct store_async *store_async)
+{
+	struct epoll_event nest = { .events = EPOLLIN };
+	struct etcd_async *async = calloc(1, sizeof(*async));
+	int err;
+
+	if (!async)
+		return ctx_fail(store_async->store->ctx, -ENOMEM, "etcd: out of memory");
+	async->store = store_async->store->state;
+	async->ctx = store_async->store->ctx;
+	err = etcd_loop_init(&async->loop, async->ctx, "etcd");
+	if (err < 0) {
+		free(async);
+		return err;
+	}
+	store_async->state = async;
+	if (store_async->epoll_fd >= 0) {
+		nest.data.fd = async->loop.epoll_fd;
+		if (epoll_ctl(store_async->epoll_fd, EPOLL_CTL_ADD, async->loop.epoll_fd,
+			      &nest) < 0) {
+			err = ctx_fail(async->ctx, -errno, "etcd: epoll: %s", ovl_strerror(errno));
+			etcd_async_close(store_async);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void etcd_async_close(struct store_async *store_async)
+{
+	struct etcd_async *async = store_async->state;
+	struct etcd_op *op;
+
+	if (!async)
+		return;
+	while ((op = async->ops)) {
+		async->ops = op->next;
+		op_free(op);
+	}
+	etcd_loop_cleanup(&async->loop);
+	free(async);
+	store_async->state = NULL;
+}
+
+int etcd_async_dispatch(struct store_async *store_async)
+{
+	struct etcd_async *async = store_async->state;
+
+	return etcd_loop_run(&async->loop, 0, NULL, NULL);
+}
+
+/* Starts op's first step, or frees it (the start failed: no done call). */
+static int op_start(struct etcd_op *op, int err)
+{
+	if (!err)
+		err = op->kind == OP_RENEW ? start_write(op) :
+		      send_step(op, STEP_RANGE, "/v3/kv/range",
+				etcd_prefix_range(op->owner->store->subnets));
+	if (err < 0) {
+		op_unlink(op);
+		op_free(op);
+	}
+	return err;
+}
+
+int etcd_async_list(struct store_async *store_async, store_list_done done, void *arg)
+{
+	struct etcd_async *async = store_async->state;
+	struct etcd_op *op = op_new(async, OP_LIST);
+
+	if (!op)
+		return ctx_fail(async->ctx, -ENOMEM, "etcd: out of memory");
+	op->list_done = done;
+	op->arg = arg;
+	return op_start(op, 0);
+}
+
+int etcd_async_renew(struct store_async *store_async, struct ovl_lease *lease,
+		     unsigned int ttl_seconds, store_lease_done done, void *arg)
+{
+	struct etcd_async *async = store_async->state;
+	struct etcd_op *op;
+
+	if (!lease->revision)
+		return ctx_fail(async->ctx, -EINVAL, "lease %s: not read from this store",
+				lease->key);
+	op = op_new(async, OP_RENEW);
+	if (!op)
+		return ctx_fail(async->ctx, -ENOMEM, "etcd: out of memory");
+	op->lease_done = done;
+	op->arg = arg;
+	op->lease = lease;
+	op->ttl = ttl_seconds ? ttl_seconds : LEASE_DEFAULT_TTL;
+	/* A reservation stays one; rewriting it checks it is still ours. */
+	return op_start(op, prepare_write(op, (int64_t)lease->revision,
+					  (int64_t)lease->store_id));
+}
+
+int etcd_async_acquire(struct store_async *store_async, const struct ovl_config *config,
+		       const struct ovl_lease_request *request, store_lease_done done,
+		       void *arg)
+{
+	struct etcd_async *async = store_async->state;
+	struct etcd_op *op = op_new(async, OP_ACQUIRE);
+
+	if (!op)
+		return ctx_fail(async->ctx, -ENOMEM, "etcd: out of memory");
+	op->lease_done = done;
+	op->arg = arg;
+	op->config = config;
+	op->ttl = request->ttl_seconds ? request->ttl_seconds : LEASE_DEFAULT_TTL;
+	return op_start(op, lease_request_copy(async->ctx, request, &op->request_copy));
+}
+
+/* ---- the blocking calls --------------------------------------------- */
+
+struct wait {
+	int finished, err;
+	struct ovl_lease *lease;
+};
+
+static void wait_done(void *arg, int err, struct ovl_lease *lease)
+{
+	struct wait *wait = arg;
+
+	wait->finished = 1;
+	wait->err = err;
+	wait->lease = lease;
+}
+
+/* Runs async until its one operation (started with wait_done) ends; every
+ * request has a timeout, so this ends too. */
+static int wait_for(struct store_async *store_async, struct wait *wait)
+{
+	struct etcd_async *async = store_async->state;
+	int err = 0;
+
+	/* The revokes it left behind go out too, as they did when each
+	 * request was a blocking call. */
+	while ((!wait->finished || async->ops) && !err)
+		err = etcd_loop_run(&async->loop, 100, NULL, NULL);
+	return wait->finished ? wait->err : err;
+}
+
+/* A private async (no outer epoll set) for one blocking call. */
+static int blocking_open(struct ovl_store *store, struct store_async *async)
+{
+	async->store = store;
+	async->epoll_fd = -1;
+	async->state = NULL;
+	return etcd_async_open(async);
+}
+
+int etcd_acquire_wait(struct ovl_store *store, const struct ovl_config *config,
+		      const struct ovl_lease_request *request, struct ovl_lease **lease)
+{
+	struct store_async async;
+	struct wait wait = { 0 };
+	int err;
+
+	*lease = NULL;
+	err = blocking_open(store, &async);
+	if (!err)
+		err = etcd_async_acquire(&async, config, request, wait_done, &wait);
+	if (!err)
+		err = wait_for(&async, &wait);
+	if (!err)
+		*lease = wait.lease;
+	else if (wait.lease)
+		ovl_lease_free(wait.lease);
+	etcd_async_close(&async);
+	return err;
+}
+
+int etcd_renew_wait(struct ovl_store *store, struct ovl_lease *lease, unsigned int ttl_seconds)
+{
+	struct store_async async;
+	struct wait wait = { 0 };
+	int err;
+
+	err = blocking_open(store, &async);
+	if (!err)
+		err = etcd_async_renew(&async, lease, ttl_seconds, wait_done, &wait);
+	if (!err)
+		err = wait_for(&async, &wait);
+	etcd_async_close(&async);
+	return err;
+}

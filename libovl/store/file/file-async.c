@@ -1,0 +1,234 @@
+/*
+ * file-async.c - the file store's operations for callers that must not
+ * block (the agent).  The document is local, so reading and writing it is
+ * quick; only its lock can make a caller wait, for as long as another
+ * process holds it.  Here the lock is tried, never waited for: a request
+ * runs from store_async_dispatch (never inside the call that started it),
+ * and while the lock is held it is tried again every RETRY_MS until its
+ * deadline, the store's timeout.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/file/store-file.h"
+
+#define RETRY_MS 20
+/* How long a request waits for the lock before it fails. */
+#define DEADLINE_MS 5000
+
+enum op_kind { OP_LIST, OP_RENEW, OP_ACQUIRE };
+
+struct file_op {
+	struct file_op *next;
+	enum op_kind kind;
+	store_list_done list_done;
+	store_lease_done lease_done;
+	void *arg;
+	struct ovl_lease *lease;	/* renew: the caller's */
+	unsigned int ttl;
+	const struct ovl_config *config;
+	struct lease_request_copy request;
+	int64_t deadline;		/* monotonic ms */
+};
+
+struct file_async {
+	int timer_fd;
+	struct file_op *ops, **tail;	/* in the order they were started */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void arm(struct file_async *fa, long ms)
+{
+	struct itimerspec when = { { 0, 0 }, { ms / 1000, (ms % 1000) * 1000000 + (ms ? 0 : 1) } };
+
+	timerfd_settime(fa->timer_fd, 0, &when, NULL);
+}
+
+int file_async_open(struct store_async *async)
+{
+	struct epoll_event event = { .events = EPOLLIN };
+	struct file_async *fa = calloc(1, sizeof(*fa));
+	int err;
+
+	if (!fa)
+		return ctx_fail(async->store->ctx, -ENOMEM, "out of memory");
+	fa->tail = &fa->ops;
+	fa->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	event.data.fd = fa->timer_fd;
+	if (fa->timer_fd < 0 ||
+	    (async->epoll_fd >= 0 &&
+	     epoll_ctl(async->epoll_fd, EPOLL_CTL_ADD, fa->timer_fd, &event) < 0)) {
+		err = ctx_fail(async->store->ctx, -errno, "file store: %s", ovl_strerror(errno));
+		if (fa->timer_fd >= 0)
+			close(fa->timer_fd);
+		free(fa);
+		return err;
+	}
+	async->state = fa;
+	return 0;
+}
+
+static void op_free(struct file_op *op)
+{
+	lease_request_copy_free(&op->request);
+	free(op);
+}
+
+void file_async_close(struct store_async *async)
+{
+	struct file_async *fa = async->state;
+	struct file_op *op;
+
+	if (!fa)
+		return;
+	while ((op = fa->ops)) {
+		fa->ops = op->next;
+		op_free(op);
+	}
+	close(fa->timer_fd);
+	free(fa);
+	async->state = NULL;
+}
+
+/* Runs op with the lock tried once: 1 when it ended (done called), 0 when
+ * the lock was held and there is time left. */
+static int run(struct ovl_store *store, struct file_op *op)
+{
+	struct ovl_lease **leases = NULL, *lease = NULL;
+	size_t count = 0;
+	uint64_t revision;
+	int err;
+
+	file_store_set_nonblocking(store, 1);
+	switch (op->kind) {
+	case OP_LIST:
+		err = store->ops->list(store, &leases, &count, &revision);
+		break;
+	case OP_RENEW:
+		err = store->ops->renew(store, op->lease, op->ttl);
+		lease = op->lease;
+		break;
+	default:
+		err = store->ops->acquire(store, op->config, &op->request.request, &lease);
+		break;
+	}
+	file_store_set_nonblocking(store, 0);
+	if (err == -EWOULDBLOCK) {
+		if (now_ms() < op->deadline)
+			return 0;
+		err = ctx_fail_prefix(store->ctx, -ETIMEDOUT, "no lock within %d ms: ",
+				      DEADLINE_MS);
+	}
+	if (op->list_done)
+		op->list_done(op->arg, err, leases, count);
+	else
+		op->lease_done(op->arg, err, lease);
+	return 1;
+}
+
+int file_async_dispatch(struct store_async *async)
+{
+	struct file_async *fa = async->state;
+	struct file_op *pending = fa->ops, *kept = NULL, **kept_tail = &kept, *op;
+	uint64_t expirations;
+
+	if (read(fa->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return ctx_fail(async->store->ctx, -errno, "file store: timer: %s",
+				ovl_strerror(errno));
+	/* Done functions may start new requests: they queue on the emptied
+	 * list and run at once, after the ones still waiting for the lock. */
+	fa->ops = NULL;
+	fa->tail = &fa->ops;
+	while ((op = pending)) {
+		pending = op->next;
+		op->next = NULL;
+		if (run(async->store, op)) {
+			op_free(op);
+			continue;
+		}
+		*kept_tail = op;
+		kept_tail = &op->next;
+	}
+	if (fa->ops)
+		arm(fa, 0);
+	else if (kept)
+		arm(fa, RETRY_MS);
+	if (kept) {
+		*kept_tail = fa->ops;
+		if (!fa->ops)
+			fa->tail = kept_tail;
+		fa->ops = kept;
+	}
+	return 0;
+}
+
+static struct file_op *op_add(struct store_async *async, enum op_kind kind, void *arg)
+{
+	struct file_async *fa = async->state;
+	struct file_op *op = calloc(1, sizeof(*op));
+
+	if (!op)
+		return NULL;
+	op->kind = kind;
+	op->arg = arg;
+	op->deadline = now_ms() + DEADLINE_MS;
+	*fa->tail = op;
+	fa->tail = &op->next;
+	arm(fa, 0);
+	return op;
+}
+
+int file_async_list(struct store_async *async, store_list_done done, void *arg)
+{
+	struct file_op *op = op_add(async, OP_LIST, arg);
+
+	if (!op)
+		return ctx_fail(async->store->ctx, -ENOMEM, "out of memory");
+	op->list_done = done;
+	return 0;
+}
+
+int file_async_renew(struct store_async *async, struct ovl_lease *lease,
+		     unsigned int ttl_seconds, store_lease_done done, void *arg)
+{
+	struct file_op *op = op_add(async, OP_RENEW, arg);
+
+	if (!op)
+		return ctx_fail(async->store->ctx, -ENOMEM, "out of memory");
+	op->lease_done = done;
+	op->lease = lease;
+	op->ttl = ttl_seconds;
+	return 0;
+}
+
+int file_async_acquire(struct store_async *async, const struct ovl_config *config,
+		       const struct ovl_lease_request *request, store_lease_done done,
+		       void *arg)
+{
+	struct file_op *op;
+	struct lease_request_copy copy;
+	int err = lease_request_copy(async->store->ctx, request, &copy);
+
+	if (err < 0)
+		return err;
+	op = op_add(async, OP_ACQUIRE, arg);
+	if (!op) {
+		lease_request_copy_free(&copy);
+		return ctx_fail(async->store->ctx, -ENOMEM, "out of memory");
+	}
+	op->lease_done = done;
+	op->config = config;
+	op->request = copy;
+	return 0;
+}
