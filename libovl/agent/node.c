@@ -10,14 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 
-#include "agent/node.h"
+#include "agent/node-backend.h"
 
 #define DAY_SECONDS (24 * 3600)
 #define RETRY_FIRST_MS 250
@@ -59,15 +58,15 @@ static int acquire_lease(struct ovl_node *node, const char *preferred,
 	char *data[2] = { NULL, NULL };
 	int i, err;
 
-	for (i = 0; i < node->nplanes; i++) {
-		err = node_backend_data(node, &node->planes[i], &data[i]);
+	for (i = 0; i < node->nplanes && node->backend->backend_data; i++) {
+		err = node->backend->backend_data(node, &node->planes[i], &data[i]);
 		if (err < 0)
 			goto out;
 	}
 	request.node_name = node->node_name;
 	request.public_ip = node->public_ip[0] ? node->public_ip : NULL;
 	request.public_ipv6 = node->public_ipv6[0] ? node->public_ipv6 : NULL;
-	request.backend_type = ovl_config_backend_type(node->config);
+	request.backend_type = node->backend->name;
 	for (i = 0; i < node->nplanes; i++) {
 		if (node->planes[i].family == AF_INET)
 			request.backend_data = data[i];
@@ -317,42 +316,6 @@ static void previous_subnets(struct ovl_node *node, char *v4, char *v6, size_t s
 	}
 }
 
-/* The VTEP MAC to keep: the existing device's (its kernel state and the
- * peers' entries already use it), else the one our previous lease record
- * published, else a new random locally administered unicast MAC. */
-static int choose_mac(struct ovl_node *node, struct node_plane *plane,
-		      struct ovl_lease *const *leases, size_t count)
-{
-	struct peer_rules rules = node_peer_rules(node, plane);
-	struct peer_text text;
-	struct ovl_link *link;
-	unsigned char mac[6];
-	size_t i;
-
-	if (ovl_link_open(node->ctx, plane->device, &link) == 0) {
-		snprintf(plane->mac, sizeof(plane->mac), "%s", ovl_link_mac(link));
-		ovl_link_free(link);
-		plane->existed = 1;
-		if (mac_parse_unicast(plane->mac, mac) == 0)
-			return 0;
-	}
-	plane->mac[0] = '\0';
-	rules.own_subnet = NULL;
-	for (i = 0; i < count && !plane->mac[0]; i++)
-		if (node_is_own_record(node, leases[i]) &&
-		    peer_from_lease(node->ctx, &rules, leases[i], &text) == 0)
-			snprintf(plane->mac, sizeof(plane->mac), "%s", text.mac);
-	ctx_clear_error(node->ctx);
-	if (plane->mac[0])
-		return 0;
-	if (getrandom(mac, sizeof(mac), 0) != sizeof(mac))
-		return ctx_fail(node->ctx, -EIO, "no random bytes for a MAC");
-	mac[0] = (unsigned char)((mac[0] & 0xfe) | 0x02);
-	snprintf(plane->mac, sizeof(plane->mac), "%02x:%02x:%02x:%02x:%02x:%02x",
-		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-	return 0;
-}
-
 static int setup_planes(struct ovl_node *node)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
@@ -360,7 +323,8 @@ static int setup_planes(struct ovl_node *node)
 	size_t count = 0, i;
 	int err = 0;
 
-	/* Unreachable store: no old MAC to find; acquiring will say why. */
+	/* Unreachable store: no old record to learn from; acquiring will
+	 * say why. */
 	if (ovl_leases(node->store, &leases, &count) < 0)
 		ctx_clear_error(node->ctx);
 	for (i = 0; i < count; i++)
@@ -371,14 +335,10 @@ static int setup_planes(struct ovl_node *node)
 		if (!ovl_config_family_enabled(node->config, families[i]))
 			continue;
 		plane->family = families[i];
-		node_plane_name(node, plane);
+		node->backend->plane_name(node, plane);
 		node->nplanes++;
-		if (node->backend == BACKEND_VXLAN)
-			err = choose_mac(node, plane, leases, count);
-		/* host-gw routes a previous run left stay if the start fails;
-		 * a UDP device dies with its fd anyway. */
-		else
-			plane->existed = node->backend == BACKEND_HOSTGW && node->lease_existed;
+		if (node->backend->plane_previous)
+			err = node->backend->plane_previous(node, plane, leases, count);
 	}
 	if (leases)
 		ovl_leases_free(leases, count);
@@ -620,7 +580,8 @@ OVL_EXPORT int ovl_node_dispatch(struct ovl_node *node)
 	/* Only clears the timer's readiness; deadlines are checked below. */
 	if (read(node->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		ctx_log(node->ctx, OVL_LOG_DEBUG, "timerfd: %s", ovl_strerror(errno));
-	node_links_dispatch(node);
+	if (node->backend->dispatch)
+		node->backend->dispatch(node);
 	node_link_events_read(node);
 	node_store_events_read(node);
 	now = node_now_ms();
@@ -669,9 +630,9 @@ OVL_EXPORT int ovl_node_status(const struct ovl_node *node,
 	}
 	snprintf(out.backend, sizeof(out.backend), "%s",
 		 ovl_config_backend_type(node->config));
-	/* host-gw has no device (its link name does not fit a device name). */
+	/* A backend without a device has a link name, which is no device's. */
 	snprintf(out.device, sizeof(out.device), "%.15s",
-		 node->backend == BACKEND_HOSTGW ? "" : node->planes[0].device);
+		 node->backend->has_device ? node->planes[0].device : "");
 	snprintf(out.mac, sizeof(out.mac), "%s", node->planes[0].mac);
 	snprintf(out.public_ip, sizeof(out.public_ip), "%s", node->public_ip);
 	snprintf(out.public_ipv6, sizeof(out.public_ipv6), "%s", node->public_ipv6);
@@ -717,12 +678,13 @@ OVL_EXPORT int ovl_node_stop(struct ovl_node *node, unsigned int flags)
 				       ovl_strerror(errno));
 		ctx_log(node->ctx, OVL_LOG_NOTICE, "stopped: lease %s released, %s removed",
 			node->lease ? ovl_lease_key(node->lease) : "-", node->planes[0].device);
-	} else if (node->backend == BACKEND_UDP) {
-		/* The TUN lives as long as our fd: a UDP data path cannot
-		 * outlive the node (the lease stays for a restart). */
+	} else if (!node->backend->outlives_node) {
+		/* The data path lives in this process (udp: the TUN as long
+		 * as our fd); the lease stays for a restart. */
 		ctx_log(node->ctx, OVL_LOG_NOTICE,
-			"stopped: lease %s kept, %s removed with the process's UDP loop",
-			node->lease ? ovl_lease_key(node->lease) : "-", node->planes[0].device);
+			"stopped: lease %s kept, %s removed with the process's %s loop",
+			node->lease ? ovl_lease_key(node->lease) : "-", node->planes[0].device,
+			node->backend->name);
 	} else {
 		ctx_log(node->ctx, OVL_LOG_NOTICE,
 			"stopped: lease %s, %s and its peers kept",

@@ -20,7 +20,7 @@ struct peer_rules {
 	int family;				/* AF_INET or AF_INET6 */
 	const struct ovl_prefix *network;	/* the cluster network */
 	const struct ovl_prefix *own_subnet;	/* ours, never a peer */
-	const char *backend_type;		/* "vxlan", "host-gw", "udp" */
+	const char *backend_type;		/* the name of our backend */
 	uint32_t vni;
 };
 
@@ -66,8 +66,7 @@ struct node_peer {
 	struct peer_text text[2];	/* per plane; subnet "" when absent */
 };
 
-/* The data path the config names. */
-enum node_backend { BACKEND_VXLAN, BACKEND_HOSTGW, BACKEND_UDP };
+struct node_backend_ops;
 
 struct ovl_node {
 	struct ovl_ctx *ctx;
@@ -78,7 +77,7 @@ struct ovl_node {
 	unsigned int ttl, margin;
 	int64_t resync_ms;
 	int ip_masq;
-	enum node_backend backend;
+	const struct node_backend_ops *backend;	/* the config's data path */
 	int masq_failed;		/* the last apply failed: retry */
 
 	struct underlay underlay;
@@ -126,26 +125,24 @@ struct peer_rules node_peer_rules(const struct ovl_node *node,
 const char *node_plane_subnet(const struct ovl_node *node, int family);
 /* ------------------------------------------------------ node-backend.c */
 
-/* node->backend from the config: -EOPNOTSUPP for others, -EINVAL for udp
- * with IPv6 (flannel's udp is IPv4 only). */
+/* node->backend from the config: -EOPNOTSUPP for a backend we do not have,
+ * -EINVAL for an IPv4-only one with IPv6 enabled. */
 int node_backend_pick(struct ovl_node *node);
-/* plane->device: flannel.VNI, flannel-v6.VNI, host-gw[-v6]:IFACE, flannel0. */
-void node_plane_name(struct ovl_node *node, struct node_plane *plane);
-/* The plane's BackendData for the lease, NULL (0) when the backend has none. */
-int node_backend_data(const struct ovl_node *node, const struct node_plane *plane,
-		      char **text);
-/* The plane's backend (ovl_vxlan_up with its MAC, ovl_hostgw_up or
- * ovl_udp_up with its fd in the node's epoll set) for our subnet on the
- * underlay; replaces plane->link. */
+/* The plane's link from its backend for our subnet on the underlay;
+ * replaces plane->link. */
 int node_plane_up(struct ovl_node *node, struct node_plane *plane);
-/* Frees the plane's link (a UDP link's fd leaves the epoll set). */
+/* Frees the plane's link and what its backend added to it. */
 void node_plane_free(struct ovl_node *node, struct node_plane *plane);
-/* Runs the UDP loop's bounded dispatch; nothing for the other backends. */
-void node_links_dispatch(struct ovl_node *node);
+
+/* --------------------------------------------------------- node-masq.c */
+
 /* --ip-masq: apply the rules of every plane (apply), or check them and
  * restore what is missing; failures are logged and set masq_failed. */
 void node_masq_ensure(struct ovl_node *node, int apply);
 int node_masq_remove(struct ovl_node *node);
+
+/* --------------------------------------------------------- node-sync.c */
+
 /* Lists the store and makes the kernel hold exactly the valid peers. */
 int node_resync(struct ovl_node *node);
 void node_store_events_read(struct ovl_node *node);
