@@ -1,8 +1,17 @@
 /*
- * node.h - what the agent's files share: the underlay it runs on, the link
- * event socket it watches, the check that turns a lease into a peer, and the
- * agent's own state (node.c: life cycle and lease; node-sync.c: peers and
- * device repair).
+ * node.h - what the agent's files share: the agent's state, the check that
+ * turns a lease into a peer, and the functions its files call across.
+ * The files: node.c (life cycle: start, the pollable fd, dispatch, status,
+ * stop), node-lease.c (our lease and subnet.env), node-sync.c (peers and
+ * device repair), node-peer.c (which lease records are peers),
+ * node-backend.c with node-backend.h (the backends' table; one file per
+ * backend: backend-vxlan.c, backend-hostgw.c, backend-udp.c), node-masq.c
+ * (--ip-masq).
+ *
+ * The agent is the top layer: it uses only the public API (include/ovl.h)
+ * and what the layers below export through their headers (core/internal.h,
+ * netlink/underlay.h, netlink/linkwatch.h), never the internals of link/,
+ * store/ or lease/.
  */
 #ifndef OVL_NODE_H
 #define OVL_NODE_H
@@ -114,8 +123,6 @@ int64_t node_now_ms(void);
 void node_error(struct ovl_node *node, int err, const char *what);
 /* The next retry delay in ms: 250 ms doubling up to 30 s. */
 unsigned int node_backoff(unsigned int *backoff_ms);
-int node_is_own_record(const struct ovl_node *node, const struct ovl_lease *lease);
-void node_lease_lost(struct ovl_node *node, const char *why);
 int node_watch_open(struct ovl_node *node);
 void node_arm_timer(struct ovl_node *node);
 int64_t node_next_deadline(const struct ovl_node *node);
@@ -123,6 +130,24 @@ int64_t node_next_deadline(const struct ovl_node *node);
 struct peer_rules node_peer_rules(const struct ovl_node *node,
 				  const struct node_plane *plane);
 const char *node_plane_subnet(const struct ovl_node *node, int family);
+
+/* -------------------------------------------------------- node-lease.c */
+
+/* Acquires (or re-acquires) the lease, preferring the subnets we hold or
+ * held ("" or NULL: none), with the planes' BackendData. */
+int node_lease_acquire(struct ovl_node *node, const char *preferred,
+		       const char *preferred6, struct ovl_lease **lease);
+/* Takes lease as ours: subnets of the planes, renewal timer. */
+void node_lease_adopt(struct ovl_node *node, struct ovl_lease *lease);
+/* Renews the lease when due; re-acquires it when lost and due. */
+void node_lease_keep(struct ovl_node *node);
+int node_is_own_record(const struct ovl_node *node, const struct ovl_lease *lease);
+void node_lease_lost(struct ovl_node *node, const char *why);
+/* Writes subnet.env from the planes; 0 clears subnet_env_stale. */
+int node_subnet_env_write(struct ovl_node *node);
+/* The subnets of a previous run, from subnet.env ("10.244.3.1/24"). */
+void node_previous_subnets(struct ovl_node *node, char *v4, char *v6, size_t size);
+
 /* ------------------------------------------------------ node-backend.c */
 
 /* node->backend from the config: -EOPNOTSUPP for a backend we do not have,
