@@ -1,16 +1,16 @@
 /*
  * node-peer.c - the gate between the store and the kernel: a remote lease
  * becomes a peer only when its subnet lies in our network and is not ours,
- * its public IP can carry traffic, its backend is ours, and its VXLAN data
- * (VNI, VtepMAC) match, and its NodeName has the length of a host name.
+ * its public IP can carry traffic, its backend is one ours takes, its
+ * BackendData is what ours needs (node_backend_ops.peer_data), and its
+ * NodeName has the length of a host name.
  * Whatever fails is named so the agent can log and skip that record.
  */
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <jansson.h>
 
-#include "agent/node.h"
+#include "agent/node-backend.h"
 
 /* Kubernetes node names are DNS subdomains: a longer name is not a node's,
  * and holding or logging megabytes per record would be the store's doing. */
@@ -92,33 +92,15 @@ static int check_address(struct ovl_ctx *ctx, const struct peer_rules *rules,
 	return 0;
 }
 
-/* {"VNI":1,"VtepMAC":"0e:..."}: the VNI must be ours, the MAC usable. */
-static int check_vxlan_data(struct ovl_ctx *ctx, const struct peer_rules *rules,
-			    const char *data, struct peer_text *peer)
+/* Whether backend takes a peer whose lease says type. */
+static int takes_type(const struct node_backend_ops *backend, const char *type)
 {
-	unsigned char mac[6];
-	json_t *root, *vni, *vtep;
-	int err = 0;
+	const char *const *name;
 
-	root = data ? json_loads(data, 0, NULL) : NULL;
-	if (!json_is_object(root)) {
-		json_decref(root);
-		return ctx_fail(ctx, -EINVAL, "no BackendData object");
-	}
-	vni = json_object_get(root, "VNI");
-	vtep = json_object_get(root, "VtepMAC");
-	if (!json_is_integer(vni) || json_integer_value(vni) != (json_int_t)rules->vni)
-		err = ctx_fail(ctx, -EINVAL, "VNI %lld, want %u",
-			       json_is_integer(vni) ? (long long)json_integer_value(vni) : -1LL,
-			       rules->vni);
-	else if (!json_is_string(vtep) ||
-		 mac_parse_unicast(json_string_value(vtep), mac) < 0)
-		err = ctx_fail(ctx, -EINVAL, "VtepMAC '%s' is not a unicast MAC",
-			       json_is_string(vtep) ? json_string_value(vtep) : "");
-	else
-		snprintf(peer->mac, sizeof(peer->mac), "%s", json_string_value(vtep));
-	json_decref(root);
-	return err;
+	for (name = backend->peer_types; *name; name++)
+		if (!strcmp(*name, type))
+			return 1;
+	return 0;
 }
 
 int peer_from_lease(struct ovl_ctx *ctx, const struct peer_rules *rules,
@@ -126,6 +108,7 @@ int peer_from_lease(struct ovl_ctx *ctx, const struct peer_rules *rules,
 {
 	const char *subnet_text = ovl_lease_subnet(lease, rules->family);
 	const char *type = ovl_lease_backend_type(lease);
+	const struct node_backend_ops *backend = node_backend_find(rules->backend_type);
 	struct ovl_prefix subnet;
 	int err;
 
@@ -137,10 +120,7 @@ int peer_from_lease(struct ovl_ctx *ctx, const struct peer_rules *rules,
 	if (ovl_lease_node_name(lease) && strlen(ovl_lease_node_name(lease)) > NODE_NAME_MAX)
 		return ctx_fail(ctx, -EINVAL, "NodeName of %zu bytes, longer than %d",
 				strlen(ovl_lease_node_name(lease)), NODE_NAME_MAX);
-	/* flanneld's udp backend leaves BackendType empty (its lease attrs
-	 * set only PublicIP); we write "udp": both are udp peers. */
-	if (strcmp(type, rules->backend_type) &&
-	    !(!*type && !strcmp(rules->backend_type, "udp")))
+	if (!backend || !takes_type(backend, type))
 		return ctx_fail(ctx, -EINVAL, "backend type '%s', want '%s'",
 				type, rules->backend_type);
 	if (ovl_prefix_parse(subnet_text, &subnet) < 0 ||
@@ -154,8 +134,8 @@ int peer_from_lease(struct ovl_ctx *ctx, const struct peer_rules *rules,
 		return ctx_fail(ctx, -EINVAL, "subnet %s overlaps ours", subnet_text);
 	snprintf(peer->subnet, sizeof(peer->subnet), "%s", subnet_text);
 	err = check_address(ctx, rules, ovl_lease_public_ip(lease, rules->family), peer);
-	if (err < 0 || strcmp(rules->backend_type, "vxlan"))
+	if (err < 0 || !backend->peer_data)
 		return err;
-	return check_vxlan_data(ctx, rules,
-				ovl_lease_backend_data(lease, rules->family), peer);
+	return backend->peer_data(ctx, rules, ovl_lease_backend_data(lease, rules->family),
+				  peer);
 }

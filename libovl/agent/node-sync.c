@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "agent/node.h"
+#include "agent/node-backend.h"
 
 struct peer_rules node_peer_rules(const struct ovl_node *node,
 				  const struct node_plane *plane)
@@ -21,7 +21,7 @@ struct peer_rules node_peer_rules(const struct ovl_node *node,
 		.family = plane->family,
 		.network = ovl_config_network(node->config, plane->family),
 		.own_subnet = plane->subnet[0] ? &plane->subnet_prefix : NULL,
-		.backend_type = ovl_config_backend_type(node->config),
+		.backend_type = node->backend->name,
 		.vni = ovl_config_vni(node->config),
 	};
 	return rules;
@@ -252,7 +252,7 @@ static void kernel_failed(struct ovl_node *node, int err, const char *what)
  * resync in case the underlay changed. */
 static int is_refusal(const struct ovl_node *node, int err)
 {
-	return node->backend == BACKEND_HOSTGW && (err == -ENETUNREACH || err == -EINVAL);
+	return node->backend->refuses_peer && node->backend->refuses_peer(err);
 }
 
 static void refuse(struct ovl_node *node, struct node_peer *peer, const char *key,
@@ -550,7 +550,7 @@ void node_link_event(void *userdata, int event, int ifindex, const char *name,
 
 	if (node->discarding_links)
 		return;
-	if (node->backend == BACKEND_HOSTGW) {
+	if (!node->backend->has_device) {
 		/* No device to repair; an underlay set down loses our routes. */
 		if (event == LINKWATCH_NEW && ifindex == node->underlay.ifindex) {
 			if ((flags & IFF_UP) && !node->underlay_up) {
@@ -586,7 +586,7 @@ void node_link_events_read(struct ovl_node *node)
 {
 	int err = linkwatch_read(node->links), i;
 
-	if (err == -ENOBUFS && node->backend == BACKEND_HOSTGW) {
+	if (err == -ENOBUFS && !node->backend->has_device) {
 		node->resync_at = node_now_ms();
 	} else if (err == -ENOBUFS) {
 		for (i = 0; i < node->nplanes; i++)

@@ -1,23 +1,21 @@
 /*
  * node.c - the embedded agent, flanneld's main loop as an object the
- * caller's event loop drives: start (underlay, lease, device, peers, then
+ * caller's event loop drives: start (underlay, lease, planes, peers, then
  * subnet.env), one pollable fd, dispatch of store, link and timer events,
- * lease renewal and loss, status and stop.  Peers and device repair live in
- * node-sync.c.
+ * status and stop.  The lease lives in node-lease.c, peers and device
+ * repair in node-sync.c, what differs between backends in their ops
+ * (node-backend.h).
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-#include <jansson.h>
 
-#include "agent/node.h"
+#include "agent/node-backend.h"
 
 #define DAY_SECONDS (24 * 3600)
 #define RETRY_FIRST_MS 250
@@ -46,203 +44,6 @@ unsigned int node_backoff(unsigned int *backoff_ms)
 
 	*backoff_ms = now * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : now * 2;
 	return now;
-}
-
-/* ------------------------------------------------------------ the lease */
-
-/* Acquires (or re-acquires) the lease, preferring the subnets we hold or
- * held, with the planes' MACs as BackendData. */
-static int acquire_lease(struct ovl_node *node, const char *preferred,
-			 const char *preferred6, struct ovl_lease **lease)
-{
-	struct ovl_lease_request request = OVL_LEASE_REQUEST_INIT;
-	char *data[2] = { NULL, NULL };
-	int i, err;
-
-	for (i = 0; i < node->nplanes; i++) {
-		err = node_backend_data(node, &node->planes[i], &data[i]);
-		if (err < 0)
-			goto out;
-	}
-	request.node_name = node->node_name;
-	request.public_ip = node->public_ip[0] ? node->public_ip : NULL;
-	request.public_ipv6 = node->public_ipv6[0] ? node->public_ipv6 : NULL;
-	request.backend_type = ovl_config_backend_type(node->config);
-	for (i = 0; i < node->nplanes; i++) {
-		if (node->planes[i].family == AF_INET)
-			request.backend_data = data[i];
-		else
-			request.backend_v6_data = data[i];
-	}
-	request.preferred_subnet = preferred && *preferred ? preferred : NULL;
-	request.preferred_ipv6_subnet = preferred6 && *preferred6 ? preferred6 : NULL;
-	request.ttl_seconds = node->ttl;
-	err = ovl_lease(node->store, node->config, &request, lease);
-out:
-	free(data[0]);
-	free(data[1]);
-	return err;
-}
-
-static void schedule_renewal(struct ovl_node *node)
-{
-	int64_t expiration = ovl_lease_expiration(node->lease);
-	int64_t wait;
-
-	if (expiration == 0) {		/* a reservation never expires */
-		node->renew_at = INT64_MAX;
-		return;
-	}
-	wait = expiration - (int64_t)node->margin - (int64_t)time(NULL);
-	node->renew_at = node_now_ms() + (wait > 0 ? wait * 1000 : 0);
-}
-
-/* Takes lease as ours: subnets of the planes, renewal timer. */
-static void adopt_lease(struct ovl_node *node, struct ovl_lease *lease)
-{
-	int i;
-
-	ovl_lease_free(node->lease);
-	node->lease = lease;
-	for (i = 0; i < node->nplanes; i++) {
-		struct node_plane *plane = &node->planes[i];
-
-		snprintf(plane->subnet, sizeof(plane->subnet), "%s",
-			 ovl_lease_subnet(lease, plane->family));
-		ovl_prefix_parse(plane->subnet, &plane->subnet_prefix);
-	}
-	node->lease_lost = 0;
-	node->renew_backoff_ms = 0;
-	schedule_renewal(node);
-}
-
-int node_is_own_record(const struct ovl_node *node, const struct ovl_lease *lease)
-{
-	const char *name = ovl_lease_node_name(lease);
-	const char *ip = ovl_lease_public_ip(lease, node->public_ip[0] ? AF_INET : AF_INET6);
-	const char *ours = node->public_ip[0] ? node->public_ip : node->public_ipv6;
-
-	if (node->node_name)
-		return name && !strcmp(name, node->node_name);
-	return !name && ip && !strcmp(ip, ours);
-}
-
-void node_lease_lost(struct ovl_node *node, const char *why)
-{
-	if (node->lease_lost)
-		return;
-	ctx_log(node->ctx, OVL_LOG_WARNING, "lease %s lost (%s): re-acquiring",
-		ovl_lease_key(node->lease), why);
-	node->lease_lost = 1;
-	node->reacquire_backoff_ms = 0;
-	node->reacquire_at = node_now_ms();
-	node->last_error = -ESTALE;
-	snprintf(node->last_error_text, sizeof(node->last_error_text),
-		 "lease %s lost: %s", ovl_lease_key(node->lease), why);
-}
-
-/* After a loss: the same subnet when it is free, else a new one; the
- * device, subnet.env and the peers then follow the new lease. */
-static void reacquire(struct ovl_node *node)
-{
-	struct ovl_lease *lease = NULL;
-	char old[2][OVL_PREFIX_STRLEN];
-	int i, err, changed = 0;
-
-	for (i = 0; i < 2; i++)
-		snprintf(old[i], sizeof(old[i]), "%s",
-			 i < node->nplanes ? node->planes[i].subnet : "");
-	err = acquire_lease(node, node_plane_subnet(node, AF_INET),
-			    node_plane_subnet(node, AF_INET6), &lease);
-	if (err < 0) {
-		node_error(node, err, "re-acquiring the lease");
-		node->reacquire_at = node_now_ms() + node_backoff(&node->reacquire_backoff_ms);
-		return;
-	}
-	adopt_lease(node, lease);
-	for (i = 0; i < node->nplanes; i++)
-		changed |= strcmp(old[i], node->planes[i].subnet) != 0;
-	if (!changed) {
-		ctx_log(node->ctx, OVL_LOG_NOTICE, "lease %s re-acquired",
-			ovl_lease_key(lease));
-		node->last_error = 0;
-		node->last_error_text[0] = '\0';
-		return;
-	}
-	/* The old subnet belongs to someone else now: move the device's address,
-	 * tell CNI, and let the new owner's record become a peer. */
-	ctx_log(node->ctx, OVL_LOG_WARNING,
-		"lease %s re-acquired with a new subnet (was %s%s%s): pods of the old subnet must be restarted",
-		ovl_lease_key(lease), old[0], old[1][0] ? "," : "", old[1]);
-	for (i = 0; i < node->nplanes; i++) {
-		node->planes[i].repair = "subnet changed";
-		node->planes[i].repair_at = node_now_ms();
-	}
-	node->subnet_env_stale = 1;
-	node->resync_at = node_now_ms();
-}
-
-static void renew(struct ovl_node *node)
-{
-	int err = ovl_lease_renew(node->store, node->lease, node->ttl);
-
-	if (err == -ESTALE || (err == 0 && ovl_lease_is_lost(node->lease))) {
-		node_lease_lost(node, "renewal found it taken or gone");
-		return;
-	}
-	if (err < 0) {
-		/* The store may be unreachable: keep the data path, retry. */
-		node_error(node, err, "renewing the lease");
-		node->renew_at = node_now_ms() + node_backoff(&node->renew_backoff_ms);
-		return;
-	}
-	node->renew_backoff_ms = 0;
-	ctx_log(node->ctx, OVL_LOG_INFO, "lease %s renewed for %u s",
-		ovl_lease_key(node->lease), node->ttl);
-	schedule_renewal(node);
-}
-
-/* ----------------------------------------------------------- subnet.env */
-
-/* "10.244.3.0/24" -> "10.244.3.1/24": flannel's FLANNEL_SUBNET. */
-static void first_host(const char *subnet, char *out, size_t size)
-{
-	struct ovl_prefix prefix;
-
-	out[0] = '\0';
-	if (ovl_prefix_parse(subnet, &prefix) < 0)
-		return;
-	prefix.addr[prefix.family == AF_INET ? 3 : 15] |= 1;
-	ovl_prefix_format(&prefix, out, size);
-}
-
-static int write_subnet_env(struct ovl_node *node)
-{
-	struct ovl_subnet_env env = OVL_SUBNET_ENV_INIT;
-	int i, err;
-
-	for (i = 0; i < node->nplanes; i++) {
-		const struct node_plane *plane = &node->planes[i];
-		const struct ovl_prefix *network = ovl_config_network(node->config,
-								       plane->family);
-
-		if (plane->family == AF_INET) {
-			ovl_prefix_format(network, env.network, sizeof(env.network));
-			first_host(plane->subnet, env.subnet, sizeof(env.subnet));
-		} else {
-			ovl_prefix_format(network, env.ipv6_network, sizeof(env.ipv6_network));
-			first_host(plane->subnet, env.ipv6_subnet, sizeof(env.ipv6_subnet));
-		}
-		if (plane->link && (!env.mtu || ovl_link_mtu(plane->link) < env.mtu))
-			env.mtu = ovl_link_mtu(plane->link);
-	}
-	env.ipmasq = node->ip_masq;
-	err = ovl_subnet_env_write(node->ctx, node->subnet_file, &env);
-	if (err == 0) {
-		node->mtu = env.mtu;
-		node->subnet_env_stale = 0;
-	}
-	return err;
 }
 
 /* ---------------------------------------------------------------- start */
@@ -296,63 +97,6 @@ static int copy_options(struct ovl_node *node, const struct ovl_node_options *op
 	return 0;
 }
 
-/* The subnets of a previous run, from subnet.env ("10.244.3.1/24"). */
-static void previous_subnets(struct ovl_node *node, char *v4, char *v6, size_t size)
-{
-	struct ovl_subnet_env env = OVL_SUBNET_ENV_INIT;
-	struct ovl_prefix prefix;
-
-	v4[0] = v6[0] = '\0';
-	if (ovl_subnet_env_read(node->ctx, node->subnet_file, &env) < 0) {
-		ctx_clear_error(node->ctx);
-		return;
-	}
-	if (env.subnet[0] && ovl_prefix_parse(env.subnet, &prefix) == 0) {
-		ovl_prefix_mask(&prefix);
-		ovl_prefix_format(&prefix, v4, size);
-	}
-	if (env.ipv6_subnet[0] && ovl_prefix_parse(env.ipv6_subnet, &prefix) == 0) {
-		ovl_prefix_mask(&prefix);
-		ovl_prefix_format(&prefix, v6, size);
-	}
-}
-
-/* The VTEP MAC to keep: the existing device's (its kernel state and the
- * peers' entries already use it), else the one our previous lease record
- * published, else a new random locally administered unicast MAC. */
-static int choose_mac(struct ovl_node *node, struct node_plane *plane,
-		      struct ovl_lease *const *leases, size_t count)
-{
-	struct peer_rules rules = node_peer_rules(node, plane);
-	struct peer_text text;
-	struct ovl_link *link;
-	unsigned char mac[6];
-	size_t i;
-
-	if (ovl_link_open(node->ctx, plane->device, &link) == 0) {
-		snprintf(plane->mac, sizeof(plane->mac), "%s", ovl_link_mac(link));
-		ovl_link_free(link);
-		plane->existed = 1;
-		if (mac_parse_unicast(plane->mac, mac) == 0)
-			return 0;
-	}
-	plane->mac[0] = '\0';
-	rules.own_subnet = NULL;
-	for (i = 0; i < count && !plane->mac[0]; i++)
-		if (node_is_own_record(node, leases[i]) &&
-		    peer_from_lease(node->ctx, &rules, leases[i], &text) == 0)
-			snprintf(plane->mac, sizeof(plane->mac), "%s", text.mac);
-	ctx_clear_error(node->ctx);
-	if (plane->mac[0])
-		return 0;
-	if (getrandom(mac, sizeof(mac), 0) != sizeof(mac))
-		return ctx_fail(node->ctx, -EIO, "no random bytes for a MAC");
-	mac[0] = (unsigned char)((mac[0] & 0xfe) | 0x02);
-	snprintf(plane->mac, sizeof(plane->mac), "%02x:%02x:%02x:%02x:%02x:%02x",
-		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-	return 0;
-}
-
 static int setup_planes(struct ovl_node *node)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
@@ -360,7 +104,8 @@ static int setup_planes(struct ovl_node *node)
 	size_t count = 0, i;
 	int err = 0;
 
-	/* Unreachable store: no old MAC to find; acquiring will say why. */
+	/* Unreachable store: no old record to learn from; acquiring will
+	 * say why. */
 	if (ovl_leases(node->store, &leases, &count) < 0)
 		ctx_clear_error(node->ctx);
 	for (i = 0; i < count; i++)
@@ -371,14 +116,10 @@ static int setup_planes(struct ovl_node *node)
 		if (!ovl_config_family_enabled(node->config, families[i]))
 			continue;
 		plane->family = families[i];
-		node_plane_name(node, plane);
+		node->backend->plane_name(node, plane);
 		node->nplanes++;
-		if (node->backend == BACKEND_VXLAN)
-			err = choose_mac(node, plane, leases, count);
-		/* host-gw routes a previous run left stay if the start fails;
-		 * a UDP device dies with its fd anyway. */
-		else
-			plane->existed = node->backend == BACKEND_HOSTGW && node->lease_existed;
+		if (node->backend->plane_previous)
+			err = node->backend->plane_previous(node, plane, leases, count);
 	}
 	if (leases)
 		ovl_leases_free(leases, count);
@@ -456,7 +197,7 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 	ctx_log(node->ctx, OVL_LOG_INFO, "underlay %s (%s%s%s), MTU %u", node->underlay.iface,
 		node->underlay.local, node->underlay.local6[0] ? " " : "", node->underlay.local6,
 		node->underlay.mtu);
-	previous_subnets(node, old, old6, sizeof(old));
+	node_previous_subnets(node, old, old6, sizeof(old));
 	err = setup_planes(node);
 	if (err < 0)
 		return err;
@@ -468,12 +209,12 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 	if (err < 0)
 		return err;
 	ctx_clear_error(node->ctx);
-	err = acquire_lease(node, old, old6, &lease);
+	err = node_lease_acquire(node, old, old6, &lease);
 	if (err < 0)
 		return step_failed(node, err, "acquiring a lease");
 	ctx_log(node->ctx, OVL_LOG_INFO, "lease %s acquired%s%s", ovl_lease_key(lease),
 		old[0] ? ", previous subnet " : "", old);
-	adopt_lease(node, lease);
+	node_lease_adopt(node, lease);
 	for (i = 0; i < node->nplanes; i++) {
 		err = node_plane_up(node, &node->planes[i]);
 		if (err < 0)
@@ -491,7 +232,7 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 		node_masq_ensure(node, 1);
 	else
 		node_masq_remove(node);
-	err = write_subnet_env(node);
+	err = node_subnet_env_write(node);
 	if (err < 0)
 		return step_failed(node, err, node->subnet_file);
 	/* What our own device set-up announced is not news. */
@@ -613,21 +354,17 @@ OVL_EXPORT int ovl_node_next_timeout_ms(const struct ovl_node *node)
 OVL_EXPORT int ovl_node_dispatch(struct ovl_node *node)
 {
 	uint64_t expirations;
-	int64_t now;
 
 	if (!node)
 		return -EINVAL;
 	/* Only clears the timer's readiness; deadlines are checked below. */
 	if (read(node->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		ctx_log(node->ctx, OVL_LOG_DEBUG, "timerfd: %s", ovl_strerror(errno));
-	node_links_dispatch(node);
+	if (node->backend->dispatch)
+		node->backend->dispatch(node);
 	node_link_events_read(node);
 	node_store_events_read(node);
-	now = node_now_ms();
-	if (node->lease_lost && now >= node->reacquire_at)
-		reacquire(node);
-	else if (!node->lease_lost && now >= node->renew_at)
-		renew(node);
+	node_lease_keep(node);
 	node_repair_planes(node);
 	if (node_now_ms() >= node->resync_at) {
 		int synced = node_resync(node) == 0;
@@ -640,7 +377,7 @@ OVL_EXPORT int ovl_node_dispatch(struct ovl_node *node)
 			node->resync_at = node_now_ms() +
 				node_backoff(&node->resync_backoff_ms);
 	}
-	if (node->subnet_env_stale && !node->lease_lost && write_subnet_env(node) < 0)
+	if (node->subnet_env_stale && !node->lease_lost && node_subnet_env_write(node) < 0)
 		node_error(node, -EIO, "writing subnet.env");
 	node->ready = !node->lease_lost && !node->subnet_env_stale &&
 		node->watch && !node_planes_need_repair(node);
@@ -669,9 +406,9 @@ OVL_EXPORT int ovl_node_status(const struct ovl_node *node,
 	}
 	snprintf(out.backend, sizeof(out.backend), "%s",
 		 ovl_config_backend_type(node->config));
-	/* host-gw has no device (its link name does not fit a device name). */
+	/* A backend without a device has a link name, which is no device's. */
 	snprintf(out.device, sizeof(out.device), "%.15s",
-		 node->backend == BACKEND_HOSTGW ? "" : node->planes[0].device);
+		 node->backend->has_device ? node->planes[0].device : "");
 	snprintf(out.mac, sizeof(out.mac), "%s", node->planes[0].mac);
 	snprintf(out.public_ip, sizeof(out.public_ip), "%s", node->public_ip);
 	snprintf(out.public_ipv6, sizeof(out.public_ipv6), "%s", node->public_ipv6);
@@ -717,12 +454,13 @@ OVL_EXPORT int ovl_node_stop(struct ovl_node *node, unsigned int flags)
 				       ovl_strerror(errno));
 		ctx_log(node->ctx, OVL_LOG_NOTICE, "stopped: lease %s released, %s removed",
 			node->lease ? ovl_lease_key(node->lease) : "-", node->planes[0].device);
-	} else if (node->backend == BACKEND_UDP) {
-		/* The TUN lives as long as our fd: a UDP data path cannot
-		 * outlive the node (the lease stays for a restart). */
+	} else if (!node->backend->outlives_node) {
+		/* The data path lives in this process (udp: the TUN as long
+		 * as our fd); the lease stays for a restart. */
 		ctx_log(node->ctx, OVL_LOG_NOTICE,
-			"stopped: lease %s kept, %s removed with the process's UDP loop",
-			node->lease ? ovl_lease_key(node->lease) : "-", node->planes[0].device);
+			"stopped: lease %s kept, %s removed with the process's %s loop",
+			node->lease ? ovl_lease_key(node->lease) : "-", node->planes[0].device,
+			node->backend->name);
 	} else {
 		ctx_log(node->ctx, OVL_LOG_NOTICE,
 			"stopped: lease %s, %s and its peers kept",

@@ -1,8 +1,17 @@
 /*
- * node.h - what the agent's files share: the underlay it runs on, the link
- * event socket it watches, the check that turns a lease into a peer, and the
- * agent's own state (node.c: life cycle and lease; node-sync.c: peers and
- * device repair).
+ * node.h - what the agent's files share: the agent's state, the check that
+ * turns a lease into a peer, and the functions its files call across.
+ * The files: node.c (life cycle: start, the pollable fd, dispatch, status,
+ * stop), node-lease.c (our lease and subnet.env), node-sync.c (peers and
+ * device repair), node-peer.c (which lease records are peers),
+ * node-backend.c with node-backend.h (the backends' table; one file per
+ * backend: backend-vxlan.c, backend-hostgw.c, backend-udp.c), node-masq.c
+ * (--ip-masq).
+ *
+ * The agent is the top layer: it uses only the public API (include/ovl.h)
+ * and what the layers below export through their headers (core/internal.h,
+ * netlink/underlay.h, netlink/linkwatch.h), never the internals of link/,
+ * store/ or lease/.
  */
 #ifndef OVL_NODE_H
 #define OVL_NODE_H
@@ -20,7 +29,7 @@ struct peer_rules {
 	int family;				/* AF_INET or AF_INET6 */
 	const struct ovl_prefix *network;	/* the cluster network */
 	const struct ovl_prefix *own_subnet;	/* ours, never a peer */
-	const char *backend_type;		/* "vxlan", "host-gw", "udp" */
+	const char *backend_type;		/* the name of our backend */
 	uint32_t vni;
 };
 
@@ -66,8 +75,7 @@ struct node_peer {
 	struct peer_text text[2];	/* per plane; subnet "" when absent */
 };
 
-/* The data path the config names. */
-enum node_backend { BACKEND_VXLAN, BACKEND_HOSTGW, BACKEND_UDP };
+struct node_backend_ops;
 
 struct ovl_node {
 	struct ovl_ctx *ctx;
@@ -78,7 +86,7 @@ struct ovl_node {
 	unsigned int ttl, margin;
 	int64_t resync_ms;
 	int ip_masq;
-	enum node_backend backend;
+	const struct node_backend_ops *backend;	/* the config's data path */
 	int masq_failed;		/* the last apply failed: retry */
 
 	struct underlay underlay;
@@ -115,8 +123,6 @@ int64_t node_now_ms(void);
 void node_error(struct ovl_node *node, int err, const char *what);
 /* The next retry delay in ms: 250 ms doubling up to 30 s. */
 unsigned int node_backoff(unsigned int *backoff_ms);
-int node_is_own_record(const struct ovl_node *node, const struct ovl_lease *lease);
-void node_lease_lost(struct ovl_node *node, const char *why);
 int node_watch_open(struct ovl_node *node);
 void node_arm_timer(struct ovl_node *node);
 int64_t node_next_deadline(const struct ovl_node *node);
@@ -124,28 +130,44 @@ int64_t node_next_deadline(const struct ovl_node *node);
 struct peer_rules node_peer_rules(const struct ovl_node *node,
 				  const struct node_plane *plane);
 const char *node_plane_subnet(const struct ovl_node *node, int family);
+
+/* -------------------------------------------------------- node-lease.c */
+
+/* Acquires (or re-acquires) the lease, preferring the subnets we hold or
+ * held ("" or NULL: none), with the planes' BackendData. */
+int node_lease_acquire(struct ovl_node *node, const char *preferred,
+		       const char *preferred6, struct ovl_lease **lease);
+/* Takes lease as ours: subnets of the planes, renewal timer. */
+void node_lease_adopt(struct ovl_node *node, struct ovl_lease *lease);
+/* Renews the lease when due; re-acquires it when lost and due. */
+void node_lease_keep(struct ovl_node *node);
+int node_is_own_record(const struct ovl_node *node, const struct ovl_lease *lease);
+void node_lease_lost(struct ovl_node *node, const char *why);
+/* Writes subnet.env from the planes; 0 clears subnet_env_stale. */
+int node_subnet_env_write(struct ovl_node *node);
+/* The subnets of a previous run, from subnet.env ("10.244.3.1/24"). */
+void node_previous_subnets(struct ovl_node *node, char *v4, char *v6, size_t size);
+
 /* ------------------------------------------------------ node-backend.c */
 
-/* node->backend from the config: -EOPNOTSUPP for others, -EINVAL for udp
- * with IPv6 (flannel's udp is IPv4 only). */
+/* node->backend from the config: -EOPNOTSUPP for a backend we do not have,
+ * -EINVAL for an IPv4-only one with IPv6 enabled. */
 int node_backend_pick(struct ovl_node *node);
-/* plane->device: flannel.VNI, flannel-v6.VNI, host-gw[-v6]:IFACE, flannel0. */
-void node_plane_name(struct ovl_node *node, struct node_plane *plane);
-/* The plane's BackendData for the lease, NULL (0) when the backend has none. */
-int node_backend_data(const struct ovl_node *node, const struct node_plane *plane,
-		      char **text);
-/* The plane's backend (ovl_vxlan_up with its MAC, ovl_hostgw_up or
- * ovl_udp_up with its fd in the node's epoll set) for our subnet on the
- * underlay; replaces plane->link. */
+/* The plane's link from its backend for our subnet on the underlay;
+ * replaces plane->link. */
 int node_plane_up(struct ovl_node *node, struct node_plane *plane);
-/* Frees the plane's link (a UDP link's fd leaves the epoll set). */
+/* Frees the plane's link and what its backend added to it. */
 void node_plane_free(struct ovl_node *node, struct node_plane *plane);
-/* Runs the UDP loop's bounded dispatch; nothing for the other backends. */
-void node_links_dispatch(struct ovl_node *node);
+
+/* --------------------------------------------------------- node-masq.c */
+
 /* --ip-masq: apply the rules of every plane (apply), or check them and
  * restore what is missing; failures are logged and set masq_failed. */
 void node_masq_ensure(struct ovl_node *node, int apply);
 int node_masq_remove(struct ovl_node *node);
+
+/* --------------------------------------------------------- node-sync.c */
+
 /* Lists the store and makes the kernel hold exactly the valid peers. */
 int node_resync(struct ovl_node *node);
 void node_store_events_read(struct ovl_node *node);
