@@ -11,33 +11,48 @@
 
 #include "agent/node-backend.h"
 
+/* Our lease request, preferring the given subnets ("" or NULL: none), with
+ * the planes' BackendData, which the caller frees (data[0], data[1]). */
+static int build_request(struct ovl_node *node, const char *preferred, const char *preferred6,
+			 struct ovl_lease_request *request, char *data[2])
+{
+	int i, err;
+
+	data[0] = data[1] = NULL;
+	for (i = 0; i < node->nplanes && node->backend->backend_data; i++) {
+		err = node->backend->backend_data(node, &node->planes[i], &data[i]);
+		if (err < 0) {
+			free(data[0]);
+			data[0] = NULL;
+			return err;
+		}
+	}
+	request->node_name = node->node_name;
+	request->public_ip = node->public_ip[0] ? node->public_ip : NULL;
+	request->public_ipv6 = node->public_ipv6[0] ? node->public_ipv6 : NULL;
+	request->backend_type = node->backend->name;
+	for (i = 0; i < node->nplanes; i++) {
+		if (node->planes[i].family == AF_INET)
+			request->backend_data = data[i];
+		else
+			request->backend_v6_data = data[i];
+	}
+	request->preferred_subnet = preferred && *preferred ? preferred : NULL;
+	request->preferred_ipv6_subnet = preferred6 && *preferred6 ? preferred6 : NULL;
+	request->ttl_seconds = node->ttl;
+	return 0;
+}
+
 int node_lease_acquire(struct ovl_node *node, const char *preferred,
 		       const char *preferred6, struct ovl_lease **lease)
 {
 	struct ovl_lease_request request = OVL_LEASE_REQUEST_INIT;
-	char *data[2] = { NULL, NULL };
-	int i, err;
+	char *data[2];
+	int err = build_request(node, preferred, preferred6, &request, data);
 
-	for (i = 0; i < node->nplanes && node->backend->backend_data; i++) {
-		err = node->backend->backend_data(node, &node->planes[i], &data[i]);
-		if (err < 0)
-			goto out;
-	}
-	request.node_name = node->node_name;
-	request.public_ip = node->public_ip[0] ? node->public_ip : NULL;
-	request.public_ipv6 = node->public_ipv6[0] ? node->public_ipv6 : NULL;
-	request.backend_type = node->backend->name;
-	for (i = 0; i < node->nplanes; i++) {
-		if (node->planes[i].family == AF_INET)
-			request.backend_data = data[i];
-		else
-			request.backend_v6_data = data[i];
-	}
-	request.preferred_subnet = preferred && *preferred ? preferred : NULL;
-	request.preferred_ipv6_subnet = preferred6 && *preferred6 ? preferred6 : NULL;
-	request.ttl_seconds = node->ttl;
+	if (err < 0)
+		return err;
 	err = ovl_lease(node->store, node->config, &request, lease);
-out:
 	free(data[0]);
 	free(data[1]);
 	return err;
@@ -99,24 +114,22 @@ void node_lease_lost(struct ovl_node *node, const char *why)
 		 "lease %s lost: %s", ovl_lease_key(node->lease), why);
 }
 
-/* After a loss: the same subnet when it is free, else a new one; the
- * device, subnet.env and the peers then follow the new lease. */
-static void reacquire(struct ovl_node *node)
+/* The store's answer to reacquire(). */
+static void reacquired(void *arg, int err, struct ovl_lease *lease)
 {
-	struct ovl_lease *lease = NULL;
+	struct ovl_node *node = arg;
 	char old[2][OVL_PREFIX_STRLEN];
-	int i, err, changed = 0;
+	int i, changed = 0;
 
-	for (i = 0; i < 2; i++)
-		snprintf(old[i], sizeof(old[i]), "%s",
-			 i < node->nplanes ? node->planes[i].subnet : "");
-	err = node_lease_acquire(node, node_plane_subnet(node, AF_INET),
-			    node_plane_subnet(node, AF_INET6), &lease);
+	node->reacquiring = 0;
 	if (err < 0) {
 		node_error(node, err, "re-acquiring the lease");
 		node->reacquire_at = node_now_ms() + node_backoff(&node->reacquire_backoff_ms);
 		return;
 	}
+	for (i = 0; i < 2; i++)
+		snprintf(old[i], sizeof(old[i]), "%s",
+			 i < node->nplanes ? node->planes[i].subnet : "");
 	node_lease_adopt(node, lease);
 	for (i = 0; i < node->nplanes; i++)
 		changed |= strcmp(old[i], node->planes[i].subnet) != 0;
@@ -140,10 +153,34 @@ static void reacquire(struct ovl_node *node)
 	node->resync_at = node_now_ms();
 }
 
-static void renew(struct ovl_node *node)
+/* After a loss: the same subnet when it is free, else a new one; the
+ * device, subnet.env and the peers then follow the new lease. */
+static void reacquire(struct ovl_node *node)
 {
-	int err = ovl_lease_renew(node->store, node->lease, node->ttl);
+	struct ovl_lease_request request = OVL_LEASE_REQUEST_INIT;
+	char *data[2];
+	int err = build_request(node, node_plane_subnet(node, AF_INET),
+				node_plane_subnet(node, AF_INET6), &request, data);
 
+	if (!err)
+		err = store_async_acquire(node->requests, node->config, &request, reacquired,
+					  node);
+	if (!err) {
+		node->reacquiring = 1;
+	} else {
+		node_error(node, err, "re-acquiring the lease");
+		node->reacquire_at = node_now_ms() + node_backoff(&node->reacquire_backoff_ms);
+	}
+	free(data[0]);
+	free(data[1]);
+}
+
+/* The store's answer to renew(): node->lease is up to date (or lost). */
+static void renewed(void *arg, int err, struct ovl_lease *lease)
+{
+	struct ovl_node *node = arg;
+
+	node->renewing = 0;
 	if (err == -ESTALE || (err == 0 && ovl_lease_is_lost(node->lease))) {
 		node_lease_lost(node, "renewal found it taken or gone");
 		return;
@@ -160,10 +197,24 @@ static void renew(struct ovl_node *node)
 	schedule_renewal(node);
 }
 
+static void renew(struct ovl_node *node)
+{
+	int err = store_async_renew(node->requests, node->lease, node->ttl, renewed, node);
+
+	if (err < 0)
+		renewed(node, err, node->lease);
+	else
+		node->renewing = 1;
+}
+
 void node_lease_keep(struct ovl_node *node)
 {
 	int64_t now = node_now_ms();
 
+	/* One request at a time: a renewal holds node->lease, which a
+	 * re-acquisition replaces. */
+	if (node->renewing || node->reacquiring)
+		return;
 	if (node->lease_lost && now >= node->reacquire_at)
 		reacquire(node);
 	else if (!node->lease_lost && now >= node->renew_at)

@@ -487,20 +487,13 @@ static void log_accepted(struct ovl_node *node)
 	}
 }
 
-int node_resync(struct ovl_node *node)
+/* The rest of a resync, once the store listed its records. */
+static int resync_listed(struct ovl_node *node, struct ovl_lease **leases, size_t count)
 {
-	struct ovl_lease **leases = NULL;
 	struct node_peer *peers = NULL, *old_peers;
-	size_t count = 0, npeers = 0, old_count;
+	size_t npeers = 0, old_count;
 	int err, i;
 
-	if (!node->watch && node_watch_open(node) < 0)
-		node_error(node, -EIO, "reopening the store watch");
-	err = ovl_leases(node->store, &leases, &count);
-	if (err < 0) {
-		node_error(node, err, "listing the store");
-		return err;
-	}
 	err = listing_table(node, leases, count, &peers, &npeers);
 	ovl_leases_free(leases, count);
 	if (err < 0)
@@ -528,6 +521,55 @@ int node_resync(struct ovl_node *node)
 	node->resync_backoff_ms = 0;
 	ctx_log(node->ctx, OVL_LOG_DEBUG, "resync: %zu peers, %zu skipped",
 		node_peer_count(node), node_skipped_count(node));
+	return 0;
+}
+
+int node_resync(struct ovl_node *node)
+{
+	struct ovl_lease **leases = NULL;
+	size_t count = 0;
+	int err = ovl_leases(node->store, &leases, &count);
+
+	if (err < 0) {
+		node_error(node, err, "listing the store");
+		return err;
+	}
+	return resync_listed(node, leases, count);
+}
+
+/* The store's answer to node_resync_start: the masquerade rules are
+ * checked on the same period (flannel: 5 s), and the next resync is due a
+ * period from now, unless one was asked for meanwhile. */
+static void listed(void *arg, int err, struct ovl_lease **leases, size_t count)
+{
+	struct ovl_node *node = arg;
+	int64_t now = node_now_ms();
+
+	node->listing = 0;
+	if (err < 0)
+		node_error(node, err, "listing the store");
+	else
+		err = resync_listed(node, leases, count);
+	node_masq_ensure(node, 0);
+	if (node->resync_at > node->listing_since)
+		return;
+	node->resync_at = now + (err < 0 || node->masq_failed ?
+				 node_backoff(&node->resync_backoff_ms) : node->resync_ms);
+}
+
+int node_resync_start(struct ovl_node *node)
+{
+	int err;
+
+	if (!node->watch && node_watch_open(node, 1) < 0)
+		node_error(node, -EIO, "reopening the store watch");
+	err = store_async_list(node->requests, listed, node);
+	if (err < 0) {
+		node_error(node, err, "listing the store");
+		return err;
+	}
+	node->listing = 1;
+	node->listing_since = node_now_ms();
 	return 0;
 }
 

@@ -52,6 +52,8 @@ static void close_everything(struct ovl_node *node)
 {
 	int i;
 
+	/* First: no answer may arrive for a lease or a node that is gone. */
+	store_async_close(node->requests);
 	if (node->watch)
 		ovl_watch_close(node->watch);
 	linkwatch_close(node->links);
@@ -142,14 +144,14 @@ static int setup_fds(struct ovl_node *node)
 	return 0;
 }
 
-int node_watch_open(struct ovl_node *node)
+int node_watch_open(struct ovl_node *node, int nonblocking)
 {
 	struct epoll_event event = { .events = EPOLLIN };
 	int err;
 
 	if (node->watch)
 		return 0;
-	err = ovl_watch_open(node->store, &node->watch);
+	err = store_watch_open(node->store, nonblocking, &node->watch);
 	if (err < 0)
 		return err;
 	if (epoll_ctl(node->epoll_fd, EPOLL_CTL_ADD, ovl_watch_fd(node->watch), &event) < 0) {
@@ -208,6 +210,12 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 	err = setup_fds(node);
 	if (err < 0)
 		return err;
+	err = store_async_open(node->store, &node->requests);
+	if (!err && epoll_ctl(node->epoll_fd, EPOLL_CTL_ADD, store_async_fd(node->requests),
+			      &(struct epoll_event){ .events = EPOLLIN }) < 0)
+		err = ctx_fail(node->ctx, -errno, "epoll_ctl: %s", ovl_strerror(errno));
+	if (err < 0)
+		return err;
 	ctx_clear_error(node->ctx);
 	err = node_lease_acquire(node, old, old6, &lease);
 	if (err < 0)
@@ -220,7 +228,7 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 		if (err < 0)
 			return step_failed(node, err, node->planes[i].device);
 	}
-	err = node_watch_open(node);
+	err = node_watch_open(node, 0);
 	if (err < 0)
 		return step_failed(node, err, "watching the store");
 	err = node_resync(node);
@@ -318,13 +326,17 @@ void node_arm_timer(struct ovl_node *node)
 
 int64_t node_next_deadline(const struct ovl_node *node)
 {
-	int64_t next = node->resync_at;
+	/* What is waiting for the store's answer has no deadline of ours:
+	 * the answer wakes the node through the requests' fd. */
+	int64_t next = node->listing ? INT64_MAX : node->resync_at;
 	int i;
 
-	if (node->lease_lost)
-		next = next < node->reacquire_at ? next : node->reacquire_at;
-	else if (node->renew_at < next)
+	if (node->lease_lost) {
+		if (!node->reacquiring && node->reacquire_at < next)
+			next = node->reacquire_at;
+	} else if (!node->renewing && node->renew_at < next) {
 		next = node->renew_at;
+	}
 	for (i = 0; i < node->nplanes; i++)
 		if (node->planes[i].repair && node->planes[i].repair_at < next)
 			next = node->planes[i].repair_at;
@@ -362,21 +374,15 @@ OVL_EXPORT int ovl_node_dispatch(struct ovl_node *node)
 		ctx_log(node->ctx, OVL_LOG_DEBUG, "timerfd: %s", ovl_strerror(errno));
 	if (node->backend->dispatch)
 		node->backend->dispatch(node);
+	/* Answers of the store: renewals, re-acquisitions, listings. */
+	if (store_async_dispatch(node->requests) < 0)
+		node_error(node, -EIO, "store requests");
 	node_link_events_read(node);
 	node_store_events_read(node);
 	node_lease_keep(node);
 	node_repair_planes(node);
-	if (node_now_ms() >= node->resync_at) {
-		int synced = node_resync(node) == 0;
-
-		/* The rules are checked on the same period (flannel: 5 s). */
-		node_masq_ensure(node, 0);
-		if (synced && !node->masq_failed)
-			node->resync_at = node_now_ms() + node->resync_ms;
-		else
-			node->resync_at = node_now_ms() +
-				node_backoff(&node->resync_backoff_ms);
-	}
+	if (!node->listing && node_now_ms() >= node->resync_at && node_resync_start(node) < 0)
+		node->resync_at = node_now_ms() + node_backoff(&node->resync_backoff_ms);
 	if (node->subnet_env_stale && !node->lease_lost && node_subnet_env_write(node) < 0)
 		node_error(node, -EIO, "writing subnet.env");
 	node->ready = !node->lease_lost && !node->subnet_env_stale &&

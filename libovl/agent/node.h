@@ -10,8 +10,14 @@
  *
  * The agent is the top layer: it uses only the public API (include/ovl.h)
  * and what the layers below export through their headers (core/internal.h,
- * netlink/underlay.h, netlink/linkwatch.h), never the internals of link/,
- * store/ or lease/.
+ * netlink/underlay.h, netlink/linkwatch.h, and store/store.h for the store
+ * requests that never block), never the internals of link/, store/ or
+ * lease/.
+ *
+ * ovl_node_dispatch never blocks: the store is reached only through
+ * store_async requests (renewal, re-acquisition, the resync's listing),
+ * whose answers arrive in later dispatches, and a watch reopened there does
+ * not wait for its listing.  Only ovl_node_start and ovl_node_stop wait.
  */
 #ifndef OVL_NODE_H
 #define OVL_NODE_H
@@ -20,6 +26,7 @@
 #include "core/internal.h"
 #include "netlink/linkwatch.h"
 #include "netlink/underlay.h"
+#include "store/store.h"
 
 
 /* ----------------------------------------------------------- node-peer.c */
@@ -99,6 +106,9 @@ struct ovl_node {
 	int lease_existed;		/* we held a record before start */
 	int lease_lost;
 	struct ovl_watch *watch;
+	struct store_async *requests;	/* the store, without blocking */
+	int renewing, reacquiring, listing;	/* a request of that kind is out */
+	int64_t listing_since;		/* when the listing under way was asked for */
 	struct linkwatch *links;
 	int discarding_links;		/* reading our own changes' echo */
 	int epoll_fd, timer_fd;
@@ -123,7 +133,9 @@ int64_t node_now_ms(void);
 void node_error(struct ovl_node *node, int err, const char *what);
 /* The next retry delay in ms: 250 ms doubling up to 30 s. */
 unsigned int node_backoff(unsigned int *backoff_ms);
-int node_watch_open(struct ovl_node *node);
+/* Opens the store watch into the node's epoll set; with nonblocking (in
+ * dispatch) without waiting for its first listing. */
+int node_watch_open(struct ovl_node *node, int nonblocking);
 void node_arm_timer(struct ovl_node *node);
 int64_t node_next_deadline(const struct ovl_node *node);
 
@@ -168,8 +180,11 @@ int node_masq_remove(struct ovl_node *node);
 
 /* --------------------------------------------------------- node-sync.c */
 
-/* Lists the store and makes the kernel hold exactly the valid peers. */
+/* Lists the store and makes the kernel hold exactly the valid peers:
+ * node_resync waits for the listing (start), node_resync_start asks for it
+ * and the rest follows in a later dispatch (then resync_at is rescheduled). */
 int node_resync(struct ovl_node *node);
+int node_resync_start(struct ovl_node *node);
 void node_store_events_read(struct ovl_node *node);
 void node_link_event(void *userdata, int event, int ifindex, const char *name,
 		     unsigned int flags);

@@ -11,7 +11,9 @@ struct ovl_watch;
 struct store_async;
 
 /* How a non-blocking request ends (store_async_*): done functions run from
- * store_async_dispatch, never from the call that started the request. */
+ * store_async_dispatch, never from the call that started the request; on
+ * failure err < 0 with the reason in the ctx.  A list_done owns the leases
+ * (free with ovl_leases_free). */
 typedef void (*store_list_done)(void *arg, int err, struct ovl_lease **leases,
 				size_t count);
 typedef void (*store_lease_done)(void *arg, int err, struct ovl_lease *lease);
