@@ -1,7 +1,8 @@
 /*
  * delegate.c - finding the delegate plugin on CNI_PATH and running it the
  * way libcni's invoke package does: same environment, the config on stdin,
- * its result (or error) on our stdout, its exit status ours.
+ * its result (or error) on our stdout or captured, its exit status ours;
+ * and asking it which spec versions it speaks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,24 +64,63 @@ static int stdin_file(const char *text, struct cni_error *err)
 	return fd;
 }
 
-int cni_delegate_run(const char *path, const char *text,
-		     const char *cni_version, struct cni_error *err)
+/* Reads the whole of fd from its start into a NUL-terminated string. */
+static char *read_back(int fd, struct cni_error *err)
 {
-	int fd = stdin_file(text, err), status;
+	struct stat st;
+	char *buf;
+	ssize_t n = 0, got;
+
+	if (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		cni_fail(err, CNI_ERR_IO, "delegate stdout: %s", strerror(errno));
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		cni_fail(err, CNI_ERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	while (n < st.st_size) {
+		got = read(fd, buf + n, (size_t)(st.st_size - n));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		n += got;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+int cni_delegate_run(const char *path, const char *text, const char *command,
+		     const char *cni_version, char **output,
+		     struct cni_error *err)
+{
+	int fd = stdin_file(text, err), out = -1, status;
 	pid_t pid;
 
+	if (output)
+		*output = NULL;
 	if (fd < 0)
 		return -1;
+	if (output && (out = stdin_file("", err)) < 0) {
+		close(fd);
+		return -1;
+	}
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
 		close(fd);
+		if (out >= 0)
+			close(out);
 		return cni_fail(err, CNI_ERR_INTERNAL, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		char *argv[] = { (char *)path, NULL };
 
-		if (dup2(fd, STDIN_FILENO) >= 0)
+		if (dup2(fd, STDIN_FILENO) >= 0 &&
+		    (out < 0 || dup2(out, STDOUT_FILENO) >= 0) &&
+		    (!command || setenv("CNI_COMMAND", command, 1) == 0))
 			execve(path, argv, environ);
 		cni_fail(err, CNI_ERR_INTERNAL, "cannot execute delegate %s: %s",
 			 path, strerror(errno));
@@ -89,12 +129,46 @@ int cni_delegate_run(const char *path, const char *text,
 	}
 	close(fd);
 	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			if (out >= 0)
+				close(out);
 			return cni_fail(err, CNI_ERR_INTERNAL, "waitpid: %s",
 					strerror(errno));
+		}
+	if (out >= 0) {
+		*output = read_back(out, err);
+		close(out);
+		if (!*output)
+			return -1;
+	}
 	if (WIFSIGNALED(status))
 		return cni_fail(err, CNI_ERR_INTERNAL,
 				"delegate %s was killed by signal %d", path,
 				WTERMSIG(status));
 	return WEXITSTATUS(status);
+}
+
+const char *cni_delegate_version(const char *path, const char *wanted)
+{
+	struct cni_error ignored = { 0 };
+	char *output = NULL;
+	json_t *info = NULL, *v;
+	int found = 0, best = -1, index;
+	size_t i;
+
+	/* libcni's GetVersionInfo asks with its own newest version */
+	if (cni_delegate_run(path, "{\"cniVersion\":\"" CNI_LATEST_VERSION "\"}",
+			     "VERSION", CNI_LATEST_VERSION, &output, &ignored) == 0)
+		info = json_loads(output, 0, NULL);
+	json_array_foreach(json_object_get(info, "supportedVersions"), i, v) {
+		if (!json_is_string(v))
+			continue;
+		found |= strcmp(json_string_value(v), wanted) == 0;
+		index = cni_version_index(json_string_value(v));
+		if (index > best)
+			best = index;
+	}
+	free(output);
+	json_decref(info);
+	return found || best < 0 ? wanted : cni_version_name(best);
 }

@@ -1,46 +1,10 @@
 /*
  * netconf.c - the plugin's own network configuration: field types, flannel's
- * defaults and its rules for `delegate`, and the spec versions we speak.
+ * defaults and its rules for `delegate`.
  */
 #include <string.h>
 
 #include "cni.h"
-
-static const char *const supported[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0" };
-#define N_SUPPORTED (sizeof(supported) / sizeof(supported[0]))
-
-int cni_version_supported(const char *version)
-{
-	for (size_t i = 0; i < N_SUPPORTED; i++)
-		if (strcmp(version, supported[i]) == 0)
-			return 1;
-	return 0;
-}
-
-json_t *cni_supported_versions(void)
-{
-	json_t *list = json_array();
-
-	for (size_t i = 0; list && i < N_SUPPORTED; i++)
-		json_array_append_new(list, json_string(supported[i]));
-	return list;
-}
-
-int cni_version_check(const struct cni_netconf *nc, const char *command,
-		      struct cni_error *err)
-{
-	if (!cni_version_supported(nc->cni_version))
-		return cni_fail(err, CNI_ERR_INCOMPATIBLE_VERSION,
-				"incompatible CNI versions: config is \"%s\"%s, plugin supports 0.3.0, 0.3.1, 0.4.0, 1.0.0",
-				nc->cni_version,
-				*nc->cni_version ? "" : " (no cniVersion)");
-	/* CHECK arrived with spec 0.4.0; older configs may not ask for it. */
-	if (strcmp(command, "CHECK") == 0 && strncmp(nc->cni_version, "0.3.", 4) == 0)
-		return cni_fail(err, CNI_ERR_INCOMPATIBLE_VERSION,
-				"config version \"%s\" does not allow CHECK (needs 0.4.0 or later)",
-				nc->cni_version);
-	return 0;
-}
 
 /* An optional member that must be a string; *value keeps its default. */
 static int opt_string(json_t *root, const char *key, const char **value,

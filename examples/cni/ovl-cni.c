@@ -1,8 +1,9 @@
 /*
  * ovl-cni.c - the CNI plugin that puts pods on the overlay, a drop-in for
  * flannel's: ADD renders the delegate config from the netconf and subnet.env,
- * saves it, and runs the delegate (bridge + host-local by default); DEL and
- * CHECK replay the saved config, so they work after the agent is gone.
+ * saves it, runs the delegate (bridge + host-local by default) and answers
+ * its result in the version asked for; DEL and CHECK replay the saved
+ * config, so they work after the agent is gone; GC and STATUS do nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +14,7 @@
 
 static int print_version(void)
 {
-	json_t *info = json_pack("{s:s, s:o}", "cniVersion", "1.0.0",
+	json_t *info = json_pack("{s:s, s:o}", "cniVersion", CNI_LATEST_VERSION,
 				 "supportedVersions", cni_supported_versions());
 	char *text = info ? json_dumps(info, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
@@ -24,26 +25,16 @@ static int print_version(void)
 	return text ? 0 : 1;
 }
 
-static int read_subnet_env(const struct cni_netconf *nc,
-			   struct ovl_subnet_env *env, struct cni_error *err)
+/* Prints JSON the way Go's result.Print does (indented by four). */
+static int print_json(const json_t *value, struct cni_error *err)
 {
-	struct ovl_ctx *ctx = NULL;
-	int rc = ovl_ctx_new(&ctx);
+	char *text = json_dumps(value, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
 
-	if (rc == 0)
-		rc = ovl_subnet_env_read(ctx, nc->subnet_file, env);
-	if (rc == -ENOENT)
-		cni_fail(err, CNI_ERR_TRY_AGAIN_LATER,
-			 "%s does not exist yet: the overlay agent (ovlctl run or flanneld) has not started on this node",
-			 nc->subnet_file);
-	else if (rc < 0 && ctx && *ovl_ctx_error(ctx))	/* names file, line, key */
-		cni_fail(err, rc == -EINVAL ? CNI_ERR_INVALID_CONFIG : CNI_ERR_IO,
-			 "%s", ovl_ctx_error(ctx));
-	else if (rc < 0)
-		cni_fail(err, CNI_ERR_INTERNAL, "%s: %s", nc->subnet_file,
-			 ovl_strerror(rc));
-	ovl_ctx_free(ctx);
-	return rc < 0 ? -1 : 0;
+	if (!text)
+		return cni_fail(err, CNI_ERR_INTERNAL, "out of memory");
+	printf("%s\n", text);
+	free(text);
+	return 0;
 }
 
 /* The gateway of prev's first address of the family of dst, or NULL. */
@@ -82,63 +73,115 @@ static json_t *prev_result_for_check(json_t *prev)
 	return copy;
 }
 
-/* Runs the delegate with config plus what only this call carries. */
-static int run_delegate(json_t *config, const struct cni_netconf *nc,
-			const struct cni_args *args, struct cni_error *err)
+/* The delegate's ADD result, converted to the version the runtime asked
+ * for (libcni's rule for a result without cniVersion: the config's). */
+static int print_result(const char *output, const char *delegate_version,
+			const struct cni_netconf *nc, struct cni_error *err)
 {
-	const char *type = json_string_value(json_object_get(config, "type"));
-	char *path = NULL, *text;
-	int status;
+	json_error_t jerr;
+	json_t *result = json_loads(output, 0, &jerr), *converted;
+	int rc;
 
-	if (cni_delegate_find(type, args->path, &path, err) < 0)
+	if (!result)
+		return cni_fail(err, CNI_ERR_DECODE,
+				"the delegate's result is not JSON: %s", jerr.text);
+	converted = cni_result_convert(result, delegate_version, cni_version_of(nc), err);
+	json_decref(result);
+	if (!converted)
 		return -1;
-	/* In a conflist the runtime hands the previous result to every
-	 * plugin; the delegate needs it for CHECK. */
-	if (nc->prev_result && strcmp(args->command, "CHECK") == 0)
-		json_object_set_new(config, "prevResult",
-				    prev_result_for_check(nc->prev_result));
-	else if (nc->prev_result)
-		json_object_set(config, "prevResult", nc->prev_result);
-	text = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
-	json_object_del(config, "prevResult");
-	status = text ? cni_delegate_run(path, text, nc->cni_version, err)
-		      : cni_fail(err, CNI_ERR_INTERNAL, "out of memory");
-	free(text);
-	free(path);
-	return status;
+	rc = print_json(converted, err);
+	json_decref(converted);
+	return rc;
 }
 
 static int cmd_add(const struct cni_args *args, const struct cni_netconf *nc,
 		   struct cni_error *err)
 {
-	struct ovl_subnet_env env = OVL_SUBNET_ENV_INIT;
+	struct cni_subnet_env env;
 	struct cni_error ignored = { 0 };
 	json_t *delegate = NULL;
-	char *text = NULL, *path = NULL;
+	char *text = NULL, *path = NULL, *output = NULL;
+	const char *version;
 	int status = -1;
 
-	if (read_subnet_env(nc, &env, err) < 0 ||
-	    cni_render(nc, &env, &delegate, err) < 0)
+	if (cni_subnet_env_read(nc->subnet_file, &env, err) < 0)
 		return -1;
-	text = cni_render_dump(delegate);
-	/* Find the delegate first: a config that cannot run leaves nothing. */
-	if (!text)
-		cni_fail(err, CNI_ERR_INTERNAL, "out of memory");
-	else if (cni_delegate_find(json_string_value(json_object_get(delegate, "type")),
-				   args->path, &path, err) == 0 &&
-		 cni_state_save(nc->data_dir, args->container_id, text, err) == 0) {
-		status = run_delegate(delegate, nc, args, err);
-		if (status != 0)	/* nothing for DEL to replay */
-			cni_state_remove(nc->data_dir, args->container_id, &ignored);
+	if (cni_render(nc, &env, &delegate, err) < 0) {
+		cni_subnet_env_free(&env);
+		return -1;
 	}
+	cni_subnet_env_free(&env);
+	/* Find the delegate first: a config that cannot run leaves nothing. */
+	if (cni_delegate_find(json_string_value(json_object_get(delegate, "type")),
+			      args->path, &path, err) < 0)
+		goto out;
+	/* A delegate older than the runtime (Debian's bridge 1.1.1 stops at
+	 * 1.0.0) gets its newest version; the result is converted back. */
+	version = cni_delegate_version(path, cni_version_of(nc));
+	if (strcmp(version, cni_version_of(nc)) != 0)
+		json_object_set_new(delegate, "cniVersion", json_string(version));
+	text = cni_render_dump(delegate);
+	if (!text) {
+		cni_fail(err, CNI_ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	/* flannel's delegateAdd: the delegate gets exactly the saved bytes */
+	if (cni_state_save(nc->data_dir, args->container_id, text, err) < 0)
+		goto out;
+	status = cni_delegate_run(path, text, NULL, cni_version_of(nc), &output, err);
+	if (status != 0) {
+		/* nothing for DEL to replay; the delegate's error is the answer */
+		cni_state_remove(nc->data_dir, args->container_id, &ignored);
+		if (status > 0 && output)
+			fputs(output, stdout);
+	} else if (print_result(output, version, nc, err) < 0) {
+		status = -1;	/* the saved config stays: DEL undoes the delegate */
+	}
+out:
+	free(output);
 	free(path);
 	free(text);
 	json_decref(delegate);
 	return status;
 }
 
-/* The saved config of this container, ready to replay; *saved NULL when
- * there is none. */
+/* flannel's doCmdDel: the saved bytes go to the delegate as they are (their
+ * cniVersion and runtimeConfig from ADD), and the file goes whatever the
+ * delegate answers, so a DEL retried after a failure succeeds. */
+static int cmd_del(const struct cni_args *args, const struct cni_netconf *nc,
+		   struct cni_error *err)
+{
+	struct cni_error ignored = { 0 };
+	char *text, *path = NULL;
+	json_t *saved;
+	const char *type;
+	int status = -1;
+
+	if (cni_state_load(nc->data_dir, args->container_id, &text, err) < 0)
+		return -1;
+	if (!text)	/* DEL is idempotent: already gone */
+		return 0;
+	saved = json_loads(text, 0, NULL);
+	type = json_string_value(json_object_get(saved, "type"));
+	if (!type) {
+		/* Unreadable state cannot be replayed and would fail every
+		 * retry (flannel returns success and keeps the file): drop it;
+		 * the veth goes with the pod's namespace. */
+		fprintf(stderr, "ovl-cni: saved config %s/%s is not a delegate config; removing it\n",
+			nc->data_dir, args->container_id);
+		status = 0;
+	} else if (cni_delegate_find(type, args->path, &path, err) == 0) {
+		status = cni_delegate_run(path, text, NULL, cni_version_of(nc), NULL, err);
+	}
+	if (cni_state_remove(nc->data_dir, args->container_id, &ignored) < 0)
+		fprintf(stderr, "ovl-cni: %s\n", ignored.msg);
+	json_decref(saved);
+	free(path);
+	free(text);
+	return status;
+}
+
+/* The saved config of this container, parsed; *saved NULL when none. */
 static int load_saved(const struct cni_args *args, const struct cni_netconf *nc,
 		      json_t **saved, struct cni_error *err)
 {
@@ -161,44 +204,19 @@ static int load_saved(const struct cni_args *args, const struct cni_netconf *nc,
 				nc->data_dir, args->container_id,
 				jerr.text[0] ? jerr.text : "no \"type\"");
 	}
-	/* The runtime speaks this call's version, prevResult included. */
-	if (nc->cni_version[0])
-		json_object_set_new(*saved, "cniVersion", json_string(nc->cni_version));
-	if (nc->runtime_config)
-		json_object_set(*saved, "runtimeConfig", nc->runtime_config);
 	return 0;
 }
 
-static int cmd_del(const struct cni_args *args, const struct cni_netconf *nc,
-		   struct cni_error *err)
-{
-	json_t *saved;
-	int status;
-
-	if (load_saved(args, nc, &saved, err) < 0) {
-		/* Unreadable state cannot be replayed and would fail every
-		 * retry: drop it, as flannel does (the veth goes with the pod's
-		 * namespace, the address when host-local's lease is reused). */
-		if (err->code != CNI_ERR_DECODE)
-			return -1;
-		fprintf(stderr, "ovl-cni: %s; removing it\n", err->msg);
-		return cni_state_remove(nc->data_dir, args->container_id, err);
-	}
-	if (!saved)	/* DEL is idempotent: already gone */
-		return 0;
-	status = run_delegate(saved, nc, args, err);
-	if (status == 0 && cni_state_remove(nc->data_dir, args->container_id, err) < 0)
-		status = -1;
-	json_decref(saved);
-	return status;
-}
-
+/* flannel's CHECK does nothing; ovl-cni asks the delegate, with the saved
+ * config at its saved version and the runtime's prevResult converted to
+ * that version (gateways filled in for old bridge plugins). */
 static int cmd_check(const struct cni_args *args, const struct cni_netconf *nc,
 		     struct cni_error *err)
 {
-	json_t *saved;
-	const char *name;
-	int status;
+	json_t *saved, *prev = NULL;
+	const char *name, *version;
+	char *path = NULL, *text = NULL;
+	int status = -1;
 
 	if (load_saved(args, nc, &saved, err) < 0)
 		return -1;
@@ -207,16 +225,35 @@ static int cmd_check(const struct cni_args *args, const struct cni_netconf *nc,
 				"no saved config for container %s in %s: ADD has not run or DEL has removed it",
 				args->container_id, nc->data_dir);
 	name = json_string_value(json_object_get(saved, "name"));
+	version = json_string_value(json_object_get(saved, "cniVersion"));
+	if (!version || !*version)
+		version = "0.1.0";
 	if (!name || strcmp(name, nc->name) != 0) {
 		cni_fail(err, CNI_ERR_INVALID_CONFIG,
 			 "saved config %s/%s is for network \"%s\", not \"%s\"",
 			 nc->data_dir, args->container_id, name ? name : "",
 			 nc->name);
-		json_decref(saved);
-		return -1;
+		goto out;
 	}
-	status = run_delegate(saved, nc, args, err);
+	if (nc->runtime_config)
+		json_object_set(saved, "runtimeConfig", nc->runtime_config);
+	if (nc->prev_result) {
+		prev = cni_result_convert(nc->prev_result, cni_version_of(nc), version, err);
+		if (!prev)
+			goto out;
+		json_object_set_new(saved, "prevResult", prev_result_for_check(prev));
+	}
+	text = json_dumps(saved, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text)
+		cni_fail(err, CNI_ERR_INTERNAL, "out of memory");
+	else if (cni_delegate_find(json_string_value(json_object_get(saved, "type")),
+				   args->path, &path, err) == 0)
+		status = cni_delegate_run(path, text, NULL, version, NULL, err);
+out:
+	json_decref(prev);
 	json_decref(saved);
+	free(path);
+	free(text);
 	return status;
 }
 
@@ -226,7 +263,7 @@ int main(void)
 	struct cni_args args;
 	struct cni_netconf nc;
 	json_t *root = NULL;
-	const char *version = "1.0.0";
+	const char *version = CNI_LATEST_VERSION;
 	int status = -1;
 
 	if (cni_args_load(&args, &err) < 0)
@@ -237,17 +274,21 @@ int main(void)
 		goto out;
 	if (cni_netconf_parse(root, &nc, &err) == 0 &&
 	    cni_version_check(&nc, args.command, &err) == 0) {
-		version = nc.cni_version;
+		version = cni_version_of(&nc);
 		if (strcmp(args.command, "ADD") == 0)
 			status = cmd_add(&args, &nc, &err);
 		else if (strcmp(args.command, "DEL") == 0)
 			status = cmd_del(&args, &nc, &err);
-		else
+		else if (strcmp(args.command, "CHECK") == 0)
 			status = cmd_check(&args, &nc, &err);
+		else	/* GC and STATUS: nothing to do, as flannel's plugin */
+			status = 0;
 	} else if (json_is_object(root)) {
 		const char *v = json_string_value(json_object_get(root, "cniVersion"));
 
-		if (v && cni_version_supported(v))
+		if (!v || !*v)
+			version = "0.1.0";
+		else if (cni_version_index(v) >= 0)
 			version = v;
 	}
 out:

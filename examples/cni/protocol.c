@@ -18,10 +18,11 @@
 /* Which variables each command needs (libcni's skel table). */
 struct command {
 	const char *name;
-	int netns, ids;	/* ids: CNI_CONTAINERID, CNI_IFNAME and CNI_PATH */
+	int netns, ids, path;	/* ids: CNI_CONTAINERID and CNI_IFNAME */
 };
 static const struct command commands[] = {
-	{ "ADD", 1, 1 }, { "DEL", 0, 1 }, { "CHECK", 1, 1 }, { "VERSION", 0, 0 },
+	{ "ADD", 1, 1, 1 }, { "DEL", 0, 1, 1 }, { "CHECK", 1, 1, 1 },
+	{ "GC", 0, 0, 1 }, { "STATUS", 0, 0, 1 }, { "VERSION", 0, 0, 0 },
 };
 
 static const char *env(const char *name)
@@ -90,7 +91,7 @@ int cni_args_load(struct cni_args *args, struct cni_error *err)
 			cmd = &commands[i];
 	if (!cmd)
 		return cni_fail(err, CNI_ERR_INVALID_ENV,
-				"CNI_COMMAND: unknown command \"%.64s\" (ADD, DEL, CHECK, VERSION)",
+				"CNI_COMMAND: unknown command \"%.64s\" (ADD, DEL, CHECK, GC, STATUS, VERSION)",
 				args->command);
 	args->container_id = env("CNI_CONTAINERID");
 	args->netns = env("CNI_NETNS");
@@ -102,7 +103,7 @@ int cni_args_load(struct cni_args *args, struct cni_error *err)
 		strcat(missing, ", CNI_NETNS");
 	if (cmd->ids && !args->ifname)
 		strcat(missing, ", CNI_IFNAME");
-	if (cmd->ids && !args->path)
+	if (cmd->path && !args->path)
 		strcat(missing, ", CNI_PATH");
 	if (missing[0])
 		return cni_fail(err, CNI_ERR_INVALID_ENV,

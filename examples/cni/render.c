@@ -1,67 +1,28 @@
 /*
  * render.c - the delegate configuration flannel's CNI plugin builds on ADD
  * (flannel.go cmdAdd, flannel_linux.go doCmdAdd/getDelegateIPAM), from the
- * netconf and subnet.env.  Pure: no file, no kernel, so golden tests can
- * compare its bytes with flannel's.
+ * netconf and subnet.env (already read and checked).  Pure: no file, no
+ * kernel, so golden tests can compare its bytes with flannel's.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cni.h"
 
-/* One CIDR from subnet.env, host bits cleared as Go's net.ParseCIDR does. */
-static int env_cidr(const struct cni_netconf *nc, const char *key,
-		    const char *text, char *out, struct cni_error *err)
+static void add_dst(json_t *routes, const struct ovl_prefix *prefix)
 {
-	struct ovl_prefix p;
-
-	if (ovl_prefix_parse(text, &p) < 0)
-		return cni_fail(err, CNI_ERR_INVALID_CONFIG,
-				"%s: %s: \"%s\" is not a CIDR", nc->subnet_file,
-				key, text);
-	ovl_prefix_mask(&p);
-	ovl_prefix_format(&p, out, OVL_PREFIX_STRLEN);
-	return 0;
-}
-
-static int has_dst(json_t *routes, const char *dst)
-{
-	size_t i;
-	json_t *r;
-
-	json_array_foreach(routes, i, r)
-		if (strcmp(json_string_value(json_object_get(r, "dst")), dst) == 0)
-			return 1;
-	return 0;
-}
-
-/* Appends {"dst": net} for each network of a comma list, without repeats. */
-static int add_networks(const struct cni_netconf *nc, const char *key,
-			const char *list, json_t *routes, json_t *seen,
-			struct cni_error *err)
-{
-	char *copy = strdup(list), *save = NULL, *item;
 	char cidr[OVL_PREFIX_STRLEN];
-	int rc = 0;
 
-	if (!copy)
-		return cni_fail(err, CNI_ERR_INTERNAL, "out of memory");
-	for (item = strtok_r(copy, ",", &save); item && rc == 0;
-	     item = strtok_r(NULL, ",", &save)) {
-		rc = env_cidr(nc, key, item, cidr, err);
-		if (rc == 0 && !has_dst(seen, cidr)) {
-			json_array_append_new(seen, json_pack("{s:s}", "dst", cidr));
-			json_array_append_new(routes, json_pack("{s:s}", "dst", cidr));
-		}
-	}
-	free(copy);
-	return rc;
+	ovl_prefix_format(prefix, cidr, sizeof(cidr));
+	json_array_append_new(routes, json_pack("{s:s}", "dst", cidr));
 }
 
 /* A route of ipam.routes, re-encoded as Go's types.Route would be. */
 static int copy_route(json_t *in, size_t idx, json_t *routes,
 		      struct cni_error *err)
 {
+	/* Go's types.Route: mtu, advmss and priority are omitempty ints (0 is
+	 * dropped), table and scope pointers (0 is kept) */
 	static const char *const ints[] = { "mtu", "advmss", "priority", "table", "scope" };
 	const char *dst = json_string_value(json_object_get(in, "dst"));
 	json_t *gw = json_object_get(in, "gw"), *out;
@@ -87,56 +48,45 @@ static int copy_route(json_t *in, size_t idx, json_t *routes,
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
 		json_t *v = json_object_get(in, ints[i]);
 
-		if (json_is_integer(v))
+		if (json_is_integer(v) && (i >= 3 || json_integer_value(v) != 0))
 			json_object_set(out, ints[i], v);
 	}
 	return 0;
 }
 
-static int build_routes(const struct cni_netconf *nc,
-			const struct ovl_subnet_env *env, json_t *ipam,
+static int build_routes(const struct cni_subnet_env *env, json_t *ipam,
 			struct cni_error *err)
 {
-	json_t *given = json_object_get(ipam, "routes"), *routes, *seen, *r;
+	json_t *given = json_object_get(ipam, "routes"), *routes, *r;
 	size_t i;
-	int rc = 0;
 
 	if (given && !json_is_null(given) && !json_is_array(given))
 		return cni_fail(err, CNI_ERR_INVALID_CONFIG,
 				"netconf: ipam.routes must be an array");
 	routes = json_array();
-	seen = json_array();
 	json_array_foreach(given, i, r)
-		if ((rc = copy_route(r, i, routes, err)) < 0)
-			break;
-	if (rc == 0 && env->network[0])
-		rc = add_networks(nc, "FLANNEL_NETWORK", env->network, routes,
-				  seen, err);
-	if (rc == 0 && env->ipv6_network[0])
-		rc = add_networks(nc, "FLANNEL_IPV6_NETWORK", env->ipv6_network,
-				  routes, seen, err);
-	json_decref(seen);
-	if (rc == 0)
-		json_object_set(ipam, "routes", routes);
-	json_decref(routes);
-	return rc;
-}
-
-static int add_range(const struct cni_netconf *nc, const char *key,
-		     const char *subnet, json_t *ranges, struct cni_error *err)
-{
-	char cidr[OVL_PREFIX_STRLEN];
-
-	if (!subnet[0])
-		return 0;
-	if (env_cidr(nc, key, subnet, cidr, err) < 0)
-		return -1;
-	json_array_append_new(ranges, json_pack("[{s:s}]", "subnet", cidr));
+		if (copy_route(r, i, routes, err) < 0) {
+			json_decref(routes);
+			return -1;
+		}
+	for (i = 0; i < env->n_networks; i++)
+		add_dst(routes, &env->networks[i]);
+	for (i = 0; i < env->n_ipv6_networks; i++)
+		add_dst(routes, &env->ipv6_networks[i]);
+	json_object_set_new(ipam, "routes", routes);
 	return 0;
 }
 
+static void add_range(const struct ovl_prefix *subnet, json_t *ranges)
+{
+	char cidr[OVL_PREFIX_STRLEN];
+
+	ovl_prefix_format(subnet, cidr, sizeof(cidr));
+	json_array_append_new(ranges, json_pack("[{s:s}]", "subnet", cidr));
+}
+
 static json_t *build_ipam(const struct cni_netconf *nc,
-			  const struct ovl_subnet_env *env,
+			  const struct cni_subnet_env *env,
 			  struct cni_error *err)
 {
 	json_t *ipam = nc->ipam ? json_deep_copy(nc->ipam) : json_object();
@@ -145,45 +95,25 @@ static json_t *build_ipam(const struct cni_netconf *nc,
 	if (!json_object_get(ipam, "type"))
 		json_object_set_new(ipam, "type", json_string("host-local"));
 	/* The node's subnets replace any given ranges: the lease decides. */
-	if (add_range(nc, "FLANNEL_SUBNET", env->subnet, ranges, err) < 0 ||
-	    add_range(nc, "FLANNEL_IPV6_SUBNET", env->ipv6_subnet, ranges, err) < 0 ||
-	    json_object_set(ipam, "ranges", ranges) < 0 ||
-	    build_routes(nc, env, ipam, err) < 0) {
-		json_decref(ranges);
+	if (env->has_subnet)
+		add_range(&env->subnet, ranges);
+	if (env->has_ipv6_subnet)
+		add_range(&env->ipv6_subnet, ranges);
+	json_object_set_new(ipam, "ranges", ranges);
+	if (build_routes(env, ipam, err) < 0) {
 		json_decref(ipam);
 		return NULL;
 	}
-	json_decref(ranges);
 	return ipam;
 }
 
-/* flannel's loadFlannelSubnetEnv rule, with its message. */
-static int check_env(const struct cni_netconf *nc,
-		     const struct ovl_subnet_env *env, struct cni_error *err)
-{
-	char missing[160] = "";
-
-	if (!env->network[0] && !env->ipv6_network[0])
-		strcat(missing, ", FLANNEL_NETWORK, FLANNEL_IPV6_NETWORK");
-	if (!env->subnet[0] && !env->ipv6_subnet[0])
-		strcat(missing, ", FLANNEL_SUBNET, FLANNEL_IPV6_SUBNET");
-	if (!env->mtu)
-		strcat(missing, ", FLANNEL_MTU");
-	if (missing[0])
-		return cni_fail(err, CNI_ERR_INVALID_CONFIG, "%s is missing %s",
-				nc->subnet_file, missing + 2);
-	return 0;
-}
-
-int cni_render(const struct cni_netconf *nc, const struct ovl_subnet_env *env,
+int cni_render(const struct cni_netconf *nc, const struct cni_subnet_env *env,
 	       json_t **delegate, struct cni_error *err)
 {
 	json_t *d, *ipam;
 	const char *type;
 
 	*delegate = NULL;
-	if (check_env(nc, env, err) < 0)
-		return -1;
 	d = nc->delegate ? json_deep_copy(nc->delegate) : json_object();
 	if (!d)
 		return cni_fail(err, CNI_ERR_INTERNAL, "out of memory");
@@ -196,7 +126,7 @@ int cni_render(const struct cni_netconf *nc, const struct ovl_subnet_env *env,
 	if (!json_object_get(d, "ipMasq"))
 		json_object_set_new(d, "ipMasq", json_boolean(!env->ipmasq));
 	if (!json_object_get(d, "mtu"))
-		json_object_set_new(d, "mtu", json_integer(env->mtu));
+		json_object_set_new(d, "mtu", json_integer((json_int_t)env->mtu));
 	type = json_string_value(json_object_get(d, "type"));
 	if (strcmp(type, "bridge") == 0 && !json_object_get(d, "isGateway"))
 		json_object_set_new(d, "isGateway", json_true());

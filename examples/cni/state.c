@@ -3,6 +3,7 @@
  * <dataDir>/<containerID> so DEL can replay it without subnet.env.  The file
  * is written whole or not at all (temp file, fsync, rename, fsync of the
  * directory): a zero-byte file after a power loss made flannel's DEL fail.
+ * Also the one way ovl-cni reads a small file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +18,7 @@
 
 static int io_fail(struct cni_error *err, const char *what, const char *path)
 {
-	return cni_fail(err, CNI_ERR_IO, "dataDir: %s %s: %s", what, path,
-			strerror(errno));
+	return cni_fail(err, CNI_ERR_IO, "%s %s: %s", what, path, strerror(errno));
 }
 
 /* mkdir -p with mode 0700 for every directory it creates. */
@@ -104,18 +104,16 @@ int cni_state_save(const char *data_dir, const char *container_id,
 	return sync_dir(data_dir, err);
 }
 
-int cni_state_load(const char *data_dir, const char *container_id,
-		   char **text, struct cni_error *err)
+int cni_file_read(const char *path, int flags, char **text, size_t *len,
+		  struct cni_error *err)
 {
-	char path[PATH_MAX];
 	struct stat st;
 	char *buf;
 	ssize_t n;
 	int fd;
 
 	*text = NULL;
-	snprintf(path, sizeof(path), "%s/%s", data_dir, container_id);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_RDONLY | O_CLOEXEC | flags);
 	if (fd < 0 && errno == ENOENT)
 		return 0;
 	if (fd < 0)
@@ -123,7 +121,7 @@ int cni_state_load(const char *data_dir, const char *container_id,
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CNI_MAX_STDIN) {
 		close(fd);
 		return cni_fail(err, CNI_ERR_IO,
-				"dataDir: %s is not a regular file of at most 1 MiB", path);
+				"%s is not a regular file of at most 1 MiB", path);
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
@@ -140,7 +138,18 @@ int cni_state_load(const char *data_dir, const char *container_id,
 	}
 	buf[n] = '\0';
 	*text = buf;
+	if (len)
+		*len = (size_t)n;
 	return 0;
+}
+
+int cni_state_load(const char *data_dir, const char *container_id,
+		   char **text, struct cni_error *err)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", data_dir, container_id);
+	return cni_file_read(path, O_NOFOLLOW, text, NULL, err);
 }
 
 int cni_state_remove(const char *data_dir, const char *container_id,

@@ -3,7 +3,9 @@
  * CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME and CNI_PATH (cni_args_load), the
  * rest the network configuration on its stdin, parsed as
  * cni_stdin_decode does and then by cni_netconf_parse, cni_version_check
- * and cni_render with a fixed subnet.env.
+ * and cni_render with a fixed subnet.env; the same rest is also read as a
+ * subnet.env (cni_subnet_env_parse) and, when JSON, as a delegate's result
+ * converted to every spec version (cni_result_convert).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +16,27 @@
 static const char *const variables[] = {
 	"CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_PATH",
 };
+static const char fixed_env[] = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/24\n"
+	"FLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
+
+static void convert_everywhere(const json_t *result)
+{
+	struct cni_error err;
+	json_t *out;
+
+	for (int from = 0; from < 7; from++)
+		for (int to = 0; to < 7; to++) {
+			memset(&err, 0, sizeof(err));
+			out = cni_result_convert(result, cni_version_name(from),
+						 cni_version_name(to), &err);
+			FUZZ_ASSERT(out || (err.code && *err.msg));
+			json_decref(out);
+		}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ovl_subnet_env env = OVL_SUBNET_ENV_INIT;
+	struct cni_subnet_env env;
 	struct cni_netconf nc;
 	struct cni_error err;
 	struct cni_args args;
@@ -39,16 +58,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&err, 0, sizeof(err));
 	if (cni_args_load(&args, &err) < 0)
 		FUZZ_ASSERT(err.code && *err.msg);
+	memset(&err, 0, sizeof(err));
+	if (cni_subnet_env_parse(text, strlen(text), "subnet.env", &env, &err) == 0)
+		cni_subnet_env_free(&env);
+	else
+		FUZZ_ASSERT(err.code && *err.msg);
 	root = json_loadb(text, strlen(text), 0, &error);
 	if (!root)
 		return 0;
+	convert_everywhere(root);
 	memset(&err, 0, sizeof(err));
 	if (cni_netconf_parse(root, &nc, &err) == 0) {
 		cni_version_check(&nc, "ADD", &err);
-		snprintf(env.network, sizeof(env.network), "10.244.0.0/16");
-		snprintf(env.subnet, sizeof(env.subnet), "10.244.3.1/24");
-		env.mtu = 1450;
-		env.ipmasq = 1;
+		FUZZ_ASSERT(cni_subnet_env_parse(fixed_env, sizeof(fixed_env) - 1,
+						 "subnet.env", &env, &err) == 0);
 		memset(&err, 0, sizeof(err));
 		if (cni_render(&nc, &env, &delegate, &err) == 0) {
 			dumped = cni_render_dump(delegate);
@@ -58,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			FUZZ_ASSERT(err.code && *err.msg);
 		}
+		cni_subnet_env_free(&env);
 	} else {
 		FUZZ_ASSERT(err.code && *err.msg);
 	}

@@ -33,7 +33,8 @@ make -j2 libovl-core.la > make.log 2>&1 || { tail -30 make.log; fail "building t
 libs="$build/.libs/libovl-core.a $(pkg-config --libs libnl-route-3.0 jansson libcurl libnftables)"
 includes="-include $build/config.h -I$top/include -I$top/libovl -I$top/tests/fuzz $(pkg-config --cflags libnl-route-3.0 jansson libcurl)"
 extra_cni="-I$top/examples/cni $top/examples/cni/error.c $top/examples/cni/netconf.c
-	$top/examples/cni/render.c $top/examples/cni/protocol.c"
+	$top/examples/cni/version.c $top/examples/cni/subnet-env.c $top/examples/cni/render.c
+	$top/examples/cni/result.c $top/examples/cni/state.c $top/examples/cni/protocol.c"
 # ovlctl's main() would clash with libFuzzer's
 extra_peers="-I$top/examples/ovlctl -Dmain=ovlctl_main $(ls "$top"/examples/ovlctl/*.c)"
 

@@ -2,9 +2,11 @@
 # test-cni.sh - ovl-cni with Debian's real CNI plugins (bridge, host-local) in
 # /usr/lib/cni: the plugin runs inside a host namespace made here (so cni0 and
 # the veths live there), pods are namespaces too.  ADD/CHECK/DEL in every
-# spec version, dual stack, DEL without subnet.env, delegate failures, every
-# bad-input error (code, msg, nothing written), and, when `ovlctl run` works,
-# two agents with a pod each pinging across the overlay.
+# spec version (and without cniVersion, as flannel's own tests send), results
+# in the version asked for, dual stack, DEL without subnet.env, DEL replaying
+# the saved bytes, delegate failures on ADD and DEL, every bad-input error
+# (code, msg, nothing written), and, when `ovlctl run` works, two agents with
+# a pod each pinging across the overlay.
 source "$(dirname "$0")/lib.sh"
 OVL_CNI=${OVL_CNI:-$OVL_BUILD/ovl-cni}
 PLUGINS=/usr/lib/cni
@@ -44,12 +46,13 @@ spec_error() {
 		{ echo "rc=$(cat "$D/rc") out=$(cat "$D/out")"; return 1; }
 }
 # netconf VERSION SUBNETFILE DATADIR [DELEGATE-JSON]; host-local keeps its
-# state in $IPAM_DIR (default $D/ipam).
+# state in $IPAM_DIR (default $D/ipam).  VERSION "none": no cniVersion.
 netconf() {
-	local delegate=${4:-}
+	local delegate=${4:-} version=
 	[ -n "$delegate" ] || delegate='{"isDefaultGateway":true}'
-	printf '{"cniVersion":"%s","name":"cni-test","type":"ovl-cni","subnetFile":"%s","dataDir":"%s","ipam":{"dataDir":"%s"},"delegate":%s}' \
-		"$1" "$2" "$3" "${IPAM_DIR:-$D/ipam}" "$delegate"
+	[ "$1" = none ] || version="\"cniVersion\":\"$1\","
+	printf '{%s"name":"cni-test","type":"ovl-cni","subnetFile":"%s","dataDir":"%s","ipam":{"dataDir":"%s"},"delegate":%s}' \
+		"$version" "$2" "$3" "${IPAM_DIR:-$D/ipam}" "$delegate"
 }
 # Links in the host namespace besides lo: "nothing written" includes them.
 host_links() { ip -n "$H" -o link show | grep -vc ': lo:'; }
@@ -66,8 +69,8 @@ BAD() { netconf "${2:-1.0.0}" "${1:-$D/subnet.env}" "$D/bad-data" "${3:-}"; }
 
 # ---- VERSION -------------------------------------------------------------
 plugin CNI_COMMAND=VERSION < /dev/null
-check "VERSION lists 0.3.0 0.3.1 0.4.0 1.0.0" \
-	out_is '{"cniVersion":"1.0.0","supportedVersions":["0.3.0","0.3.1","0.4.0","1.0.0"]}'
+check "VERSION lists 0.1.0 to 1.1.0 (libcni's version.All)" \
+	out_is '{"cniVersion":"1.1.0","supportedVersions":["0.1.0","0.2.0","0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}'
 
 # ---- bad input: a spec error with a precise msg, nothing written ----------
 bad() { # NAME CODE MSG: checks the last run
@@ -90,7 +93,7 @@ bad "DEL without CNI_CONTAINERID, CNI_PATH" 4 'required environment variables mi
 plugin CNI_CONTAINERID=c1 <<< "$BADNC"
 bad "no CNI_COMMAND" 4 'required environment variables missing: CNI_COMMAND'
 plugin CNI_COMMAND=FROB <<< "$BADNC"
-bad "unknown CNI_COMMAND" 4 'CNI_COMMAND: unknown command "FROB" (ADD, DEL, CHECK, VERSION)'
+bad "unknown CNI_COMMAND" 4 'CNI_COMMAND: unknown command "FROB" (ADD, DEL, CHECK, GC, STATUS, VERSION)'
 cni ADD c1 "$P" <<< '{"cniVersion":"1.0.0",'
 bad "non-JSON stdin" 6 'stdin: not valid JSON: string or '"'"'}'"'"' expected near end of file (line 2, column 0)'
 cni ADD c1 "$P" < /dev/null
@@ -99,20 +102,34 @@ bad "empty stdin" 6 'stdin: empty, expected the network configuration as JSON'
 cni ADD c1 "$P" < "$D/big.json"
 bad "stdin over 1 MiB" 6 'stdin: network configuration is larger than 1048576 bytes (1 MiB)'
 cni ADD c1 "$P" <<< "$(BAD "" 9.9.9)"
-bad "unknown cniVersion" 1 'incompatible CNI versions: config is "9.9.9", plugin supports 0.3.0, 0.3.1, 0.4.0, 1.0.0'
+bad "unknown cniVersion" 1 'incompatible CNI versions: config is "9.9.9", plugin supports 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0'
 cni CHECK c1 "$P" <<< "$(BAD "" 0.3.1)"
 bad "CHECK in 0.3.1" 1 'config version "0.3.1" does not allow CHECK (needs 0.4.0 or later)'
+cni CHECK c1 "$P" <<< "$(BAD "" none)"
+bad "CHECK without cniVersion (0.1.0)" 1 'config version "0.1.0" does not allow CHECK (needs 0.4.0 or later)'
+plugin CNI_COMMAND=STATUS CNI_PATH=$PLUGINS <<< "$(BAD "" 1.0.0)"
+bad "STATUS in 1.0.0" 1 'config version "1.0.0" does not allow STATUS (needs 1.1.0 or later)'
+plugin CNI_COMMAND=STATUS CNI_PATH=$PLUGINS <<< "$(BAD "" 1.1.0)"
+check "STATUS in 1.1.0 succeeds with no output (as flannel's plugin)" bash -c "rc_is 0 && [ ! -s '$D/out' ]"
+plugin CNI_COMMAND=GC CNI_PATH=$PLUGINS <<< "$(BAD "" 1.1.0)"
+check "GC in 1.1.0 succeeds with no output (as flannel's plugin)" bash -c "rc_is 0 && [ ! -s '$D/out' ] && [ ! -e '$D/bad-data' ]"
 cni ADD c1 "$P" <<< "$(BAD "$D/absent.env")"
 bad "missing subnet.env" 11 "$D/absent.env does not exist yet: the overlay agent (ovlctl run or flanneld) has not started on this node"
 printf 'FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=garbage\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=true\n' > "$D/bad1.env"
 cni ADD c1 "$P" <<< "$(BAD "$D/bad1.env")"
-bad "subnet.env with a bad FLANNEL_SUBNET" 7 "$D/bad1.env:2: FLANNEL_SUBNET: expected a CIDR prefix"
+bad "subnet.env with a bad FLANNEL_SUBNET" 7 "$D/bad1.env:2: FLANNEL_SUBNET: \"garbage\" is not a CIDR"
 printf 'FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_MTU=big\nFLANNEL_IPMASQ=true\n' > "$D/bad2.env"
 cni ADD c1 "$P" <<< "$(BAD "$D/bad2.env")"
-bad "subnet.env with a bad FLANNEL_MTU" 7 "$D/bad2.env:3: FLANNEL_MTU: expected an MTU from 68 to 65535"
+bad "subnet.env with a bad FLANNEL_MTU" 7 "$D/bad2.env:3: FLANNEL_MTU: \"big\" is not an MTU (decimal digits, below 2^32)"
 printf 'FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_IPMASQ=true\n' > "$D/bad3.env"
 cni ADD c1 "$P" <<< "$(BAD "$D/bad3.env")"
 bad "subnet.env without FLANNEL_MTU" 7 "$D/bad3.env is missing FLANNEL_MTU"
+printf 'FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_MTU=1400\n' > "$D/bad4.env"
+cni ADD c1 "$P" <<< "$(BAD "$D/bad4.env")"
+bad "subnet.env without FLANNEL_IPMASQ" 7 "$D/bad4.env is missing FLANNEL_IPMASQ"
+printf 'foo=bar\n' > "$D/bad5.env"
+cni ADD c1 "$P" <<< "$(BAD "$D/bad5.env")"
+bad "subnet.env without any variable (flannel's test)" 7 "$D/bad5.env is missing FLANNEL_NETWORK, FLANNEL_IPV6_NETWORK, FLANNEL_SUBNET, FLANNEL_IPV6_SUBNET, FLANNEL_MTU, FLANNEL_IPMASQ"
 cni ADD c1 "$P" <<< "$(BAD "" 1.0.0 '{"name":"x"}')"
 bad "delegate with a name" 7 'netconf: delegate must not have "name": it is set to the network name'
 cni ADD c1 "$P" <<< "$(BAD "" 1.0.0 '{"type":"no-such-plugin"}')"
@@ -170,18 +187,59 @@ check "DEL without subnet.env removes veth and saved config" \
 	bash -c "[ \$(ip -n '$H' -o link show master cni0 | wc -l) = 0 ] && [ ! -e '$D/data/ctr-2' ]"
 mv "$D/subnet.env.away" "$D/subnet.env"
 
-# ---- every spec version ---------------------------------------------------
-for v in 0.3.0 0.3.1 0.4.0; do
+# ---- every spec version, and none ------------------------------------------
+# The result comes in the version asked for: 0.1.0/0.2.0 "ip4", 0.3.x/0.4.0
+# "ips" with "version", 1.x "ips" without.  Debian's bridge stops at 1.0.0:
+# for 1.1.0 it gets 1.0.0 and its result is converted up.
+result_shape() { # VERSION: checks $D/out
+	case $1 in
+	none|0.1.0|0.2.0)
+		local want=$1; [ "$want" = none ] && want=0.1.0
+		jq -e --arg v "$want" '.cniVersion == $v and (.ip4.ip | startswith("10.1.17.")) and .ip4.gateway == "10.1.17.1" and (has("ips") | not) and has("dns")' "$D/out" ;;
+	0.3.*|0.4.0)
+		jq -e --arg v "$1" '.cniVersion == $v and (.ips[0].address | startswith("10.1.17.")) and .ips[0].version == "4" and (.interfaces | length) > 0' "$D/out" ;;
+	*)
+		jq -e --arg v "$1" '.cniVersion == $v and (.ips[0].address | startswith("10.1.17.")) and (.ips[0] | has("version") | not) and (.interfaces | length) > 0' "$D/out" ;;
+	esac
+}
+export -f result_shape
+for v in none 0.1.0 0.2.0 0.3.0 0.3.1 0.4.0 1.1.0; do
 	NC=$(netconf $v "$D/subnet.env" "$D/data")
 	cni ADD "ctr-$v" "$P" <<< "$NC"
-	check "ADD in $v answers in $v" bash -c "rc_is 0 && jq -e '.cniVersion == \"$v\" and (.ips[0].address | startswith(\"10.1.17.\"))' '$D/out'"
-	if [ $v = 0.4.0 ]; then
+	check "ADD in $v answers in its shape" bash -c "rc_is 0 && result_shape $v > /dev/null || { cat '$D/out'; false; }"
+	case $v in
+	none) check "ADD without cniVersion saves none (flannel's rendering)" \
+		bash -c "jq -e 'has(\"cniVersion\") | not' '$D/data/ctr-$v'" ;;
+	1.1.0) check "ADD in 1.1.0 gives bridge 1.0.0, its newest" \
+		bash -c "jq -e '.cniVersion == \"1.0.0\"' '$D/data/ctr-$v'" ;;
+	*) check "ADD in $v saves cniVersion $v" bash -c "jq -e '.cniVersion == \"$v\"' '$D/data/ctr-$v'" ;;
+	esac
+	if [ $v = 0.4.0 ] || [ $v = 1.1.0 ]; then
 		cni CHECK "ctr-$v" "$P" <<< "$(jq -c --slurpfile r "$D/out" '. + {prevResult: $r[0]}' <<< "$NC")"
-		check "CHECK in 0.4.0" rc_is 0
+		check "CHECK in $v" bash -c "rc_is 0 || { cat '$D/out'; false; }"
 	fi
 	cni DEL "ctr-$v" "$P" <<< "$NC"
-	check "DEL in $v" bash -c "rc_is 0 && [ ! -e '$D/data/ctr-$v' ]"
+	check "DEL in $v" bash -c "rc_is 0 && [ ! -e '$D/data/ctr-$v' ] && [ \$(ip -n '$H' -o link show master cni0 | wc -l) = 0 ]"
+	cni DEL "ctr-$v" "$P" <<< "$NC"
+	check "second DEL in $v succeeds" bash -c "rc_is 0 && [ ! -s '$D/out' ]"
 done
+
+# ---- DEL replays the saved bytes as saved -----------------------------------
+# A "bridge" ahead of the real one on CNI_PATH records what it is given.
+mkdir -p "$D/rec"
+printf '#!/bin/sh\ncat > "%s/stdin.$CNI_COMMAND"\nexec %s/bridge < "%s/stdin.$CNI_COMMAND"\n' \
+	"$D/rec" "$PLUGINS" "$D/rec" > "$D/rec/bridge"
+chmod +x "$D/rec/bridge"
+NC=$(netconf 0.4.0 "$D/subnet.env" "$D/data" | jq -c '. + {runtimeConfig: {portMappings: [{hostPort: 8080, containerPort: 80, protocol: "tcp"}]}}')
+plugin CNI_COMMAND=ADD CNI_CONTAINERID=ctr-r CNI_NETNS=/run/netns/$P CNI_IFNAME=eth0 CNI_PATH="$D/rec:$PLUGINS" <<< "$NC"
+check "ADD through the recorder" rc_is 0
+check "ADD gives the delegate exactly the saved bytes" cmp -s "$D/rec/stdin.ADD" "$D/data/ctr-r"
+cp "$D/data/ctr-r" "$D/saved-r"
+NC2=$(netconf 1.0.0 "$D/subnet.env" "$D/data" | jq -c '. + {runtimeConfig: {portMappings: []}}')
+plugin CNI_COMMAND=DEL CNI_CONTAINERID=ctr-r CNI_NETNS=/run/netns/$P CNI_IFNAME=eth0 CNI_PATH="$D/rec:$PLUGINS" <<< "$NC2"
+check "DEL in another version succeeds" rc_is 0
+check "DEL replays the saved bytes (cniVersion 0.4.0, ADD's runtimeConfig)" cmp -s "$D/rec/stdin.DEL" "$D/saved-r"
+check "DEL removed the saved config and the veth" bash -c "[ ! -e '$D/data/ctr-r' ] && ! ip -n '$P' link show eth0 2>/dev/null"
 
 # ---- a failing delegate leaves nothing for DEL ----------------------------
 cni ADD ctr-f "$P" <<< "$(netconf 1.0.0 "$D/subnet.env" "$D/data" '{"bridge":"cni0"}' | jq -c '.ipam.type = "no-such-ipam"')"
@@ -207,6 +265,18 @@ check "pod routes the v6 cluster network" bash -c "ip -n '$P6' -6 route show fd0
 check "saved dual-stack rendering" bash -c "jq -e '.ipam.ranges == [[{subnet:\"10.1.17.0/24\"}],[{subnet:\"fd00:1:0:11::/64\"}]] and .ipam.routes == [{dst:\"10.1.0.0/16\"},{dst:\"fd00:1::/48\"}]' '$D/data/ctr-6'"
 cni DEL ctr-6 "$P6" <<< "$DUAL"
 check "dual stack DEL" bash -c "rc_is 0 && [ ! -e '$D/data/ctr-6' ]"
+
+# ---- a failing delegate DEL still removes the saved config -------------------
+# The saved state names an IPAM plugin that is not there: bridge's DEL fails.
+PF=$(ns_add podf); ns "$PF"
+cni ADD ctr-d "$PF" <<< "$GOOD"
+check "ADD ctr-d" rc_is 0
+jq -c '.ipam.type = "no-such-ipam"' "$D/data/ctr-d" > "$D/ctr-d.bad" && mv "$D/ctr-d.bad" "$D/data/ctr-d"
+cni DEL ctr-d "$PF" <<< "$GOOD"
+check "DEL passes the delegate's failure through" bash -c "! rc_is 0 && jq -e '.code and (.msg | contains(\"no-such-ipam\"))' '$D/out'"
+check "DEL removes the saved config although the delegate failed (flannel)" test ! -e "$D/data/ctr-d"
+cni DEL ctr-d "$PF" <<< "$GOOD"
+check "DEL again succeeds" bash -c "rc_is 0 && [ ! -s '$D/out' ]"
 
 # ---- end to end: two agents, a pod on each, ping across the overlay --------
 e2e() {
