@@ -16,7 +16,7 @@
 
 #include "store/file/store-file.h"
 
-#define RETRY_MS 20
+#define RETRY_MS 50
 /* How long a request waits for the lock before it fails. */
 #define DEADLINE_MS 5000
 
