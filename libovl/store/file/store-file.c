@@ -8,10 +8,13 @@
  * network namespaces, that share the file system.
  *
  * Fast at 10,000 leases for a handle that has read nothing yet (a node
- * starting): the file is mapped, not copied; store-doc.c checks it and keeps
- * per record only its place in the text and its claim (what the allocator
- * needs), decoding a whole record only when it is listed or renewed; and a
- * write hands the kernel the unchanged runs of the old text where they lie.
+ * starting): the file is read with one call into one buffer; store-doc.c
+ * checks it and keeps per record only its place in that text and its claim
+ * (what the allocator needs), decoding a whole record only when it is listed
+ * or renewed; and a write hands the kernel the unchanged runs of the old
+ * text where they lie in the buffer.  The file is never mapped: any process
+ * that can write it could truncate it, and touching a mapped page past the
+ * new end raises SIGBUS in the embedding program.
  * Records that do not decode are skipped and kept (ovl_store_open(3)).
  */
 #include <fcntl.h>
@@ -22,7 +25,6 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
@@ -50,8 +52,7 @@ struct file_store {
 	int cache_fd;
 	struct stat cache_stat;
 	int loaded;			/* 0: nothing cached */
-	/* The file's text, mapped (not copied: at 10,000 leases each page of
-	 * fresh memory costs more than reading it), which records borrow. */
+	/* The file's text as read, which records borrow until cache_drop. */
 	char *text;
 	size_t text_length;
 	struct store_doc doc;
@@ -70,8 +71,7 @@ static struct file_store *state_of(struct ovl_store *store)
 static void cache_drop(struct file_store *fs)
 {
 	store_doc_free(&fs->doc);
-	if (fs->text)
-		munmap(fs->text, fs->text_length);
+	free(fs->text);
 	fs->text = NULL;
 	fs->text_length = 0;
 	fs->loaded = 0;
@@ -86,8 +86,7 @@ static int corrupt(struct ovl_store *store, const char *format, const char *deta
 			"it is)", state_of(store)->path, format, detail);
 }
 
-/* Takes the mapped text and doc as the cache after checking the format
- * version. */
+/* Takes the text and doc as the cache after checking the format version. */
 static int adopt_document(struct ovl_store *store, char *text, size_t length,
 			  struct store_doc *doc)
 {
@@ -99,8 +98,7 @@ static int adopt_document(struct ovl_store *store, char *text, size_t length,
 			 "this libovl's (%d); refusing to use or downgrade it", fs->path,
 			 (long long)doc->version, FORMAT_VERSION);
 		store_doc_free(doc);
-		if (text)
-			munmap(text, length);
+		free(text);
 		return -ENOTSUP;
 	}
 	cache_drop(fs);
@@ -171,6 +169,54 @@ static int same_version(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+/* The bytes of the open file fd into a buffer of their own, st its stat
+ * (updated).  A file whose size or times change while it is read (written
+ * in place, not replaced as writers of the store do) is read again, a few
+ * times, then refused with -EAGAIN: what was read may be a torn mix. */
+static int read_text(struct ovl_store *store, int fd, struct stat *st, char **text,
+		     size_t *length)
+{
+	const char *path = state_of(store)->path;
+	struct stat after;
+	size_t size, used;
+	char *buffer;
+	int attempt;
+	ssize_t n;
+
+	for (attempt = 0; attempt < 3; attempt++) {
+		size = (size_t)st->st_size;
+		/* one byte more than the file had, so that growth shows */
+		buffer = malloc(size + 1);
+		if (!buffer)
+			return -ENOMEM;
+		for (used = 0; used <= size; used += (size_t)n) {
+			n = pread(fd, buffer + used, size + 1 - used, (off_t)used);
+			if (n < 0 && errno == EINTR)
+				n = 0;
+			else if (n < 0) {
+				free(buffer);
+				return ctx_fail(store->ctx, -errno, "store %s: cannot read it: %s",
+						path, ovl_strerror(errno));
+			} else if (n == 0)
+				break;
+		}
+		if (fstat(fd, &after) < 0) {
+			free(buffer);
+			return ctx_fail(store->ctx, -errno, "store %s: %s", path,
+					ovl_strerror(errno));
+		}
+		if (used == size && same_version(st, &after)) {
+			*text = buffer;
+			*length = size;
+			return 0;
+		}
+		free(buffer);
+		*st = after;
+	}
+	return ctx_fail(store->ctx, -EAGAIN, "store %s: the file keeps changing while it is "
+			"read (something writes it in place instead of replacing it)", path);
+}
+
 /* Brings the cache up to the file's current version. */
 static int load(struct ovl_store *store)
 {
@@ -179,7 +225,7 @@ static int load(struct ovl_store *store)
 	char detail[400];
 	struct stat st;
 	char *text = NULL;
-	size_t length;
+	size_t length = 0;
 	int fd, err;
 
 	fd = open(fs->path, O_RDONLY | O_CLOEXEC);
@@ -203,26 +249,18 @@ static int load(struct ovl_store *store)
 	err = check_trusted(store, fs->path, &st);
 	if (!err)
 		err = check_path(store, fs->dir);
-	length = (size_t)st.st_size;
-	/* an empty file holds nothing a rewrite could lose; we only ever
-	 * replace the file, so the mapping keeps this version's bytes */
-	if (!err && length) {
-		text = mmap(NULL, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-		if (text == MAP_FAILED) {
-			text = NULL;
-			err = ctx_fail(store->ctx, -errno, "store %s: cannot map it: %s",
-				       fs->path, ovl_strerror(errno));
-		}
-	}
+	if (!err)
+		err = read_text(store, fd, &st, &text, &length);
+	/* an empty file holds nothing a rewrite could lose */
 	if (!err && length)
 		err = store_doc_read(store->ctx, text, length, &doc);
 	if (err == -EBADMSG) {
 		snprintf(detail, sizeof(detail), "%s", ovl_ctx_error(store->ctx));
 		err = corrupt(store, "does not parse: ", detail);
 	}
-	if (err < 0 && text)
-		munmap(text, length);
-	else if (!err)
+	if (err < 0)
+		free(text);
+	else
 		err = adopt_document(store, text, length, &doc);
 	if (err < 0) {
 		close(fd);
@@ -356,7 +394,7 @@ struct pieces {
 
 /* Appends a piece, growing the last one when this one follows it in
  * memory: a document we wrote comes back as a few long pieces of the
- * mapped old text, not one per lease. */
+ * old text as read (fs->text), not one per lease. */
 static void add_piece(struct pieces *pieces, const char *base, size_t length)
 {
 	struct iovec *last = pieces->count ? &pieces->list[pieces->count - 1] : NULL;
