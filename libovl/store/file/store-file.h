@@ -17,12 +17,14 @@ struct file_store {
 	char lock_path[PATH_MAX], tmp_path[PATH_MAX];
 	int lock_fd;
 	/* The version last read or written.  cache_fd pins its inode, so a
-	 * path whose stat still matches cache_stat is that very version (we
-	 * only ever replace the file, never rewrite it in place). */
+	 * path whose stat still matches cache_stat is that very version (the
+	 * store only ever replaces the file; whoever writes it in place
+	 * changes its size or times). */
 	int cache_fd;
 	struct stat cache_stat;
 	int loaded;			/* 0: nothing cached */
-	/* The file's text as read, which records borrow until cache_drop. */
+	/* The file's text as read, which records borrow until
+	 * store_file_cache_drop. */
 	char *text;
 	size_t text_length;
 	struct store_doc doc;
@@ -35,7 +37,7 @@ static inline struct file_store *store_file_state(struct ovl_store *store)
 
 /* Forgets the cached document and closes its file. */
 void store_file_cache_drop(struct file_store *fs);
-/* check_trusted on path if it exists: owned by root or this user and not
+/* Path, if it exists, must be owned by root or this user and not be
  * writable by others, else -EPERM (someone else could inject routes). */
 int store_file_check_path(struct ovl_store *store, const char *path);
 /* Brings the cache up to the file's current version. */
