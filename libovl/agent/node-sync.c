@@ -553,7 +553,9 @@ static void listed(void *arg, int err, struct ovl_lease **leases, size_t count)
 	node_masq_ensure(node, 0);
 	if (node->resync_at > node->listing_since)
 		return;
-	node->resync_at = now + (err < 0 || node->masq_failed ?
+	/* Without a watch (its reopening failed) the node is not ready:
+	 * try again soon rather than a period from now. */
+	node->resync_at = now + (err < 0 || node->masq_failed || !node->watch ?
 				 node_backoff(&node->resync_backoff_ms) : node->resync_ms);
 }
 

@@ -4,6 +4,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +21,25 @@ OVL_EXPORT const char *ovl_version(void)
 
 OVL_EXPORT const char *ovl_strerror(int err)
 {
+	static const char unknown[] = "Unknown error";
+	locale_t c_locale;
 	const char *text;
 
 	if (err < 0)
 		err = -err;
 	if (err == 0)
 		return "Success";
-	/* glibc's table of static strings: unlike strerror(), never rewritten
-	 * by another thread. */
-	text = strerrordesc_np(err);
-	return text ? text : "Unknown error";
+	/* strerror_l in the C locale: the untranslated text, which glibc and
+	 * musl both keep in a static table for the errnos they know (strerror
+	 * may use a buffer that another call rewrites).  Both hand out their
+	 * built-in C locale here, allocating nothing; an errno glibc does not
+	 * know gets a per-thread buffer instead, so its text is not passed on. */
+	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	if (!c_locale)
+		return unknown;
+	text = strerror_l(err, c_locale);
+	freelocale(c_locale);
+	return text && strncmp(text, unknown, sizeof(unknown) - 1) ? text : unknown;
 }
 
 OVL_EXPORT void ovl_free(void *memory)

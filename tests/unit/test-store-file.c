@@ -2,8 +2,9 @@
  * test-store-file.c - the file store through the public API on a temporary
  * directory: URIs, acquire/renew/release/list, the document on disk,
  * compare-and-swap renewal, refusal of corrupt and newer stores (bytes
- * untouched), refusal of a store other users can write, the stored
- * config, and the watch (snapshot, changes from another handle, expiry).
+ * untouched), a file truncated and grown in place under open handles,
+ * refusal of a store other users can write, the stored config, and the
+ * watch (snapshot, changes from another handle, expiry).
  */
 #include <poll.h>
 #include <stdio.h>
@@ -307,6 +308,60 @@ static void test_refuse(void)
 	CU_ASSERT_EQUAL(acquire(store, cfg, "node-a", "192.168.1.10", NULL, 60, &lease), 0);
 	ovl_lease_free(lease);
 	ovl_store_close(store);
+	ovl_config_free(cfg);
+	teardown();
+}
+
+/* A file changed in place under open handles (which the store never does,
+ * but anyone who can write the file may): truncated, it is refused as not
+ * parsing, by a handle that had read it too; grown back, it is read again;
+ * and a write from the text read (its unchanged runs) keeps every record. */
+static void test_changed_in_place(void)
+{
+	struct ovl_store *writer, *reader;
+	struct ovl_config *cfg;
+	struct ovl_lease *lease = NULL, **list = NULL;
+	char *original, node[16], ip[32];
+	size_t count, length, i;
+	FILE *f;
+
+	setup();
+	cfg = config();
+	writer = open_store();
+	reader = open_store();
+	for (i = 0; i < 3; i++) {
+		snprintf(node, sizeof(node), "node-%zu", i);
+		snprintf(ip, sizeof(ip), "192.168.1.%zu", 10 + i);
+		CU_ASSERT_EQUAL(acquire(writer, cfg, node, ip, NULL, 60, &lease), 0);
+		ovl_lease_free(lease);
+	}
+	CU_ASSERT_EQUAL(ovl_leases(reader, &list, &count), 0);
+	ovl_leases_free(list, count);
+	original = read_all(path, &length);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(original);
+	CU_ASSERT_EQUAL(truncate(path, (off_t)length / 2), 0);
+	CU_ASSERT_EQUAL(ovl_leases(reader, &list, &count), -EBADMSG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), "does not parse"));
+	CU_ASSERT_EQUAL(acquire(writer, cfg, "node-3", "192.168.1.13", NULL, 60, &lease),
+			-EBADMSG);
+	/* back to its full length, in place (the same inode) */
+	f = fopen(path, "r+");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(fwrite(original, 1, length, f), length);
+	fclose(f);
+	CU_ASSERT_EQUAL(ovl_leases(reader, &list, &count), 0);
+	CU_ASSERT_EQUAL(count, 3);
+	ovl_leases_free(list, count);
+	CU_ASSERT_EQUAL(acquire(writer, cfg, "node-3", "192.168.1.13", NULL, 60, &lease), 0);
+	ovl_lease_free(lease);
+	CU_ASSERT_EQUAL(ovl_leases(reader, &list, &count), 0);
+	CU_ASSERT_EQUAL(count, 4);
+	for (i = 0; i < count; i++)
+		CU_ASSERT_PTR_NOT_NULL(strstr(ovl_lease_node_name(list[i]), "node-"));
+	ovl_leases_free(list, count);
+	free(original);
+	ovl_store_close(reader);
+	ovl_store_close(writer);
 	ovl_config_free(cfg);
 	teardown();
 }
@@ -651,6 +706,7 @@ void register_tests(void)
 		{ "acquire, renew, release, list", test_lifecycle },
 		{ "renewal is compare-and-swap", test_renew_cas },
 		{ "corrupt and newer stores refused, untouched", test_refuse },
+		{ "changed in place under open handles", test_changed_in_place },
 		{ "undecodable records skipped and kept", test_undecodable_records },
 		{ "escaped keys and names", test_escaped_record },
 		{ "stored config", test_config },

@@ -405,6 +405,11 @@ static int request_new(struct etcd_client *client, const char *path,
 		request->headers = more;
 	}
 	curl_easy_setopt(request->easy, CURLOPT_URL, url);
+	/* Every handle, the watch's too, is set up here: no signal may reach
+	 * the host, neither SIGALRM for resolver timeouts nor SIGPIPE when etcd
+	 * closes a connection (libcurl then sends with MSG_NOSIGNAL).  libovl
+	 * has no stream socket of its own; UDP and netlink sockets raise no
+	 * SIGPIPE. */
 	curl_easy_setopt(request->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(request->easy, CURLOPT_PROXY, "");
 	curl_easy_setopt(request->easy, CURLOPT_POSTFIELDS, request->body);

@@ -110,7 +110,7 @@ static int run(struct ovl_store *store, struct file_op *op)
 	uint64_t revision;
 	int err;
 
-	file_store_set_nonblocking(store, 1);
+	store_file_state(store)->lock_nonblocking = 1;
 	switch (op->kind) {
 	case OP_LIST:
 		err = store->ops->list(store, &leases, &count, &revision);
@@ -123,7 +123,7 @@ static int run(struct ovl_store *store, struct file_op *op)
 		err = store->ops->acquire(store, op->config, &op->request.request, &lease);
 		break;
 	}
-	file_store_set_nonblocking(store, 0);
+	store_file_state(store)->lock_nonblocking = 0;
 	if (err == -EWOULDBLOCK) {
 		if (now_ms() < op->deadline)
 			return 0;
