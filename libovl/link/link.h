@@ -43,15 +43,6 @@ struct link_addr {
 	struct ovl_prefix prefix;
 };
 
-/* vxlan.c: "0e:2a:..:ff" to bytes; 0 or -EINVAL. */
-int mac_parse(const char *text, unsigned char mac[6]);
-void mac_format(const unsigned char mac[6], char text[18]);
-/* 1 when mac is a unicast address other than 00:00:00:00:00:00. */
-int mac_is_unicast(const unsigned char mac[6]);
-/* 1 when addr can be a tunnel endpoint: not unspecified, loopback,
- * multicast or broadcast. */
-int addr_is_unicast(const struct ovl_prefix *addr);
-
 /* vxlan.c: the addresses of family (AF_INET/AF_INET6) on ifindex (0: on
  * every device); free *addrs with free(). */
 int link_addresses(struct ovl_ctx *ctx, int family, int ifindex,

@@ -28,6 +28,7 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
+#include "core/address.h"
 #include "core/internal.h"
 #include "link/link.h"
 #include "netlink/nl.h"
@@ -639,7 +640,7 @@ static int plan_peer(struct ovl_link *link, const struct ovl_peer *peer, size_t 
 	p->gw = p->subnet;
 	p->gw.len = link->family == AF_INET6 ? 128 : 32;
 	if (!peer->public_ip || ovl_addr_parse(peer->public_ip, &p->public_ip) < 0 ||
-	    !addr_is_unicast(&p->public_ip))
+	    !addr_is_endpoint(&p->public_ip))
 		return ctx_fail(ctx, -EINVAL, "peer %s: public IP '%s' is not a unicast address",
 				name, peer->public_ip ? peer->public_ip : "(none)");
 	if (link->local.family && p->public_ip.family != link->local.family)
@@ -663,7 +664,7 @@ static int plan_peer(struct ovl_link *link, const struct ovl_peer *peer, size_t 
 			return ctx_fail(ctx, -EINVAL, "peer %s: holds %s, an address of this host",
 					name, prefix_text(&mine, text));
 	}
-	if (peer->mac && (mac_parse(peer->mac, p->mac) < 0 || !mac_is_unicast(p->mac)))
+	if (peer->mac && mac_parse_unicast(peer->mac, p->mac) < 0)
 		return ctx_fail(ctx, -EINVAL, "peer %s: MAC '%s' is not a unicast MAC address",
 				name, peer->mac);
 	if (link->kind == LINK_HOSTGW && !p->direct)

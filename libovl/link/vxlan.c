@@ -26,6 +26,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/vxlan.h>
 
+#include "core/address.h"
 #include "core/internal.h"
 #include "link/link.h"
 #include "netlink/nl.h"
@@ -78,45 +79,6 @@ struct link_state {
 	int learning;
 	int gbp;
 };
-
-int mac_parse(const char *text, unsigned char mac[6])
-{
-	unsigned int b[6];
-	char end;
-	int i;
-
-	if (!text || sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
-			    &b[3], &b[4], &b[5], &end) != 6 || strlen(text) != 17)
-		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = (unsigned char)b[i];
-	return 0;
-}
-
-void mac_format(const unsigned char mac[6], char text[18])
-{
-	snprintf(text, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-		 mac[3], mac[4], mac[5]);
-}
-
-int mac_is_unicast(const unsigned char mac[6])
-{
-	static const unsigned char zero[6];
-
-	return !(mac[0] & 1) && memcmp(mac, zero, 6) != 0;
-}
-
-int addr_is_unicast(const struct ovl_prefix *addr)
-{
-	static const unsigned char zero[16];
-	static const unsigned char loopback6[16] = { [15] = 1 };
-	const unsigned char *a = addr->addr;
-
-	if (addr->family == AF_INET)
-		return memcmp(a, zero, 4) && a[0] != 127 && (a[0] & 0xf0) != 0xe0 &&
-		       !(a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255);
-	return memcmp(a, zero, 16) && memcmp(a, loopback6, 16) && a[0] != 0xff;
-}
 
 static size_t addr_bytes(int family)
 {
@@ -520,7 +482,7 @@ int link_parse_addresses(struct ovl_ctx *ctx, const char *local, const char *sub
 			 struct ovl_prefix *subnet_prefix, struct ovl_prefix *network_prefix)
 {
 	memset(network_prefix, 0, sizeof(*network_prefix));
-	if (!local || ovl_addr_parse(local, local_addr) < 0 || !addr_is_unicast(local_addr))
+	if (!local || ovl_addr_parse(local, local_addr) < 0 || !addr_is_endpoint(local_addr))
 		return ctx_fail(ctx, -EINVAL, "local: '%s' is not a unicast IP address",
 				local ? local : "(none: required)");
 	if (!subnet || ovl_prefix_parse(subnet, subnet_prefix) < 0)
@@ -560,7 +522,7 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 	if (port > 65535)
 		return ctx_fail(ctx, -EINVAL, "port: %lu is over 65535", port);
 	if (mac) {
-		if (mac_parse(mac, w->mac) < 0 || !mac_is_unicast(w->mac))
+		if (mac_parse_unicast(mac, w->mac) < 0)
 			return ctx_fail(ctx, -EINVAL, "mac: '%s' is not a unicast MAC address", mac);
 		w->have_mac = 1;
 	}

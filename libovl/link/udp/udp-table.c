@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/address.h"
 #include "core/internal.h"
 #include "link/udp/udp.h"
 
@@ -245,7 +246,7 @@ static int parse_peer(struct ovl_link *link, const struct ovl_peer *peer, int wi
 	if (!with_ip && !peer->public_ip)
 		return 0;
 	if (!peer->public_ip || ovl_addr_parse(peer->public_ip, &ip) < 0 ||
-	    ip.family != AF_INET || !addr_is_unicast(&ip))
+	    ip.family != AF_INET || !addr_is_endpoint(&ip))
 		return ctx_fail(link->ctx, -EINVAL, "peer %s: public IP '%s' is not a unicast IPv4 address",
 				peer->subnet, peer->public_ip ? peer->public_ip : "(none)");
 	out->addr = host_order(&ip);
