@@ -13,6 +13,7 @@
 
 #include "core/internal.h"
 #include "link/link.h"
+#include "netlink/underlay.h"
 
 #define NAME_V4 "host-gw:"
 #define NAME_V6 "host-gw-v6:"
@@ -30,9 +31,9 @@ static int link_new(struct ovl_ctx *ctx, int family, const struct underlay *u,
 	/* Every peer is a direct route; peer.c refuses the others. */
 	l->direct_routing = 1;
 	l->underlay_ifindex = u->ifindex;
-	snprintf(l->underlay, sizeof(l->underlay), "%s", u->name);
+	snprintf(l->underlay, sizeof(l->underlay), "%s", u->iface);
 	snprintf(l->name, sizeof(l->name), "%s%s", family == AF_INET6 ? NAME_V6 : NAME_V4,
-		 u->name);
+		 u->iface);
 	/* No encapsulation: pods get the underlay's MTU. */
 	l->mtu = u->mtu;
 	*link = l;
@@ -67,7 +68,7 @@ OVL_EXPORT int ovl_hostgw_up(struct ovl_ctx *ctx, const struct ovl_hostgw_option
 	if (flags)
 		return ctx_fail(ctx, -EINVAL, "flags: unknown bits 0x%x", flags);
 	dev = FIELD(options, dev);
-	err = link_underlay(ctx, dev, &local, 1, &u);
+	err = underlay_find(ctx, dev, &local, 1, &u);
 	if (err == -EADDRNOTAVAIL) {
 		ovl_addr_format(&local, text, sizeof(text));
 		return ctx_fail(ctx, err,
@@ -106,7 +107,7 @@ int hostgw_open(struct ovl_ctx *ctx, const char *name, struct ovl_link **link)
 	}
 	if (!*dev || strlen(dev) >= IF_NAMESIZE)
 		return ctx_fail(ctx, -EINVAL, "%s: '%s' is not a device name", name, dev);
-	err = link_underlay(ctx, dev, NULL, 0, &u);
+	err = underlay_find(ctx, dev, NULL, 0, &u);
 	if (err < 0)
 		return ctx_fail_prefix(ctx, err, "%s: ", name);
 	return link_new(ctx, family, &u, link);

@@ -37,37 +37,12 @@ struct ovl_link {
 	int gbp;
 };
 
-/* An address on a device (prefix keeps the host bits). */
-struct link_addr {
-	int ifindex;
-	struct ovl_prefix prefix;
-};
-
-/* vxlan.c: the addresses of family (AF_INET/AF_INET6) on ifindex (0: on
- * every device); free *addrs with free(). */
-int link_addresses(struct ovl_ctx *ctx, int family, int ifindex,
-		   struct link_addr **addrs, size_t *count);
-
 /* vxlan.c: the options every backend takes: local (a unicast address,
  * required), subnet (required; host bits dropped, as in FLANNEL_SUBNET's
  * "10.244.3.1/24") and network (optional: family 0; must hold subnet). */
 int link_parse_addresses(struct ovl_ctx *ctx, const char *local, const char *subnet,
 			 const char *network, struct ovl_prefix *local_addr,
 			 struct ovl_prefix *subnet_prefix, struct ovl_prefix *network_prefix);
-
-/* The underlay device of a link. */
-struct underlay {
-	int ifindex;
-	char name[IF_NAMESIZE];
-	unsigned int mtu;
-};
-
-/* vxlan.c: dev, else the device that holds local (never the default route's
- * device, whose MTU may differ).  With must_hold, local must also be an
- * address of dev; local may be NULL with dev and without must_hold.
- * -EADDRNOTAVAIL when no device (or not dev) holds local. */
-int link_underlay(struct ovl_ctx *ctx, const char *dev, const struct ovl_prefix *local,
-		  int must_hold, struct underlay *out);
 
 /* hostgw.c: a handle on the host-gw link that ovl_hostgw_up named
  * "host-gw:DEV" or "host-gw-v6:DEV" (a ':' is never in a device name). */

@@ -31,6 +31,7 @@
 #include "core/address.h"
 #include "core/internal.h"
 #include "link/link.h"
+#include "netlink/device.h"
 #include "netlink/nl.h"
 #include "link/udp/udp.h"
 
@@ -612,7 +613,7 @@ static int run_send(struct run *run, const struct ovl_peer *peers)
  * DirectRouting is on; those of the underlay tell which peers share its
  * link. */
 static int plan_peer(struct ovl_link *link, const struct ovl_peer *peer, size_t index,
-		     const struct link_addr *onlink, size_t onlink_count, struct plan *p)
+		     const struct device_addr *onlink, size_t onlink_count, struct plan *p)
 {
 	struct ovl_ctx *ctx = link->ctx;
 	char name[OVL_PREFIX_STRLEN + 8], text[OVL_PREFIX_STRLEN];
@@ -695,7 +696,7 @@ static int plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t 
 		    struct plan **plans)
 {
 	struct ovl_ctx *ctx = link->ctx;
-	struct link_addr *onlink = NULL;
+	struct device_addr *onlink = NULL;
 	size_t i, onlink_count = 0;
 	struct plan *p;
 	char a[OVL_PREFIX_STRLEN], b[OVL_PREFIX_STRLEN];
@@ -705,7 +706,7 @@ static int plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t 
 	if (count && !peers)
 		return ctx_fail(ctx, -EINVAL, "peers: NULL array of %zu", count);
 	if (link->direct_routing) {
-		err = link_addresses(ctx, link->family, 0, &onlink, &onlink_count);
+		err = device_addresses(ctx, link->family, 0, &onlink, &onlink_count);
 		if (err < 0)
 			return err;
 	}
@@ -1046,7 +1047,7 @@ static int probe_id(struct ovl_link *link, const struct ovl_prefix *gw, int want
 OVL_EXPORT int ovl_peer_add(struct ovl_link *link, const struct ovl_peer *peer)
 {
 	struct run run = { .link = link };
-	struct link_addr *onlink = NULL;
+	struct device_addr *onlink = NULL;
 	size_t onlink_count = 0;
 	struct plan p;
 	int err = 0;
@@ -1056,7 +1057,7 @@ OVL_EXPORT int ovl_peer_add(struct ovl_link *link, const struct ovl_peer *peer)
 	if (!link || !peer)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_add: NULL peer") : -EINVAL;
 	if (link->direct_routing)
-		err = link_addresses(link->ctx, link->family, 0, &onlink, &onlink_count);
+		err = device_addresses(link->ctx, link->family, 0, &onlink, &onlink_count);
 	if (!err)
 		err = plan_peer(link, peer, 0, onlink, onlink_count, &p);
 	free(onlink);

@@ -29,7 +29,9 @@
 #include "core/address.h"
 #include "core/internal.h"
 #include "link/link.h"
+#include "netlink/device.h"
 #include "netlink/nl.h"
+#include "netlink/underlay.h"
 #include "link/udp/udp.h"
 
 #define DEFAULT_VNI 1
@@ -61,40 +63,9 @@ struct want {
 	char alias[256];
 };
 
-/* A device as the kernel reports it. */
-struct link_state {
-	int found;
-	int ifindex;
-	char name[IF_NAMESIZE];
-	char kind[32];
-	unsigned int flags;
-	unsigned int mtu;
-	unsigned char mac[6];
-	char alias[256];
-	int is_vxlan;
-	uint32_t vni;
-	uint32_t underlay_ifindex;
-	unsigned int port;
-	struct ovl_prefix local;
-	int learning;
-	int gbp;
-};
-
 static size_t addr_bytes(int family)
 {
 	return family == AF_INET6 ? 16 : 4;
-}
-
-static void prefix_from_nl(struct nl_addr *a, unsigned int len, struct ovl_prefix *p)
-{
-	size_t size = nl_addr_get_len(a);
-
-	memset(p, 0, sizeof(*p));
-	p->family = nl_addr_get_family(a);
-	if (size > sizeof(p->addr))
-		size = sizeof(p->addr);
-	memcpy(p->addr, nl_addr_get_binary_addr(a), size);
-	p->len = len;
 }
 
 static const char *addr_text(const struct ovl_prefix *a, char *buf, size_t size)
@@ -102,139 +73,6 @@ static const char *addr_text(const struct ovl_prefix *a, char *buf, size_t size)
 	if (ovl_addr_format(a, buf, size) < 0)
 		snprintf(buf, size, "?");
 	return buf;
-}
-
-/* ---- reading links and addresses ------------------------------------ */
-
-static void take_link(struct nl_object *object, void *arg)
-{
-	struct link_state *s = arg;
-	struct rtnl_link *l = (struct rtnl_link *)object;
-	struct nl_addr *a;
-	const char *text;
-	uint32_t value;
-
-	if (strcmp(nl_object_get_type(object), "route/link"))
-		return;
-	s->found = 1;
-	s->ifindex = rtnl_link_get_ifindex(l);
-	snprintf(s->name, sizeof(s->name), "%s", rtnl_link_get_name(l) ? rtnl_link_get_name(l) : "");
-	text = rtnl_link_get_type(l);
-	snprintf(s->kind, sizeof(s->kind), "%s", text ? text : "");
-	s->flags = rtnl_link_get_flags(l);
-	s->mtu = rtnl_link_get_mtu(l);
-	a = rtnl_link_get_addr(l);
-	if (a && nl_addr_get_len(a) == 6)
-		memcpy(s->mac, nl_addr_get_binary_addr(a), 6);
-	text = rtnl_link_get_ifalias(l);
-	snprintf(s->alias, sizeof(s->alias), "%s", text ? text : "");
-	if (strcmp(s->kind, "vxlan"))
-		return;
-	s->is_vxlan = 1;
-	rtnl_link_vxlan_get_id(l, &s->vni);
-	rtnl_link_vxlan_get_link(l, &s->underlay_ifindex);
-	if (!rtnl_link_vxlan_get_port(l, &value))
-		s->port = value;
-	if (!rtnl_link_vxlan_get_local(l, &a)) {
-		prefix_from_nl(a, nl_addr_get_len(a) * 8, &s->local);
-		nl_addr_put(a);
-	}
-	s->learning = rtnl_link_vxlan_get_learning(l) > 0;
-	if (!rtnl_link_vxlan_get_flags(l, &value))
-		s->gbp = !!(value & RTNL_LINK_VXLAN_F_GBP);
-}
-
-static int link_reply(const struct nlmsghdr *nlh, void *arg)
-{
-	return netlink_object(nlh, take_link, arg);
-}
-
-/* By ifindex, or by name when ifindex is 0; -ENODEV when there is none. */
-static int link_get(struct ovl_ctx *ctx, int ifindex, const char *name,
-		    struct link_state *s)
-{
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
-	struct nl_msg *msg = netlink_msg(RTM_GETLINK, 0, &ifi, sizeof(ifi));
-	int err;
-
-	memset(s, 0, sizeof(*s));
-	if (!msg || (!ifindex && nla_put_string(msg, IFLA_IFNAME, name) < 0)) {
-		nlmsg_free(msg);
-		return ctx_fail(ctx, -ENOMEM, "out of memory");
-	}
-	err = netlink_query(ctx, msg, link_reply, NULL, s);
-	if (!err && !s->found)
-		err = -ENODEV;
-	return err;
-}
-
-struct addr_list {
-	int family;
-	int ifindex;
-	struct link_addr *items;
-	size_t count;
-	size_t capacity;
-	int err;
-};
-
-static void take_addr(struct nl_object *object, void *arg)
-{
-	struct addr_list *list = arg;
-	struct rtnl_addr *a = (struct rtnl_addr *)object;
-	struct nl_addr *local = rtnl_addr_get_local(a);
-	struct link_addr *grown;
-
-	if (strcmp(nl_object_get_type(object), "route/addr") || !local ||
-	    rtnl_addr_get_family(a) != list->family ||
-	    (list->ifindex && rtnl_addr_get_ifindex(a) != list->ifindex) || list->err)
-		return;
-	if (list->count == list->capacity) {
-		grown = realloc(list->items, (list->capacity * 2 + 8) * sizeof(*grown));
-		if (!grown) {
-			list->err = -ENOMEM;
-			return;
-		}
-		list->items = grown;
-		list->capacity = list->capacity * 2 + 8;
-	}
-	list->items[list->count].ifindex = rtnl_addr_get_ifindex(a);
-	prefix_from_nl(local, rtnl_addr_get_prefixlen(a), &list->items[list->count].prefix);
-	list->count++;
-}
-
-static int addr_reply(const struct nlmsghdr *nlh, void *arg)
-{
-	struct addr_list *list = arg;
-	int err = netlink_object(nlh, take_addr, arg);
-
-	return err ? err : list->err;
-}
-
-static void addr_restart(void *arg)
-{
-	((struct addr_list *)arg)->count = 0;
-}
-
-int link_addresses(struct ovl_ctx *ctx, int family, int ifindex,
-		   struct link_addr **addrs, size_t *count)
-{
-	struct ifaddrmsg ifa = { .ifa_family = (unsigned char)family, .ifa_index = (unsigned)ifindex };
-	struct addr_list list = { .family = family, .ifindex = ifindex };
-	struct nl_msg *msg = netlink_msg(RTM_GETADDR, NLM_F_DUMP, &ifa, sizeof(ifa));
-	int err;
-
-	if (!msg)
-		return ctx_fail(ctx, -ENOMEM, "out of memory");
-	err = netlink_query(ctx, msg, addr_reply, addr_restart, &list);
-	if (err == -ENOMEM && !list.err)
-		err = ctx_fail(ctx, err, "out of memory");
-	if (err < 0) {
-		free(list.items);
-		return err;
-	}
-	*addrs = list.items;
-	*count = list.count;
-	return 0;
 }
 
 /* ---- changing links and addresses ----------------------------------- */
@@ -294,7 +132,7 @@ static int link_delete(struct ovl_ctx *ctx, int ifindex)
 }
 
 /* Sets the mutable attributes that differ: MTU, MAC, alias, up. */
-static int link_change(struct ovl_ctx *ctx, const struct link_state *s,
+static int link_change(struct ovl_ctx *ctx, const struct device_state *s,
 		       unsigned int mtu, const unsigned char *mac, const char *alias,
 		       int up)
 {
@@ -369,13 +207,13 @@ static int ensure_address(struct ovl_ctx *ctx, const struct want *w, int ifindex
 {
 	const struct ovl_prefix *scope = w->network.family ? &w->network : &w->subnet;
 	struct ovl_prefix wanted = w->subnet;
-	struct link_addr *addrs;
+	struct device_addr *addrs;
 	char text[OVL_PREFIX_STRLEN];
 	size_t i, count;
 	int err, have = 0;
 
 	wanted.len = w->subnet.family == AF_INET6 ? 128 : 32;
-	err = link_addresses(ctx, w->subnet.family, ifindex, &addrs, &count);
+	err = device_addresses(ctx, w->subnet.family, ifindex, &addrs, &count);
 	if (err < 0)
 		return err;
 	for (i = 0; i < count && !err; i++) {
@@ -545,65 +383,6 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 	return 0;
 }
 
-/* 1 when one of the addresses (of local's family) on ifindex (0: on any
- * device) is local; *holder says which device. */
-static int find_holder(struct ovl_ctx *ctx, const struct ovl_prefix *local, int ifindex,
-		       int *holder)
-{
-	struct link_addr *addrs;
-	size_t i, count;
-	int err;
-
-	*holder = 0;
-	err = link_addresses(ctx, local->family, ifindex, &addrs, &count);
-	if (err < 0)
-		return err;
-	for (i = 0; i < count && !*holder; i++) {
-		struct ovl_prefix a = addrs[i].prefix;
-
-		a.len = local->len;
-		if (ovl_prefix_equal(&a, local))
-			*holder = addrs[i].ifindex;
-	}
-	free(addrs);
-	return *holder != 0;
-}
-
-int link_underlay(struct ovl_ctx *ctx, const char *dev, const struct ovl_prefix *local,
-		  int must_hold, struct underlay *out)
-{
-	struct link_state s;
-	char text[OVL_PREFIX_STRLEN];
-	int err, ifindex = 0;
-
-	if (!dev) {
-		err = find_holder(ctx, local, 0, &ifindex);
-		if (err < 0)
-			return err;
-		if (!err)
-			return ctx_fail(ctx, -EADDRNOTAVAIL,
-					"local: no device holds %s (give the underlay device)",
-					addr_text(local, text, sizeof(text)));
-	}
-	err = link_get(ctx, ifindex, dev, &s);
-	if (err == -ENODEV)
-		return ctx_fail(ctx, err, "dev: no device '%s'", dev ? dev : "?");
-	if (err < 0)
-		return err;
-	if (dev && must_hold) {
-		err = find_holder(ctx, local, s.ifindex, &ifindex);
-		if (err < 0)
-			return err;
-		if (!err)
-			return ctx_fail(ctx, -EADDRNOTAVAIL, "local: %s is not an address of %s",
-					addr_text(local, text, sizeof(text)), s.name);
-	}
-	out->ifindex = s.ifindex;
-	snprintf(out->name, sizeof(out->name), "%s", s.name);
-	out->mtu = s.mtu;
-	return 0;
-}
-
 static void append(char *buf, size_t size, const char *format, ...)
 	__attribute__((format(printf, 3, 4)));
 static void append(char *buf, size_t size, const char *format, ...)
@@ -621,11 +400,11 @@ static void append(char *buf, size_t size, const char *format, ...)
 
 /* Lists what differs among the attributes the kernel will not change on an
  * existing device; empty when the device can be reused. */
-static void compare(struct ovl_ctx *ctx, const struct want *w, const struct link_state *s,
+static void compare(struct ovl_ctx *ctx, const struct want *w, const struct device_state *s,
 		    char *diff, size_t size)
 {
 	char have[OVL_PREFIX_STRLEN], want[OVL_PREFIX_STRLEN];
-	struct link_state under;
+	struct device_state under;
 
 	*diff = '\0';
 	if (!s->is_vxlan) {
@@ -641,7 +420,7 @@ static void compare(struct ovl_ctx *ctx, const struct want *w, const struct link
 		       s->local.family ? addr_text(&s->local, have, sizeof(have)) : "none",
 		       addr_text(&w->local, want, sizeof(want)));
 	if ((int)s->underlay_ifindex != w->underlay_ifindex) {
-		if (!s->underlay_ifindex || link_get(ctx, (int)s->underlay_ifindex, NULL, &under) < 0)
+		if (!s->underlay_ifindex || device_get(ctx, (int)s->underlay_ifindex, NULL, &under) < 0)
 			snprintf(under.name, sizeof(under.name), "%s",
 				 s->underlay_ifindex ? "?" : "none");
 		append(diff, size, "dev %s (want %s)", under.name, w->underlay);
@@ -653,7 +432,7 @@ static void compare(struct ovl_ctx *ctx, const struct want *w, const struct link
 		append(diff, size, "gbp %s (want %s)", s->gbp ? "on" : "off", w->gbp ? "on" : "off");
 }
 
-static int link_from_state(struct ovl_ctx *ctx, const struct link_state *s,
+static int link_from_state(struct ovl_ctx *ctx, const struct device_state *s,
 			   struct ovl_link **link)
 {
 	struct ovl_link *l = calloc(1, sizeof(*l));
@@ -677,7 +456,7 @@ static int link_from_state(struct ovl_ctx *ctx, const struct link_state *s,
 
 /* Everything after the device exists: address, accept_ra, offload, up,
  * then the MAC as it stands once the device is up. */
-static int configure(struct ovl_ctx *ctx, const struct want *w, struct link_state *s)
+static int configure(struct ovl_ctx *ctx, const struct want *w, struct device_state *s)
 {
 	char have[18], want[18];
 	int err, attempt;
@@ -695,7 +474,7 @@ static int configure(struct ovl_ctx *ctx, const struct want *w, struct link_stat
 	/* udev or networkd may rewrite the MAC when the device appears or
 	 * comes up (flannel #1795); peers cache the one we publish. */
 	for (attempt = 0; !err && attempt < 2; attempt++) {
-		err = link_get(ctx, s->ifindex, NULL, s);
+		err = device_get(ctx, s->ifindex, NULL, s);
 		if (err < 0 || !w->have_mac || !memcmp(s->mac, w->mac, 6))
 			break;
 		mac_format(s->mac, have);
@@ -713,7 +492,7 @@ OVL_EXPORT int ovl_vxlan_up(struct ovl_ctx *ctx, const struct ovl_vxlan_options 
 			    struct ovl_link **link)
 {
 	struct want w;
-	struct link_state s;
+	struct device_state s;
 	struct underlay under;
 	char diff[512];
 	int err, created = 0;
@@ -723,14 +502,14 @@ OVL_EXPORT int ovl_vxlan_up(struct ovl_ctx *ctx, const struct ovl_vxlan_options 
 	*link = NULL;
 	err = parse_options(ctx, options, &w);
 	if (!err)
-		err = link_underlay(ctx, OPTION(options, dev, NULL), &w.local, 0, &under);
+		err = underlay_find(ctx, OPTION(options, dev, NULL), &w.local, 0, &under);
 	if (err < 0)
 		return err;
 	w.underlay_ifindex = under.ifindex;
-	snprintf(w.underlay, sizeof(w.underlay), "%s", under.name);
+	snprintf(w.underlay, sizeof(w.underlay), "%s", under.iface);
 	if (!w.mtu)
 		w.mtu = under.mtu - (w.local.family == AF_INET6 ? OVERHEAD_V6 : OVERHEAD_V4);
-	err = link_get(ctx, 0, w.name, &s);
+	err = device_get(ctx, 0, w.name, &s);
 	if (!err) {
 		compare(ctx, &w, &s, diff, sizeof(diff));
 		if (*diff && !(w.flags & OVL_VXLAN_REPLACE))
@@ -758,7 +537,7 @@ OVL_EXPORT int ovl_vxlan_up(struct ovl_ctx *ctx, const struct ovl_vxlan_options 
 		err = link_create(ctx, &w);
 		if (!err) {
 			created = 1;
-			err = link_get(ctx, 0, w.name, &s);
+			err = device_get(ctx, 0, w.name, &s);
 		}
 	}
 	if (!err)
@@ -812,7 +591,7 @@ static int parse_alias(const char *alias, struct ovl_link *l)
 
 OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_link **link)
 {
-	struct link_state s, under;
+	struct device_state s, under;
 	struct ovl_link *l;
 	int err;
 
@@ -823,7 +602,7 @@ OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_l
 		return hostgw_open(ctx, name, link);
 	if (!*name || strlen(name) >= IF_NAMESIZE)
 		return ctx_fail(ctx, -EINVAL, "'%s' is not a device name", name);
-	err = link_get(ctx, 0, name, &s);
+	err = device_get(ctx, 0, name, &s);
 	if (err == -ENODEV)
 		return ctx_fail(ctx, err, "%s: no such device", name);
 	if (err < 0)
@@ -841,7 +620,7 @@ OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_l
 				name, s.alias);
 	}
 	l->family = l->subnet.family;
-	if (l->underlay_ifindex && link_get(ctx, l->underlay_ifindex, NULL, &under) == 0)
+	if (l->underlay_ifindex && device_get(ctx, l->underlay_ifindex, NULL, &under) == 0)
 		snprintf(l->underlay, sizeof(l->underlay), "%s", under.name);
 	*link = l;
 	return 0;
@@ -849,7 +628,7 @@ OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_l
 
 OVL_EXPORT int ovl_link_down(struct ovl_link *link)
 {
-	struct link_state s;
+	struct device_state s;
 	int err;
 
 	if (!link)
@@ -858,7 +637,7 @@ OVL_EXPORT int ovl_link_down(struct ovl_link *link)
 		return udp_link_down(link);
 	/* The ifindex may have been reused by another device since;
 	 * host-gw has no device, only routes. */
-	err = link->ifindex ? link_get(link->ctx, link->ifindex, NULL, &s) : -ENODEV;
+	err = link->ifindex ? device_get(link->ctx, link->ifindex, NULL, &s) : -ENODEV;
 	if (!err && !strcmp(s.name, link->name)) {
 		/* Neighbours, fdb entries, nexthops and routes on the device go
 		 * with it, in the kernel, faster than one by one. */

@@ -28,6 +28,7 @@
 
 #include "core/internal.h"
 #include "netlink/nl.h"
+#include "netlink/underlay.h"
 #include "link/udp/udp.h"
 
 #define DEFAULT_NAME "flannel0"
@@ -316,11 +317,11 @@ OVL_EXPORT int ovl_udp_up(struct ovl_ctx *ctx, const struct ovl_udp_options *opt
 	udp_table_init(&u->table);
 	err = parse_options(ctx, options, u, &o.name);
 	if (!err)
-		err = link_underlay(ctx, OPTION(options, dev, NULL), &u->link.local, 1, &under);
+		err = underlay_find(ctx, OPTION(options, dev, NULL), &u->link.local, 1, &under);
 	if (err < 0)
 		goto fail;
 	u->link.underlay_ifindex = under.ifindex;
-	snprintf(u->link.underlay, sizeof(u->link.underlay), "%s", under.name);
+	snprintf(u->link.underlay, sizeof(u->link.underlay), "%s", under.iface);
 	if (!u->link.mtu)
 		u->link.mtu = under.mtu - OVERHEAD;
 	snprintf(u->link.name, sizeof(u->link.name), "%s", o.name);
