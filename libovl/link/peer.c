@@ -33,7 +33,6 @@
 #include "link/link.h"
 #include "netlink/device.h"
 #include "netlink/nl.h"
-#include "link/udp/udp.h"
 
 /* Nexthop ids libovl picks: a hash of the gateway into this range, so the
  * same peer gets the same id every time and small foreign ids stay clear. */
@@ -89,10 +88,10 @@ struct view {
 	int err;
 };
 
-enum op_kind { OP_NEIGH, OP_FDB, OP_NH, OP_ROUTE };
+enum op_entry { OP_NEIGH, OP_FDB, OP_NH, OP_ROUTE };
 
 struct op {
-	unsigned char kind;
+	unsigned char entry;		/* enum op_entry */
 	unsigned char del;
 	struct plan *plan;		/* adds, and deletes of a failed peer */
 	const struct neigh *neigh;	/* stale neighbour or fdb entry */
@@ -482,7 +481,7 @@ static int build_op(void *arg, size_t index, struct nl_msg **msg)
 	const struct ovl_link *link = run->link;
 	const struct plan *p = op->plan;
 
-	switch (op->kind) {
+	switch (op->entry) {
 	case OP_NEIGH:
 		*msg = p ? neigh_msg(link, op->del, 0, op->del ? NULL : p->mac, &p->gw)
 			 : neigh_msg(link, 1, 0, NULL, &op->neigh->dst);
@@ -506,7 +505,7 @@ static int build_op(void *arg, size_t index, struct nl_msg **msg)
 	return *msg ? 0 : ctx_fail(link->ctx, -ENOMEM, "out of memory");
 }
 
-static int run_add(struct run *run, int kind, int del, struct plan *p, const struct neigh *n,
+static int run_add(struct run *run, int entry, int del, struct plan *p, const struct neigh *n,
 		   const struct route *r)
 {
 	struct op *grown;
@@ -518,7 +517,7 @@ static int run_add(struct run *run, int kind, int del, struct plan *p, const str
 		run->ops = grown;
 		run->capacity = run->capacity * 2 + 64;
 	}
-	run->ops[run->count++] = (struct op){ (unsigned char)kind, (unsigned char)del, p, n, r };
+	run->ops[run->count++] = (struct op){ (unsigned char)entry, (unsigned char)del, p, n, r };
 	return 0;
 }
 
@@ -540,7 +539,7 @@ static const char *op_name(const struct op *op)
 {
 	static const char *const names[] = { "neighbour", "fdb entry", "nexthop", "route" };
 
-	return names[op->kind];
+	return names[op->entry];
 }
 
 static const char *peer_name(const struct ovl_peer *peers, const struct plan *p,
@@ -596,8 +595,8 @@ static int run_send(struct run *run, const struct ovl_peer *peers)
 		else
 			err = ctx_fail_prefix(ctx, errors[first], "%s: removing stale %s %s: ",
 					      run->link->name, op_name(op),
-					      op->kind == OP_NH ? "" :
-					      prefix_text(op->kind == OP_ROUTE ? &op->route->dst
+					      op->entry == OP_NH ? "" :
+					      prefix_text(op->entry == OP_ROUTE ? &op->route->dst
 										: &op->neigh->dst, name));
 	} else if (err < 0) {
 		ctx_fail_prefix(ctx, err, "%s: ", run->link->name);
@@ -661,14 +660,14 @@ static int plan_peer(struct ovl_link *link, const struct ovl_peer *peer, size_t 
 		 * of ours inside it (cni0's) tells, before our route replaces
 		 * the kernel's. */
 		mine.len = prefix_family_bits(mine.family);
-		if (link->kind == LINK_HOSTGW && ovl_prefix_contains(&p->subnet, &mine))
+		if (link->direct_only && ovl_prefix_contains(&p->subnet, &mine))
 			return ctx_fail(ctx, -EINVAL, "peer %s: holds %s, an address of this host",
 					name, prefix_text(&mine, text));
 	}
 	if (peer->mac && mac_parse_unicast(peer->mac, p->mac) < 0)
 		return ctx_fail(ctx, -EINVAL, "peer %s: MAC '%s' is not a unicast MAC address",
 				name, peer->mac);
-	if (link->kind == LINK_HOSTGW && !p->direct)
+	if (link->direct_only && !p->direct)
 		return ctx_fail(ctx, -ENETUNREACH,
 				"peer %s: public IP %s is not on-link (no address of %s covers it): "
 				"a host-gw route via it cannot work",
@@ -703,8 +702,6 @@ static int plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t 
 	int err = 0;
 
 	*plans = NULL;
-	if (count && !peers)
-		return ctx_fail(ctx, -EINVAL, "peers: NULL array of %zu", count);
 	if (link->direct_routing) {
 		err = device_addresses(ctx, link->family, 0, &onlink, &onlink_count);
 		if (err < 0)
@@ -950,21 +947,17 @@ static int plan_sync(struct view *v, struct plan *plans, size_t count, struct ru
 	return err;
 }
 
-OVL_EXPORT int ovl_peer_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t count)
+int kernel_peers_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t count)
 {
 	struct run run = { .link = link };
 	struct plan *plans;
 	struct view v;
 	int err;
 
-	if (link && link->kind == LINK_UDP)
-		return udp_peer_sync(link, peers, count);
-	if (!link)
-		return -EINVAL;
 	err = plan_all(link, peers, count, &plans);
 	if (err < 0)
 		return err;
-	err = view_load(link, &v, !link->ifindex);
+	err = view_load(link, &v, link->direct_only);
 	if (err < 0) {
 		free(plans);
 		return err;
@@ -1044,7 +1037,7 @@ static int probe_id(struct ovl_link *link, const struct ovl_prefix *gw, int want
 	return ctx_fail(link->ctx, -ENOSPC, "no free nexthop id after %d tries", NH_PROBES);
 }
 
-OVL_EXPORT int ovl_peer_add(struct ovl_link *link, const struct ovl_peer *peer)
+int kernel_peer_add(struct ovl_link *link, const struct ovl_peer *peer)
 {
 	struct run run = { .link = link };
 	struct device_addr *onlink = NULL;
@@ -1052,10 +1045,6 @@ OVL_EXPORT int ovl_peer_add(struct ovl_link *link, const struct ovl_peer *peer)
 	struct plan p;
 	int err = 0;
 
-	if (link && link->kind == LINK_UDP)
-		return udp_peer_add(link, peer);
-	if (!link || !peer)
-		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_add: NULL peer") : -EINVAL;
 	if (link->direct_routing)
 		err = device_addresses(link->ctx, link->family, 0, &onlink, &onlink_count);
 	if (!err)
@@ -1124,16 +1113,12 @@ static int neigh_mac(struct ovl_link *link, const struct ovl_prefix *gw, struct 
 	return err < 0 ? err : probe.found;
 }
 
-OVL_EXPORT int ovl_peer_del(struct ovl_link *link, const struct ovl_peer *peer)
+int kernel_peer_del(struct ovl_link *link, const struct ovl_peer *peer)
 {
 	struct run run = { .link = link };
 	struct plan p;
 	int err, have_mac;
 
-	if (link && link->kind == LINK_UDP)
-		return udp_peer_del(link, peer);
-	if (!link || !peer)
-		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_del: NULL peer") : -EINVAL;
 	memset(&p, 0, sizeof(p));
 	if (!peer->subnet || ovl_prefix_parse(peer->subnet, &p.subnet) < 0 ||
 	    p.subnet.family != link->family || !ovl_prefix_is_aligned(&p.subnet))
@@ -1149,7 +1134,7 @@ OVL_EXPORT int ovl_peer_del(struct ovl_link *link, const struct ovl_peer *peer)
 	p.gw = p.subnet;
 	p.gw.len = link->family == AF_INET6 ? 128 : 32;
 	/* Without a device (host-gw) the route is all there is. */
-	p.direct = !link->ifindex;
+	p.direct = link->direct_only;
 	err = p.direct ? -ENOENT : probe_id(link, &p.gw, 0, &p.nh_id);
 	if (err < 0 && err != -ENOENT && err != -EOPNOTSUPP && err != -EINVAL &&
 	    err != -EAFNOSUPPORT)
@@ -1231,20 +1216,14 @@ static int list_one(const struct view *v, const struct route *r, struct ovl_peer
 	return 0;
 }
 
-OVL_EXPORT int ovl_peer_list(struct ovl_link *link, struct ovl_peer **peers, size_t *count)
+int kernel_peers_list(struct ovl_link *link, struct ovl_peer **peers, size_t *count)
 {
 	struct ovl_peer *list;
 	struct view v;
 	size_t i;
 	int err;
 
-	if (link && link->kind == LINK_UDP)
-		return udp_peer_list(link, peers, count);
-	if (!link || !peers || !count)
-		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_list: NULL argument") : -EINVAL;
-	*peers = NULL;
-	*count = 0;
-	err = view_load(link, &v, !link->ifindex);
+	err = view_load(link, &v, link->direct_only);
 	if (err < 0)
 		return err;
 	list = calloc(v.routes.count ? v.routes.count : 1, sizeof(*list));
@@ -1262,21 +1241,7 @@ OVL_EXPORT int ovl_peer_list(struct ovl_link *link, struct ovl_peer **peers, siz
 	return list ? 0 : ctx_fail(link->ctx, -ENOMEM, "out of memory");
 }
 
-OVL_EXPORT void ovl_peers_free(struct ovl_peer *peers, size_t count)
-{
-	size_t i;
-
-	if (!peers)
-		return;
-	for (i = 0; i < count; i++) {
-		free((char *)peers[i].subnet);
-		free((char *)peers[i].public_ip);
-		free((char *)peers[i].mac);
-	}
-	free(peers);
-}
-
-int peer_flush_underlay(struct ovl_link *link)
+int kernel_peers_flush_underlay(struct ovl_link *link)
 {
 	struct run run = { .link = link };
 	struct view v;

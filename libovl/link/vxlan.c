@@ -1,14 +1,14 @@
 /*
  * vxlan.c - the VXLAN device: create or verify flannel.<VNI>, its address,
- * MTU, MAC and state (ovl_vxlan_up); open one by name; remove it.  Links and
- * addresses go through libnl-route's objects.
+ * MTU, MAC and state (ovl_vxlan_up); open one by name; remove it.  Changes
+ * to devices and addresses are built with libnl-route's objects; reading
+ * them is netlink/device.c's.
  *
  * What ovl_peer_* need later and the kernel does not keep (our subnet, the
  * cluster network, DirectRouting) is stored in the device's alias,
  * "libovl subnet=10.244.3.0/24 network=10.244.0.0/16 direct-routing=0", so
- * that another process can ovl_link_open() the device by name.  Also the
- * link calls every backend shares (open, down, accessors, JSON) and the
- * underlay lookup.
+ * that another process can ovl_link_open() the device by name.  Peers are
+ * peer.c's kernel peers; the table at the end is what link.c calls.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -21,7 +21,6 @@
 #include <linux/ethtool.h>
 #include <linux/if_addr.h>
 #include <linux/sockios.h>
-#include <jansson.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/vxlan.h>
@@ -32,7 +31,6 @@
 #include "netlink/device.h"
 #include "netlink/nl.h"
 #include "netlink/underlay.h"
-#include "link/udp/udp.h"
 
 #define DEFAULT_VNI 1
 #define DEFAULT_PORT 8472
@@ -315,30 +313,6 @@ static void make_alias(struct want *w)
 		 subnet, *network ? " network=" : "", network, w->direct_routing);
 }
 
-int link_parse_addresses(struct ovl_ctx *ctx, const char *local, const char *subnet,
-			 const char *network, struct ovl_prefix *local_addr,
-			 struct ovl_prefix *subnet_prefix, struct ovl_prefix *network_prefix)
-{
-	memset(network_prefix, 0, sizeof(*network_prefix));
-	if (!local || ovl_addr_parse(local, local_addr) < 0 || !addr_is_endpoint(local_addr))
-		return ctx_fail(ctx, -EINVAL, "local: '%s' is not a unicast IP address",
-				local ? local : "(none: required)");
-	if (!subnet || ovl_prefix_parse(subnet, subnet_prefix) < 0)
-		return ctx_fail(ctx, -EINVAL, "subnet: '%s' is not a prefix",
-				subnet ? subnet : "(none: required)");
-	/* FLANNEL_SUBNET style "10.244.3.1/24" names the same lease. */
-	ovl_prefix_mask(subnet_prefix);
-	if (network) {
-		if (ovl_prefix_parse(network, network_prefix) < 0)
-			return ctx_fail(ctx, -EINVAL, "network: '%s' is not a prefix", network);
-		ovl_prefix_mask(network_prefix);
-		if (!ovl_prefix_contains(network_prefix, subnet_prefix))
-			return ctx_fail(ctx, -EINVAL, "subnet %s is not inside network %s",
-					subnet, network);
-	}
-	return 0;
-}
-
 static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 			 struct want *w)
 {
@@ -408,7 +382,7 @@ static void compare(struct ovl_ctx *ctx, const struct want *w, const struct devi
 
 	*diff = '\0';
 	if (!s->is_vxlan) {
-		append(diff, size, "type %s (want vxlan)", *s->kind ? s->kind : "unknown");
+		append(diff, size, "type %s (want vxlan)", *s->type ? s->type : "unknown");
 		return;
 	}
 	if (s->vni != w->vni)
@@ -440,6 +414,7 @@ static int link_from_state(struct ovl_ctx *ctx, const struct device_state *s,
 	if (!l)
 		return ctx_fail(ctx, -ENOMEM, "out of memory");
 	l->ctx = ctx;
+	l->ops = &vxlan_link_ops;
 	l->ifindex = s->ifindex;
 	snprintf(l->name, sizeof(l->name), "%s", s->name);
 	mac_format(s->mac, l->mac);
@@ -589,17 +564,12 @@ static int parse_alias(const char *alias, struct ovl_link *l)
 	return tagged && has_subnet ? 0 : -EINVAL;
 }
 
-OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_link **link)
+static int vxlan_open(struct ovl_ctx *ctx, const char *name, struct ovl_link **link)
 {
 	struct device_state s, under;
 	struct ovl_link *l;
 	int err;
 
-	if (!ctx || !name || !link)
-		return ctx ? ctx_fail(ctx, -EINVAL, "ovl_link_open: NULL argument") : -EINVAL;
-	*link = NULL;
-	if (strchr(name, ':'))
-		return hostgw_open(ctx, name, link);
 	if (!*name || strlen(name) >= IF_NAMESIZE)
 		return ctx_fail(ctx, -EINVAL, "'%s' is not a device name", name);
 	err = device_get(ctx, 0, name, &s);
@@ -609,7 +579,7 @@ OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_l
 		return ctx_fail_prefix(ctx, err, "%s: ", name);
 	if (!s.is_vxlan)
 		return ctx_fail(ctx, -EINVAL, "%s is a %s device, not vxlan", name,
-				*s.kind ? s.kind : "non-vxlan");
+				*s.type ? s.type : "non-vxlan");
 	err = link_from_state(ctx, &s, &l);
 	if (err < 0)
 		return err;
@@ -626,18 +596,13 @@ OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_l
 	return 0;
 }
 
-OVL_EXPORT int ovl_link_down(struct ovl_link *link)
+static int vxlan_down(struct ovl_link *link)
 {
 	struct device_state s;
 	int err;
 
-	if (!link)
-		return -EINVAL;
-	if (link->kind == LINK_UDP)
-		return udp_link_down(link);
-	/* The ifindex may have been reused by another device since;
-	 * host-gw has no device, only routes. */
-	err = link->ifindex ? device_get(link->ctx, link->ifindex, NULL, &s) : -ENODEV;
+	/* The ifindex may have been reused by another device since. */
+	err = device_get(link->ctx, link->ifindex, NULL, &s);
 	if (!err && !strcmp(s.name, link->name)) {
 		/* Neighbours, fdb entries, nexthops and routes on the device go
 		 * with it, in the kernel, faster than one by one. */
@@ -647,68 +612,22 @@ OVL_EXPORT int ovl_link_down(struct ovl_link *link)
 		err = 0;
 	if (err < 0)
 		return ctx_fail_prefix(link->ctx, err, "deleting %s: ", link->name);
-	return peer_flush_underlay(link);
+	return kernel_peers_flush_underlay(link);
 }
 
-OVL_EXPORT void ovl_link_free(struct ovl_link *link)
+/* Names without a ':' are device names (host-gw's handles have one). */
+static int vxlan_claims(const char *name)
 {
-	if (link && link->kind == LINK_UDP) {
-		udp_link_free(link);
-		return;
-	}
-	free(link);
+	return !strchr(name, ':');
 }
 
-OVL_EXPORT const char *ovl_link_name(const struct ovl_link *link)
-{
-	return link ? link->name : NULL;
-}
-
-OVL_EXPORT const char *ovl_link_mac(const struct ovl_link *link)
-{
-	return link ? link->mac : NULL;
-}
-
-OVL_EXPORT unsigned int ovl_link_mtu(const struct ovl_link *link)
-{
-	return link ? link->mtu : 0;
-}
-
-OVL_EXPORT int ovl_link_ifindex(const struct ovl_link *link)
-{
-	return link ? link->ifindex : -EINVAL;
-}
-
-static int set_prefix(json_t *object, const char *key, const struct ovl_prefix *p, int addr)
-{
-	char text[OVL_PREFIX_STRLEN];
-
-	if (!p->family)
-		return json_object_set_new(object, key, json_null());
-	if ((addr ? ovl_addr_format(p, text, sizeof(text))
-		  : ovl_prefix_format(p, text, sizeof(text))) < 0)
-		return -1;
-	return json_object_set_new(object, key, json_string(text));
-}
-
-OVL_EXPORT char *ovl_link_to_json(const struct ovl_link *link)
-{
-	static const char *const backends[] = { "vxlan", "host-gw", "udp" };
-	json_t *o;
-	char *text = NULL;
-
-	if (!link)
-		return NULL;
-	o = json_pack("{s:s, s:s, s:i, s:I, s:i, s:s, s:i, s:i, s:s, s:b, s:b, s:b}",
-		      "backend", backends[link->kind], "name", link->name, "ifindex",
-		      link->ifindex, "vni", (json_int_t)link->vni, "port", (int)link->port,
-		      "dev", link->underlay, "dev_ifindex", link->underlay_ifindex, "mtu",
-		      (int)link->mtu, "mac", link->mac, "learning", link->learning, "gbp",
-		      link->gbp, "direct_routing", link->direct_routing);
-	if (o && !set_prefix(o, "local", &link->local, 1) &&
-	    !set_prefix(o, "subnet", &link->subnet, 0) &&
-	    !set_prefix(o, "network", &link->network, 0))
-		text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
-	json_decref(o);
-	return text;
-}
+const struct link_ops vxlan_link_ops = {
+	.name = "vxlan",
+	.claims = vxlan_claims,
+	.open = vxlan_open,
+	.down = vxlan_down,
+	.peer_add = kernel_peer_add,
+	.peer_del = kernel_peer_del,
+	.peer_sync = kernel_peers_sync,
+	.peer_list = kernel_peers_list,
+};

@@ -111,8 +111,8 @@ static int link_reply(const struct nlmsghdr *nlh, void *arg)
 	    nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO],
 			     (struct nla_policy *)info_policy) < 0 || !info[IFLA_INFO_KIND])
 		return 0;
-	snprintf(s->kind, sizeof(s->kind), "%s", nla_get_string(info[IFLA_INFO_KIND]));
-	if (!strcmp(s->kind, "vxlan"))
+	snprintf(s->type, sizeof(s->type), "%s", nla_get_string(info[IFLA_INFO_KIND]));
+	if (!strcmp(s->type, "vxlan"))
 		take_vxlan(info[IFLA_INFO_DATA], s);
 	return 0;
 }

@@ -15,7 +15,7 @@
 struct device_state {
 	int ifindex;
 	char name[IF_NAMESIZE];
-	char kind[32];			/* IFLA_INFO_KIND: "vxlan", "bridge", "" */
+	char type[32];			/* IFLA_INFO_KIND: "vxlan", "bridge", "" */
 	unsigned int flags;		/* IFF_* */
 	unsigned int mtu;
 	unsigned char mac[6];

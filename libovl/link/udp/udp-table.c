@@ -259,8 +259,6 @@ int udp_peer_add(struct ovl_link *link, const struct ovl_peer *peer)
 	struct parsed_peer p;
 	int err;
 
-	if (!peer)
-		return ctx_fail(link->ctx, -EINVAL, "ovl_peer_add: NULL peer");
 	err = parse_peer(link, peer, 1, &p);
 	if (err < 0)
 		return err;
@@ -276,8 +274,6 @@ int udp_peer_del(struct ovl_link *link, const struct ovl_peer *peer)
 	struct parsed_peer p;
 	int err;
 
-	if (!peer)
-		return ctx_fail(link->ctx, -EINVAL, "ovl_peer_del: NULL peer");
 	err = parse_peer(link, peer, 0, &p);
 	if (err < 0)
 		return err;
@@ -297,8 +293,6 @@ int udp_peer_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t co
 	size_t i;
 	int err = 0;
 
-	if (count && !peers)
-		return ctx_fail(link->ctx, -EINVAL, "ovl_peer_sync: NULL peers");
 	udp_table_init(&fresh);
 	for (i = 0; i < count && !err; i++) {
 		err = parse_peer(link, &peers[i], 1, &p);
@@ -339,10 +333,6 @@ int udp_peer_list(struct ovl_link *link, struct ovl_peer **peers, size_t *count)
 	size_t i, n = 0;
 	int err = 0;
 
-	if (!peers || !count)
-		return ctx_fail(link->ctx, -EINVAL, "ovl_peer_list: NULL argument");
-	*peers = NULL;
-	*count = 0;
 	pthread_rwlock_rdlock(&u->lock);
 	list = calloc(u->table.count ? u->table.count : 1, sizeof(*list));
 	for (i = 0; list && u->table.count && i <= u->table.mask && !err; i++) {
