@@ -59,16 +59,6 @@ static void table_restart(void *arg)
 	((struct table *)arg)->count = 0;
 }
 
-void peer_addr_from_attr(const struct nlattr *a, int family, struct ovl_prefix *p)
-{
-	memset(p, 0, sizeof(*p));
-	if (!a || (size_t)nla_len(a) != addr_len(family))
-		return;
-	p->family = family;
-	memcpy(p->addr, nla_data(a), addr_len(family));
-	p->len = (unsigned int)addr_len(family) * 8;
-}
-
 struct dump {
 	struct view *view;
 	struct table *table;
@@ -94,7 +84,7 @@ static int neigh_reply(const struct nlmsghdr *nlh, void *arg)
 	if (!n)
 		return -ENOMEM;
 	if (tb[NDA_DST])
-		peer_addr_from_attr(tb[NDA_DST], nla_len(tb[NDA_DST]) == 16 ? AF_INET6 : AF_INET,
+		netlink_get_addr(tb[NDA_DST], nla_len(tb[NDA_DST]) == 16 ? AF_INET6 : AF_INET,
 			       &n->dst);
 	if (tb[NDA_LLADDR] && nla_len(tb[NDA_LLADDR]) == 6) {
 		memcpy(n->mac, nla_data(tb[NDA_LLADDR]), 6);
@@ -131,7 +121,7 @@ static int nexthop_reply(const struct nlmsghdr *nlh, void *arg)
 		return -ENOMEM;
 	r->nh_id = nla_get_u32(tb[NHA_ID]);
 	r->oif = v->link->ifindex;
-	peer_addr_from_attr(tb[NHA_GATEWAY], nhm->nh_family, &r->gw);
+	netlink_get_addr(tb[NHA_GATEWAY], nhm->nh_family, &r->gw);
 	return 0;
 }
 
@@ -161,13 +151,13 @@ static int route_reply(const struct nlmsghdr *nlh, void *arg)
 	r = table_add(&v->routes);
 	if (!r)
 		return -ENOMEM;
-	peer_addr_from_attr(tb[RTA_DST], rtm->rtm_family, &r->dst);
+	netlink_get_addr(tb[RTA_DST], rtm->rtm_family, &r->dst);
 	r->dst.family = rtm->rtm_family;
 	r->dst.len = rtm->rtm_dst_len;
 	if (tb[RTA_NH_ID])
 		r->nh_id = nla_get_u32(tb[RTA_NH_ID]);
 	if (tb[RTA_GATEWAY])
-		peer_addr_from_attr(tb[RTA_GATEWAY], rtm->rtm_family, &r->gw);
+		netlink_get_addr(tb[RTA_GATEWAY], rtm->rtm_family, &r->gw);
 	if (tb[RTA_OIF])
 		r->oif = (int)nla_get_u32(tb[RTA_OIF]);
 	return 0;

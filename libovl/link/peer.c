@@ -90,7 +90,7 @@ static int probe_reply(const struct nlmsghdr *nlh, void *arg)
 	    nlmsg_parse((struct nlmsghdr *)nlh, sizeof(*nhm), tb, NHA_MAX, NULL) < 0)
 		return 0;
 	probe->found = 1;
-	peer_addr_from_attr(tb[NHA_GATEWAY], nhm->nh_family, &gw);
+	netlink_get_addr(tb[NHA_GATEWAY], nhm->nh_family, &gw);
 	probe->ours = nhm->nh_protocol == OVL_RTPROT && tb[NHA_OIF] &&
 		      (int)nla_get_u32(tb[NHA_OIF]) == probe->link->ifindex &&
 		      !peer_prefix_cmp(&gw, probe->gw);

@@ -14,8 +14,6 @@
 #include "link/link.h"
 #include "netlink/device.h"
 
-struct nlattr;
-
 struct plan {
 	size_t index;			/* in the caller's array */
 	struct ovl_prefix subnet;
@@ -105,8 +103,6 @@ static inline size_t addr_len(int family)
 int peer_prefix_cmp(const struct ovl_prefix *a, const struct ovl_prefix *b);
 /* An address for a full-length prefix, else a prefix; "?" when neither. */
 const char *peer_prefix_text(const struct ovl_prefix *p, char buf[OVL_PREFIX_STRLEN]);
-/* a (of family's size, else family 0) into p as a full-length prefix. */
-void peer_addr_from_attr(const struct nlattr *a, int family, struct ovl_prefix *p);
 /* Orders for the view's tables and the plans. */
 int peer_cmp_u32(const void *a, const void *b);
 int peer_cmp_neigh(const void *a, const void *b);

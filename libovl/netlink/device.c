@@ -43,20 +43,6 @@ static const struct nla_policy addr_policy[IFA_MAX + 1] = {
 	[IFA_FLAGS] = { .type = NLA_U32 },
 };
 
-/* An address attribute of exactly its family's size into p (family 0
- * otherwise). */
-static void take_address(const struct nlattr *a, int family, struct ovl_prefix *p)
-{
-	size_t size = family == AF_INET6 ? 16 : 4;
-
-	memset(p, 0, sizeof(*p));
-	if (!a || (size_t)nla_len(a) != size)
-		return;
-	p->family = family;
-	memcpy(p->addr, nla_data(a), size);
-	p->len = (unsigned int)size * 8;
-}
-
 static void take_vxlan(struct nlattr *data, struct device_state *s)
 {
 	struct nlattr *tb[IFLA_VXLAN_MAX + 1];
@@ -71,9 +57,9 @@ static void take_vxlan(struct nlattr *data, struct device_state *s)
 	if (tb[IFLA_VXLAN_PORT])
 		s->port = ntohs(nla_get_u16(tb[IFLA_VXLAN_PORT]));
 	if (tb[IFLA_VXLAN_LOCAL])
-		take_address(tb[IFLA_VXLAN_LOCAL], AF_INET, &s->local);
+		netlink_get_addr(tb[IFLA_VXLAN_LOCAL], AF_INET, &s->local);
 	else if (tb[IFLA_VXLAN_LOCAL6])
-		take_address(tb[IFLA_VXLAN_LOCAL6], AF_INET6, &s->local);
+		netlink_get_addr(tb[IFLA_VXLAN_LOCAL6], AF_INET6, &s->local);
 	if (tb[IFLA_VXLAN_LEARNING])
 		s->learning = nla_get_u8(tb[IFLA_VXLAN_LEARNING]) > 0;
 	s->gbp = tb[IFLA_VXLAN_GBP] != NULL;
@@ -168,7 +154,7 @@ static int addr_reply(const struct nlmsghdr *nlh, void *arg)
 		list->capacity = list->capacity * 2 + 8;
 	}
 	a = &list->items[list->count];
-	take_address(tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS], list->family, &a->prefix);
+	netlink_get_addr(tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS], list->family, &a->prefix);
 	if (!a->prefix.family)
 		return 0;
 	a->prefix.len = ifa->ifa_prefixlen;

@@ -182,6 +182,18 @@ static void netlink_close(struct ovl_ctx *ctx)
 	ctx->sock = NULL;
 }
 
+void netlink_get_addr(const struct nlattr *a, int family, struct ovl_prefix *p)
+{
+	size_t size = family == AF_INET6 ? 16 : 4;
+
+	memset(p, 0, sizeof(*p));
+	if (!a || (size_t)nla_len(a) != size)
+		return;
+	p->family = family;
+	memcpy(p->addr, nla_data(a), size);
+	p->len = (unsigned int)size * 8;
+}
+
 int netlink_fd(struct ovl_ctx *ctx)
 {
 	int err = sock_open(ctx);

@@ -62,6 +62,12 @@ int netlink_connect(struct ovl_ctx *ctx, struct nl_sock *sock);
  * to its own namespace before this returns. */
 int netlink_in_netns(struct ovl_ctx *ctx, int (*fn)(void *arg), void *arg);
 
+/* Attribute a (an address of family's size, else family 0 is set) into p
+ * as a full-length prefix. */
+struct nlattr;
+struct ovl_prefix;
+void netlink_get_addr(const struct nlattr *a, int family, struct ovl_prefix *p);
+
 /* The fd of the ctx's netlink socket (opened on demand), for ioctls that
  * must reach the target namespace (SIOCETHTOOL); or a negative errno. */
 int netlink_fd(struct ovl_ctx *ctx);
