@@ -11,67 +11,11 @@
 #include <sys/socket.h>
 
 #include "agent/node-backend.h"
+#include "core/address.h"
 
 /* Kubernetes node names are DNS subdomains: a longer name is not a node's,
  * and holding or logging megabytes per record would be the store's doing. */
 #define NODE_NAME_MAX 253
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int mac_parse_unicast(const char *text, unsigned char mac[6])
-{
-	int i, high, low, any = 0;
-
-	if (!text || strlen(text) != 17)
-		return -EINVAL;
-	for (i = 0; i < 6; i++) {
-		high = hex_digit(text[3 * i]);
-		low = hex_digit(text[3 * i + 1]);
-		if (high < 0 || low < 0 || (i < 5 && text[3 * i + 2] != ':'))
-			return -EINVAL;
-		mac[i] = (unsigned char)(high << 4 | low);
-		any |= mac[i];
-	}
-	/* bit 0 of the first octet marks group (multicast/broadcast) MACs */
-	return any && !(mac[0] & 1) ? 0 : -EINVAL;
-}
-
-/* Why an underlay address cannot reach a peer, or NULL when it can. */
-static const char *unusable_address(const struct ovl_prefix *addr)
-{
-	static const unsigned char zero[16];
-	const unsigned char *a = addr->addr;
-
-	if (addr->family == AF_INET) {
-		if (!memcmp(a, zero, 4))
-			return "unspecified";
-		if (a[0] == 127)
-			return "loopback";
-		if (a[0] >= 224 && a[0] < 240)
-			return "multicast";
-		if (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255)
-			return "broadcast";
-		return NULL;
-	}
-	if (!memcmp(a, zero, 16))
-		return "unspecified";
-	if (!memcmp(a, zero, 15) && a[15] == 1)
-		return "loopback";
-	if (a[0] == 0xff)
-		return "multicast";
-	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
-		return "link-local";
-	return NULL;
-}
 
 static int check_address(struct ovl_ctx *ctx, const struct peer_rules *rules,
 			 const char *text, struct peer_text *peer)
@@ -85,7 +29,7 @@ static int check_address(struct ovl_ctx *ctx, const struct peer_rules *rules,
 	if (ovl_addr_parse(text, &addr) < 0 || addr.family != rules->family)
 		return ctx_fail(ctx, -EINVAL, "public IP '%s' is not an IPv%d address",
 				text, rules->family == AF_INET ? 4 : 6);
-	why = unusable_address(&addr);
+	why = addr_endpoint_problem(&addr);
 	if (why)
 		return ctx_fail(ctx, -EINVAL, "public IP %s is %s", text, why);
 	snprintf(peer->public_ip, sizeof(peer->public_ip), "%s", text);

@@ -23,6 +23,7 @@
 #define OVL_NODE_H
 
 #include <net/if.h>
+#include "core/address.h"	/* mac_parse_unicast: the rule ovl_peer_add applies */
 #include "core/internal.h"
 #include "netlink/linkwatch.h"
 #include "netlink/underlay.h"
@@ -51,9 +52,6 @@ struct peer_text {
 };
 int peer_from_lease(struct ovl_ctx *ctx, const struct peer_rules *rules,
 		    const struct ovl_lease *lease, struct peer_text *peer);
-
-/* Parses "0e:2a:..:ff" into 6 bytes; -EINVAL unless a non-zero unicast MAC. */
-int mac_parse_unicast(const char *text, unsigned char mac[6]);
 
 /* ---------------------------------------------------- node.c, node-sync.c */
 

@@ -4,7 +4,8 @@
  * installs as it does a DirectRouting peer, so the underlay must be one L2
  * segment.  ovl_hostgw_up checks the underlay (flannel's refusal behind
  * NAT) and returns a handle named "host-gw:DEV" (IPv4) or "host-gw-v6:DEV"
- * (IPv6), which ovl_link_open() reopens in another process.
+ * (IPv6), which ovl_link_open() reopens in another process.  The table at
+ * the end is what link.c calls.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "core/internal.h"
 #include "link/link.h"
+#include "netlink/underlay.h"
 
 #define NAME_V4 "host-gw:"
 #define NAME_V6 "host-gw-v6:"
@@ -25,14 +27,15 @@ static int link_new(struct ovl_ctx *ctx, int family, const struct underlay *u,
 	if (!l)
 		return ctx_fail(ctx, -ENOMEM, "out of memory");
 	l->ctx = ctx;
-	l->kind = LINK_HOSTGW;
+	l->ops = &hostgw_link_ops;
 	l->family = family;
 	/* Every peer is a direct route; peer.c refuses the others. */
 	l->direct_routing = 1;
+	l->direct_only = 1;
 	l->underlay_ifindex = u->ifindex;
-	snprintf(l->underlay, sizeof(l->underlay), "%s", u->name);
+	snprintf(l->underlay, sizeof(l->underlay), "%s", u->iface);
 	snprintf(l->name, sizeof(l->name), "%s%s", family == AF_INET6 ? NAME_V6 : NAME_V4,
-		 u->name);
+		 u->iface);
 	/* No encapsulation: pods get the underlay's MTU. */
 	l->mtu = u->mtu;
 	*link = l;
@@ -67,7 +70,7 @@ OVL_EXPORT int ovl_hostgw_up(struct ovl_ctx *ctx, const struct ovl_hostgw_option
 	if (flags)
 		return ctx_fail(ctx, -EINVAL, "flags: unknown bits 0x%x", flags);
 	dev = FIELD(options, dev);
-	err = link_underlay(ctx, dev, &local, 1, &u);
+	err = underlay_find(ctx, dev, &local, 1, &u);
 	if (err == -EADDRNOTAVAIL) {
 		ovl_addr_format(&local, text, sizeof(text));
 		return ctx_fail(ctx, err,
@@ -88,7 +91,7 @@ OVL_EXPORT int ovl_hostgw_up(struct ovl_ctx *ctx, const struct ovl_hostgw_option
 	return 0;
 }
 
-int hostgw_open(struct ovl_ctx *ctx, const char *name, struct ovl_link **link)
+static int hostgw_open(struct ovl_ctx *ctx, const char *name, struct ovl_link **link)
 {
 	struct underlay u;
 	const char *dev;
@@ -106,8 +109,32 @@ int hostgw_open(struct ovl_ctx *ctx, const char *name, struct ovl_link **link)
 	}
 	if (!*dev || strlen(dev) >= IF_NAMESIZE)
 		return ctx_fail(ctx, -EINVAL, "%s: '%s' is not a device name", name, dev);
-	err = link_underlay(ctx, dev, NULL, 0, &u);
+	err = underlay_find(ctx, dev, NULL, 0, &u);
 	if (err < 0)
 		return ctx_fail_prefix(ctx, err, "%s: ", name);
 	return link_new(ctx, family, &u, link);
 }
+
+/* Routes on the underlay are all a host-gw link has. */
+static int hostgw_down(struct ovl_link *link)
+{
+	return kernel_peers_flush_underlay(link);
+}
+
+/* A ':' is never in a device name, so a name with one is a handle of ours
+ * (hostgw_open tells a malformed one). */
+static int hostgw_claims(const char *name)
+{
+	return strchr(name, ':') != NULL;
+}
+
+const struct link_ops hostgw_link_ops = {
+	.name = "host-gw",
+	.claims = hostgw_claims,
+	.open = hostgw_open,
+	.down = hostgw_down,
+	.peer_add = kernel_peer_add,
+	.peer_del = kernel_peer_del,
+	.peer_sync = kernel_peers_sync,
+	.peer_list = kernel_peers_list,
+};

@@ -1,7 +1,8 @@
 /*
- * link.h - struct ovl_link: what a backend (vxlan.c, hostgw.c, udp.c) learns
- * about its link and peer.c needs to program peers on it; and the helpers
- * they share.
+ * link.h - struct ovl_link and struct link_ops, the interface every backend
+ * (vxlan.c, hostgw.c, udp/udp.c) fills and link.c calls through; the option
+ * parsing they share (link.c) and the kernel peers vxlan and host-gw share
+ * (peer.c).
  */
 #ifndef OVL_LINK_H
 #define OVL_LINK_H
@@ -11,21 +12,47 @@
 
 #include "ovl.h"
 
-/* LINK_VXLAN is 0: a zeroed link is a vxlan link. */
-enum link_kind { LINK_VXLAN, LINK_HOSTGW, LINK_UDP };
-
 /* Room for "host-gw-v6:" and a device name. */
 #define LINK_NAMESIZE 32
 
+struct ovl_link;
+
+/* What a backend does; link.c checks the public calls' arguments and
+ * forwards them here.  An op left NULL is a call the backend does not
+ * support (-EOPNOTSUPP), except free: NULL frees the struct ovl_link. */
+struct link_ops {
+	const char *name;		/* "vxlan", "host-gw", "udp": JSON "backend" */
+	/* Reopening a link by the name ovl_link_name() gave (in link.c's
+	 * table): 1 when name is this backend's, then open makes the handle. */
+	int (*claims)(const char *name);
+	int (*open)(struct ovl_ctx *ctx, const char *name, struct ovl_link **link);
+	int (*down)(struct ovl_link *link);
+	void (*free)(struct ovl_link *link);
+	/* peer and peers are not NULL (but count may be 0); *peers and
+	 * *count of peer_list are cleared already. */
+	int (*peer_add)(struct ovl_link *link, const struct ovl_peer *peer);
+	int (*peer_del)(struct ovl_link *link, const struct ovl_peer *peer);
+	int (*peer_sync)(struct ovl_link *link, const struct ovl_peer *peers, size_t count);
+	int (*peer_list)(struct ovl_link *link, struct ovl_peer **peers, size_t *count);
+	/* A backend with a loop in libovl (udp): its epoll fd, one round of
+	 * it, its counters (stats->size checked already). */
+	int (*fd)(const struct ovl_link *link);
+	int (*dispatch)(struct ovl_link *link);
+	int (*stats)(const struct ovl_link *link, struct ovl_link_stats *stats);
+};
+
 struct ovl_link {
 	struct ovl_ctx *ctx;
-	enum link_kind kind;
+	const struct link_ops *ops;
 	int ifindex;			/* 0: no device of its own (host-gw) */
 	char name[LINK_NAMESIZE];
 	int family;			/* of the overlay: AF_INET or AF_INET6 */
 	struct ovl_prefix subnet;	/* our lease */
 	struct ovl_prefix network;	/* the cluster network; family 0: unknown */
 	int direct_routing;
+	/* Every peer is a route via its public IP on the underlay and must be
+	 * on-link (host-gw); there are no neighbours, fdb entries or nexthops. */
+	int direct_only;
 	int underlay_ifindex;
 	char underlay[IF_NAMESIZE];
 	struct ovl_prefix local;	/* our underlay address */
@@ -37,53 +64,26 @@ struct ovl_link {
 	int gbp;
 };
 
-/* An address on a device (prefix keeps the host bits). */
-struct link_addr {
-	int ifindex;
-	struct ovl_prefix prefix;
-};
+/* The backends link.c's ovl_link_open() can reopen. */
+extern const struct link_ops vxlan_link_ops;
+extern const struct link_ops hostgw_link_ops;
 
-/* vxlan.c: "0e:2a:..:ff" to bytes; 0 or -EINVAL. */
-int mac_parse(const char *text, unsigned char mac[6]);
-void mac_format(const unsigned char mac[6], char text[18]);
-/* 1 when mac is a unicast address other than 00:00:00:00:00:00. */
-int mac_is_unicast(const unsigned char mac[6]);
-/* 1 when addr can be a tunnel endpoint: not unspecified, loopback,
- * multicast or broadcast. */
-int addr_is_unicast(const struct ovl_prefix *addr);
-
-/* vxlan.c: the addresses of family (AF_INET/AF_INET6) on ifindex (0: on
- * every device); free *addrs with free(). */
-int link_addresses(struct ovl_ctx *ctx, int family, int ifindex,
-		   struct link_addr **addrs, size_t *count);
-
-/* vxlan.c: the options every backend takes: local (a unicast address,
+/* link.c: the options every backend takes: local (an endpoint address,
  * required), subnet (required; host bits dropped, as in FLANNEL_SUBNET's
  * "10.244.3.1/24") and network (optional: family 0; must hold subnet). */
 int link_parse_addresses(struct ovl_ctx *ctx, const char *local, const char *subnet,
 			 const char *network, struct ovl_prefix *local_addr,
 			 struct ovl_prefix *subnet_prefix, struct ovl_prefix *network_prefix);
 
-/* The underlay device of a link. */
-struct underlay {
-	int ifindex;
-	char name[IF_NAMESIZE];
-	unsigned int mtu;
-};
-
-/* vxlan.c: dev, else the device that holds local (never the default route's
- * device, whose MTU may differ).  With must_hold, local must also be an
- * address of dev; local may be NULL with dev and without must_hold.
- * -EADDRNOTAVAIL when no device (or not dev) holds local. */
-int link_underlay(struct ovl_ctx *ctx, const char *dev, const struct ovl_prefix *local,
-		  int must_hold, struct underlay *out);
-
-/* hostgw.c: a handle on the host-gw link that ovl_hostgw_up named
- * "host-gw:DEV" or "host-gw-v6:DEV" (a ':' is never in a device name). */
-int hostgw_open(struct ovl_ctx *ctx, const char *name, struct ovl_link **link);
-
+/* peer.c: the peers of a kernel-routed link (vxlan, host-gw) as the
+ * kernel's neighbours, fdb entries, nexthops and routes; the link_ops peer
+ * calls of both backends. */
+int kernel_peer_add(struct ovl_link *link, const struct ovl_peer *peer);
+int kernel_peer_del(struct ovl_link *link, const struct ovl_peer *peer);
+int kernel_peers_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t count);
+int kernel_peers_list(struct ovl_link *link, struct ovl_peer **peers, size_t *count);
 /* peer.c: removes the libovl routes of link that do not go away with its
- * device (DirectRouting routes on the underlay device). */
-int peer_flush_underlay(struct ovl_link *link);
+ * device (DirectRouting and host-gw routes on the underlay device). */
+int kernel_peers_flush_underlay(struct ovl_link *link);
 
 #endif

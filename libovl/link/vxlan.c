@@ -1,14 +1,14 @@
 /*
  * vxlan.c - the VXLAN device: create or verify flannel.<VNI>, its address,
- * MTU, MAC and state (ovl_vxlan_up); open one by name; remove it.  Links and
- * addresses go through libnl-route's objects.
+ * MTU, MAC and state (ovl_vxlan_up); open one by name; remove it.  Changes
+ * to devices and addresses are built with libnl-route's objects; reading
+ * them is netlink/device.c's.
  *
  * What ovl_peer_* need later and the kernel does not keep (our subnet, the
  * cluster network, DirectRouting) is stored in the device's alias,
  * "libovl subnet=10.244.3.0/24 network=10.244.0.0/16 direct-routing=0", so
- * that another process can ovl_link_open() the device by name.  Also the
- * link calls every backend shares (open, down, accessors, JSON) and the
- * underlay lookup.
+ * that another process can ovl_link_open() the device by name.  Peers are
+ * peer.c's kernel peers; the table at the end is what link.c calls.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -21,15 +21,16 @@
 #include <linux/ethtool.h>
 #include <linux/if_addr.h>
 #include <linux/sockios.h>
-#include <jansson.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/vxlan.h>
 
+#include "core/address.h"
 #include "core/internal.h"
 #include "link/link.h"
+#include "netlink/device.h"
 #include "netlink/nl.h"
-#include "link/udp/udp.h"
+#include "netlink/underlay.h"
 
 #define DEFAULT_VNI 1
 #define DEFAULT_PORT 8472
@@ -60,79 +61,9 @@ struct want {
 	char alias[256];
 };
 
-/* A device as the kernel reports it. */
-struct link_state {
-	int found;
-	int ifindex;
-	char name[IF_NAMESIZE];
-	char kind[32];
-	unsigned int flags;
-	unsigned int mtu;
-	unsigned char mac[6];
-	char alias[256];
-	int is_vxlan;
-	uint32_t vni;
-	uint32_t underlay_ifindex;
-	unsigned int port;
-	struct ovl_prefix local;
-	int learning;
-	int gbp;
-};
-
-int mac_parse(const char *text, unsigned char mac[6])
-{
-	unsigned int b[6];
-	char end;
-	int i;
-
-	if (!text || sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
-			    &b[3], &b[4], &b[5], &end) != 6 || strlen(text) != 17)
-		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = (unsigned char)b[i];
-	return 0;
-}
-
-void mac_format(const unsigned char mac[6], char text[18])
-{
-	snprintf(text, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-		 mac[3], mac[4], mac[5]);
-}
-
-int mac_is_unicast(const unsigned char mac[6])
-{
-	static const unsigned char zero[6];
-
-	return !(mac[0] & 1) && memcmp(mac, zero, 6) != 0;
-}
-
-int addr_is_unicast(const struct ovl_prefix *addr)
-{
-	static const unsigned char zero[16];
-	static const unsigned char loopback6[16] = { [15] = 1 };
-	const unsigned char *a = addr->addr;
-
-	if (addr->family == AF_INET)
-		return memcmp(a, zero, 4) && a[0] != 127 && (a[0] & 0xf0) != 0xe0 &&
-		       !(a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255);
-	return memcmp(a, zero, 16) && memcmp(a, loopback6, 16) && a[0] != 0xff;
-}
-
 static size_t addr_bytes(int family)
 {
 	return family == AF_INET6 ? 16 : 4;
-}
-
-static void prefix_from_nl(struct nl_addr *a, unsigned int len, struct ovl_prefix *p)
-{
-	size_t size = nl_addr_get_len(a);
-
-	memset(p, 0, sizeof(*p));
-	p->family = nl_addr_get_family(a);
-	if (size > sizeof(p->addr))
-		size = sizeof(p->addr);
-	memcpy(p->addr, nl_addr_get_binary_addr(a), size);
-	p->len = len;
 }
 
 static const char *addr_text(const struct ovl_prefix *a, char *buf, size_t size)
@@ -140,139 +71,6 @@ static const char *addr_text(const struct ovl_prefix *a, char *buf, size_t size)
 	if (ovl_addr_format(a, buf, size) < 0)
 		snprintf(buf, size, "?");
 	return buf;
-}
-
-/* ---- reading links and addresses ------------------------------------ */
-
-static void take_link(struct nl_object *object, void *arg)
-{
-	struct link_state *s = arg;
-	struct rtnl_link *l = (struct rtnl_link *)object;
-	struct nl_addr *a;
-	const char *text;
-	uint32_t value;
-
-	if (strcmp(nl_object_get_type(object), "route/link"))
-		return;
-	s->found = 1;
-	s->ifindex = rtnl_link_get_ifindex(l);
-	snprintf(s->name, sizeof(s->name), "%s", rtnl_link_get_name(l) ? rtnl_link_get_name(l) : "");
-	text = rtnl_link_get_type(l);
-	snprintf(s->kind, sizeof(s->kind), "%s", text ? text : "");
-	s->flags = rtnl_link_get_flags(l);
-	s->mtu = rtnl_link_get_mtu(l);
-	a = rtnl_link_get_addr(l);
-	if (a && nl_addr_get_len(a) == 6)
-		memcpy(s->mac, nl_addr_get_binary_addr(a), 6);
-	text = rtnl_link_get_ifalias(l);
-	snprintf(s->alias, sizeof(s->alias), "%s", text ? text : "");
-	if (strcmp(s->kind, "vxlan"))
-		return;
-	s->is_vxlan = 1;
-	rtnl_link_vxlan_get_id(l, &s->vni);
-	rtnl_link_vxlan_get_link(l, &s->underlay_ifindex);
-	if (!rtnl_link_vxlan_get_port(l, &value))
-		s->port = value;
-	if (!rtnl_link_vxlan_get_local(l, &a)) {
-		prefix_from_nl(a, nl_addr_get_len(a) * 8, &s->local);
-		nl_addr_put(a);
-	}
-	s->learning = rtnl_link_vxlan_get_learning(l) > 0;
-	if (!rtnl_link_vxlan_get_flags(l, &value))
-		s->gbp = !!(value & RTNL_LINK_VXLAN_F_GBP);
-}
-
-static int link_reply(const struct nlmsghdr *nlh, void *arg)
-{
-	return netlink_object(nlh, take_link, arg);
-}
-
-/* By ifindex, or by name when ifindex is 0; -ENODEV when there is none. */
-static int link_get(struct ovl_ctx *ctx, int ifindex, const char *name,
-		    struct link_state *s)
-{
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
-	struct nl_msg *msg = netlink_msg(RTM_GETLINK, 0, &ifi, sizeof(ifi));
-	int err;
-
-	memset(s, 0, sizeof(*s));
-	if (!msg || (!ifindex && nla_put_string(msg, IFLA_IFNAME, name) < 0)) {
-		nlmsg_free(msg);
-		return ctx_fail(ctx, -ENOMEM, "out of memory");
-	}
-	err = netlink_query(ctx, msg, link_reply, NULL, s);
-	if (!err && !s->found)
-		err = -ENODEV;
-	return err;
-}
-
-struct addr_list {
-	int family;
-	int ifindex;
-	struct link_addr *items;
-	size_t count;
-	size_t capacity;
-	int err;
-};
-
-static void take_addr(struct nl_object *object, void *arg)
-{
-	struct addr_list *list = arg;
-	struct rtnl_addr *a = (struct rtnl_addr *)object;
-	struct nl_addr *local = rtnl_addr_get_local(a);
-	struct link_addr *grown;
-
-	if (strcmp(nl_object_get_type(object), "route/addr") || !local ||
-	    rtnl_addr_get_family(a) != list->family ||
-	    (list->ifindex && rtnl_addr_get_ifindex(a) != list->ifindex) || list->err)
-		return;
-	if (list->count == list->capacity) {
-		grown = realloc(list->items, (list->capacity * 2 + 8) * sizeof(*grown));
-		if (!grown) {
-			list->err = -ENOMEM;
-			return;
-		}
-		list->items = grown;
-		list->capacity = list->capacity * 2 + 8;
-	}
-	list->items[list->count].ifindex = rtnl_addr_get_ifindex(a);
-	prefix_from_nl(local, rtnl_addr_get_prefixlen(a), &list->items[list->count].prefix);
-	list->count++;
-}
-
-static int addr_reply(const struct nlmsghdr *nlh, void *arg)
-{
-	struct addr_list *list = arg;
-	int err = netlink_object(nlh, take_addr, arg);
-
-	return err ? err : list->err;
-}
-
-static void addr_restart(void *arg)
-{
-	((struct addr_list *)arg)->count = 0;
-}
-
-int link_addresses(struct ovl_ctx *ctx, int family, int ifindex,
-		   struct link_addr **addrs, size_t *count)
-{
-	struct ifaddrmsg ifa = { .ifa_family = (unsigned char)family, .ifa_index = (unsigned)ifindex };
-	struct addr_list list = { .family = family, .ifindex = ifindex };
-	struct nl_msg *msg = netlink_msg(RTM_GETADDR, NLM_F_DUMP, &ifa, sizeof(ifa));
-	int err;
-
-	if (!msg)
-		return ctx_fail(ctx, -ENOMEM, "out of memory");
-	err = netlink_query(ctx, msg, addr_reply, addr_restart, &list);
-	if (err == -ENOMEM && !list.err)
-		err = ctx_fail(ctx, err, "out of memory");
-	if (err < 0) {
-		free(list.items);
-		return err;
-	}
-	*addrs = list.items;
-	*count = list.count;
-	return 0;
 }
 
 /* ---- changing links and addresses ----------------------------------- */
@@ -332,7 +130,7 @@ static int link_delete(struct ovl_ctx *ctx, int ifindex)
 }
 
 /* Sets the mutable attributes that differ: MTU, MAC, alias, up. */
-static int link_change(struct ovl_ctx *ctx, const struct link_state *s,
+static int link_change(struct ovl_ctx *ctx, const struct device_state *s,
 		       unsigned int mtu, const unsigned char *mac, const char *alias,
 		       int up)
 {
@@ -407,13 +205,13 @@ static int ensure_address(struct ovl_ctx *ctx, const struct want *w, int ifindex
 {
 	const struct ovl_prefix *scope = w->network.family ? &w->network : &w->subnet;
 	struct ovl_prefix wanted = w->subnet;
-	struct link_addr *addrs;
+	struct device_addr *addrs;
 	char text[OVL_PREFIX_STRLEN];
 	size_t i, count;
 	int err, have = 0;
 
 	wanted.len = w->subnet.family == AF_INET6 ? 128 : 32;
-	err = link_addresses(ctx, w->subnet.family, ifindex, &addrs, &count);
+	err = device_addresses(ctx, w->subnet.family, ifindex, &addrs, &count);
 	if (err < 0)
 		return err;
 	for (i = 0; i < count && !err; i++) {
@@ -515,30 +313,6 @@ static void make_alias(struct want *w)
 		 subnet, *network ? " network=" : "", network, w->direct_routing);
 }
 
-int link_parse_addresses(struct ovl_ctx *ctx, const char *local, const char *subnet,
-			 const char *network, struct ovl_prefix *local_addr,
-			 struct ovl_prefix *subnet_prefix, struct ovl_prefix *network_prefix)
-{
-	memset(network_prefix, 0, sizeof(*network_prefix));
-	if (!local || ovl_addr_parse(local, local_addr) < 0 || !addr_is_unicast(local_addr))
-		return ctx_fail(ctx, -EINVAL, "local: '%s' is not a unicast IP address",
-				local ? local : "(none: required)");
-	if (!subnet || ovl_prefix_parse(subnet, subnet_prefix) < 0)
-		return ctx_fail(ctx, -EINVAL, "subnet: '%s' is not a prefix",
-				subnet ? subnet : "(none: required)");
-	/* FLANNEL_SUBNET style "10.244.3.1/24" names the same lease. */
-	ovl_prefix_mask(subnet_prefix);
-	if (network) {
-		if (ovl_prefix_parse(network, network_prefix) < 0)
-			return ctx_fail(ctx, -EINVAL, "network: '%s' is not a prefix", network);
-		ovl_prefix_mask(network_prefix);
-		if (!ovl_prefix_contains(network_prefix, subnet_prefix))
-			return ctx_fail(ctx, -EINVAL, "subnet %s is not inside network %s",
-					subnet, network);
-	}
-	return 0;
-}
-
 static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 			 struct want *w)
 {
@@ -560,7 +334,7 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 	if (port > 65535)
 		return ctx_fail(ctx, -EINVAL, "port: %lu is over 65535", port);
 	if (mac) {
-		if (mac_parse(mac, w->mac) < 0 || !mac_is_unicast(w->mac))
+		if (mac_parse_unicast(mac, w->mac) < 0)
 			return ctx_fail(ctx, -EINVAL, "mac: '%s' is not a unicast MAC address", mac);
 		w->have_mac = 1;
 	}
@@ -583,65 +357,6 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 	return 0;
 }
 
-/* 1 when one of the addresses (of local's family) on ifindex (0: on any
- * device) is local; *holder says which device. */
-static int find_holder(struct ovl_ctx *ctx, const struct ovl_prefix *local, int ifindex,
-		       int *holder)
-{
-	struct link_addr *addrs;
-	size_t i, count;
-	int err;
-
-	*holder = 0;
-	err = link_addresses(ctx, local->family, ifindex, &addrs, &count);
-	if (err < 0)
-		return err;
-	for (i = 0; i < count && !*holder; i++) {
-		struct ovl_prefix a = addrs[i].prefix;
-
-		a.len = local->len;
-		if (ovl_prefix_equal(&a, local))
-			*holder = addrs[i].ifindex;
-	}
-	free(addrs);
-	return *holder != 0;
-}
-
-int link_underlay(struct ovl_ctx *ctx, const char *dev, const struct ovl_prefix *local,
-		  int must_hold, struct underlay *out)
-{
-	struct link_state s;
-	char text[OVL_PREFIX_STRLEN];
-	int err, ifindex = 0;
-
-	if (!dev) {
-		err = find_holder(ctx, local, 0, &ifindex);
-		if (err < 0)
-			return err;
-		if (!err)
-			return ctx_fail(ctx, -EADDRNOTAVAIL,
-					"local: no device holds %s (give the underlay device)",
-					addr_text(local, text, sizeof(text)));
-	}
-	err = link_get(ctx, ifindex, dev, &s);
-	if (err == -ENODEV)
-		return ctx_fail(ctx, err, "dev: no device '%s'", dev ? dev : "?");
-	if (err < 0)
-		return err;
-	if (dev && must_hold) {
-		err = find_holder(ctx, local, s.ifindex, &ifindex);
-		if (err < 0)
-			return err;
-		if (!err)
-			return ctx_fail(ctx, -EADDRNOTAVAIL, "local: %s is not an address of %s",
-					addr_text(local, text, sizeof(text)), s.name);
-	}
-	out->ifindex = s.ifindex;
-	snprintf(out->name, sizeof(out->name), "%s", s.name);
-	out->mtu = s.mtu;
-	return 0;
-}
-
 static void append(char *buf, size_t size, const char *format, ...)
 	__attribute__((format(printf, 3, 4)));
 static void append(char *buf, size_t size, const char *format, ...)
@@ -659,15 +374,15 @@ static void append(char *buf, size_t size, const char *format, ...)
 
 /* Lists what differs among the attributes the kernel will not change on an
  * existing device; empty when the device can be reused. */
-static void compare(struct ovl_ctx *ctx, const struct want *w, const struct link_state *s,
+static void compare(struct ovl_ctx *ctx, const struct want *w, const struct device_state *s,
 		    char *diff, size_t size)
 {
 	char have[OVL_PREFIX_STRLEN], want[OVL_PREFIX_STRLEN];
-	struct link_state under;
+	struct device_state under;
 
 	*diff = '\0';
 	if (!s->is_vxlan) {
-		append(diff, size, "type %s (want vxlan)", *s->kind ? s->kind : "unknown");
+		append(diff, size, "type %s (want vxlan)", *s->type ? s->type : "unknown");
 		return;
 	}
 	if (s->vni != w->vni)
@@ -679,7 +394,7 @@ static void compare(struct ovl_ctx *ctx, const struct want *w, const struct link
 		       s->local.family ? addr_text(&s->local, have, sizeof(have)) : "none",
 		       addr_text(&w->local, want, sizeof(want)));
 	if ((int)s->underlay_ifindex != w->underlay_ifindex) {
-		if (!s->underlay_ifindex || link_get(ctx, (int)s->underlay_ifindex, NULL, &under) < 0)
+		if (!s->underlay_ifindex || device_get(ctx, (int)s->underlay_ifindex, NULL, &under) < 0)
 			snprintf(under.name, sizeof(under.name), "%s",
 				 s->underlay_ifindex ? "?" : "none");
 		append(diff, size, "dev %s (want %s)", under.name, w->underlay);
@@ -691,7 +406,7 @@ static void compare(struct ovl_ctx *ctx, const struct want *w, const struct link
 		append(diff, size, "gbp %s (want %s)", s->gbp ? "on" : "off", w->gbp ? "on" : "off");
 }
 
-static int link_from_state(struct ovl_ctx *ctx, const struct link_state *s,
+static int link_from_state(struct ovl_ctx *ctx, const struct device_state *s,
 			   struct ovl_link **link)
 {
 	struct ovl_link *l = calloc(1, sizeof(*l));
@@ -699,6 +414,7 @@ static int link_from_state(struct ovl_ctx *ctx, const struct link_state *s,
 	if (!l)
 		return ctx_fail(ctx, -ENOMEM, "out of memory");
 	l->ctx = ctx;
+	l->ops = &vxlan_link_ops;
 	l->ifindex = s->ifindex;
 	snprintf(l->name, sizeof(l->name), "%s", s->name);
 	mac_format(s->mac, l->mac);
@@ -715,7 +431,7 @@ static int link_from_state(struct ovl_ctx *ctx, const struct link_state *s,
 
 /* Everything after the device exists: address, accept_ra, offload, up,
  * then the MAC as it stands once the device is up. */
-static int configure(struct ovl_ctx *ctx, const struct want *w, struct link_state *s)
+static int configure(struct ovl_ctx *ctx, const struct want *w, struct device_state *s)
 {
 	char have[18], want[18];
 	int err, attempt;
@@ -733,7 +449,7 @@ static int configure(struct ovl_ctx *ctx, const struct want *w, struct link_stat
 	/* udev or networkd may rewrite the MAC when the device appears or
 	 * comes up (flannel #1795); peers cache the one we publish. */
 	for (attempt = 0; !err && attempt < 2; attempt++) {
-		err = link_get(ctx, s->ifindex, NULL, s);
+		err = device_get(ctx, s->ifindex, NULL, s);
 		if (err < 0 || !w->have_mac || !memcmp(s->mac, w->mac, 6))
 			break;
 		mac_format(s->mac, have);
@@ -751,7 +467,7 @@ OVL_EXPORT int ovl_vxlan_up(struct ovl_ctx *ctx, const struct ovl_vxlan_options 
 			    struct ovl_link **link)
 {
 	struct want w;
-	struct link_state s;
+	struct device_state s;
 	struct underlay under;
 	char diff[512];
 	int err, created = 0;
@@ -761,14 +477,14 @@ OVL_EXPORT int ovl_vxlan_up(struct ovl_ctx *ctx, const struct ovl_vxlan_options 
 	*link = NULL;
 	err = parse_options(ctx, options, &w);
 	if (!err)
-		err = link_underlay(ctx, OPTION(options, dev, NULL), &w.local, 0, &under);
+		err = underlay_find(ctx, OPTION(options, dev, NULL), &w.local, 0, &under);
 	if (err < 0)
 		return err;
 	w.underlay_ifindex = under.ifindex;
-	snprintf(w.underlay, sizeof(w.underlay), "%s", under.name);
+	snprintf(w.underlay, sizeof(w.underlay), "%s", under.iface);
 	if (!w.mtu)
 		w.mtu = under.mtu - (w.local.family == AF_INET6 ? OVERHEAD_V6 : OVERHEAD_V4);
-	err = link_get(ctx, 0, w.name, &s);
+	err = device_get(ctx, 0, w.name, &s);
 	if (!err) {
 		compare(ctx, &w, &s, diff, sizeof(diff));
 		if (*diff && !(w.flags & OVL_VXLAN_REPLACE))
@@ -796,7 +512,7 @@ OVL_EXPORT int ovl_vxlan_up(struct ovl_ctx *ctx, const struct ovl_vxlan_options 
 		err = link_create(ctx, &w);
 		if (!err) {
 			created = 1;
-			err = link_get(ctx, 0, w.name, &s);
+			err = device_get(ctx, 0, w.name, &s);
 		}
 	}
 	if (!err)
@@ -848,27 +564,22 @@ static int parse_alias(const char *alias, struct ovl_link *l)
 	return tagged && has_subnet ? 0 : -EINVAL;
 }
 
-OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_link **link)
+static int vxlan_open(struct ovl_ctx *ctx, const char *name, struct ovl_link **link)
 {
-	struct link_state s, under;
+	struct device_state s, under;
 	struct ovl_link *l;
 	int err;
 
-	if (!ctx || !name || !link)
-		return ctx ? ctx_fail(ctx, -EINVAL, "ovl_link_open: NULL argument") : -EINVAL;
-	*link = NULL;
-	if (strchr(name, ':'))
-		return hostgw_open(ctx, name, link);
 	if (!*name || strlen(name) >= IF_NAMESIZE)
 		return ctx_fail(ctx, -EINVAL, "'%s' is not a device name", name);
-	err = link_get(ctx, 0, name, &s);
+	err = device_get(ctx, 0, name, &s);
 	if (err == -ENODEV)
 		return ctx_fail(ctx, err, "%s: no such device", name);
 	if (err < 0)
 		return ctx_fail_prefix(ctx, err, "%s: ", name);
 	if (!s.is_vxlan)
 		return ctx_fail(ctx, -EINVAL, "%s is a %s device, not vxlan", name,
-				*s.kind ? s.kind : "non-vxlan");
+				*s.type ? s.type : "non-vxlan");
 	err = link_from_state(ctx, &s, &l);
 	if (err < 0)
 		return err;
@@ -879,24 +590,19 @@ OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_l
 				name, s.alias);
 	}
 	l->family = l->subnet.family;
-	if (l->underlay_ifindex && link_get(ctx, l->underlay_ifindex, NULL, &under) == 0)
+	if (l->underlay_ifindex && device_get(ctx, l->underlay_ifindex, NULL, &under) == 0)
 		snprintf(l->underlay, sizeof(l->underlay), "%s", under.name);
 	*link = l;
 	return 0;
 }
 
-OVL_EXPORT int ovl_link_down(struct ovl_link *link)
+static int vxlan_down(struct ovl_link *link)
 {
-	struct link_state s;
+	struct device_state s;
 	int err;
 
-	if (!link)
-		return -EINVAL;
-	if (link->kind == LINK_UDP)
-		return udp_link_down(link);
-	/* The ifindex may have been reused by another device since;
-	 * host-gw has no device, only routes. */
-	err = link->ifindex ? link_get(link->ctx, link->ifindex, NULL, &s) : -ENODEV;
+	/* The ifindex may have been reused by another device since. */
+	err = device_get(link->ctx, link->ifindex, NULL, &s);
 	if (!err && !strcmp(s.name, link->name)) {
 		/* Neighbours, fdb entries, nexthops and routes on the device go
 		 * with it, in the kernel, faster than one by one. */
@@ -906,68 +612,22 @@ OVL_EXPORT int ovl_link_down(struct ovl_link *link)
 		err = 0;
 	if (err < 0)
 		return ctx_fail_prefix(link->ctx, err, "deleting %s: ", link->name);
-	return peer_flush_underlay(link);
+	return kernel_peers_flush_underlay(link);
 }
 
-OVL_EXPORT void ovl_link_free(struct ovl_link *link)
+/* Names without a ':' are device names (host-gw's handles have one). */
+static int vxlan_claims(const char *name)
 {
-	if (link && link->kind == LINK_UDP) {
-		udp_link_free(link);
-		return;
-	}
-	free(link);
+	return !strchr(name, ':');
 }
 
-OVL_EXPORT const char *ovl_link_name(const struct ovl_link *link)
-{
-	return link ? link->name : NULL;
-}
-
-OVL_EXPORT const char *ovl_link_mac(const struct ovl_link *link)
-{
-	return link ? link->mac : NULL;
-}
-
-OVL_EXPORT unsigned int ovl_link_mtu(const struct ovl_link *link)
-{
-	return link ? link->mtu : 0;
-}
-
-OVL_EXPORT int ovl_link_ifindex(const struct ovl_link *link)
-{
-	return link ? link->ifindex : -EINVAL;
-}
-
-static int set_prefix(json_t *object, const char *key, const struct ovl_prefix *p, int addr)
-{
-	char text[OVL_PREFIX_STRLEN];
-
-	if (!p->family)
-		return json_object_set_new(object, key, json_null());
-	if ((addr ? ovl_addr_format(p, text, sizeof(text))
-		  : ovl_prefix_format(p, text, sizeof(text))) < 0)
-		return -1;
-	return json_object_set_new(object, key, json_string(text));
-}
-
-OVL_EXPORT char *ovl_link_to_json(const struct ovl_link *link)
-{
-	static const char *const backends[] = { "vxlan", "host-gw", "udp" };
-	json_t *o;
-	char *text = NULL;
-
-	if (!link)
-		return NULL;
-	o = json_pack("{s:s, s:s, s:i, s:I, s:i, s:s, s:i, s:i, s:s, s:b, s:b, s:b}",
-		      "backend", backends[link->kind], "name", link->name, "ifindex",
-		      link->ifindex, "vni", (json_int_t)link->vni, "port", (int)link->port,
-		      "dev", link->underlay, "dev_ifindex", link->underlay_ifindex, "mtu",
-		      (int)link->mtu, "mac", link->mac, "learning", link->learning, "gbp",
-		      link->gbp, "direct_routing", link->direct_routing);
-	if (o && !set_prefix(o, "local", &link->local, 1) &&
-	    !set_prefix(o, "subnet", &link->subnet, 0) &&
-	    !set_prefix(o, "network", &link->network, 0))
-		text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
-	json_decref(o);
-	return text;
-}
+const struct link_ops vxlan_link_ops = {
+	.name = "vxlan",
+	.claims = vxlan_claims,
+	.open = vxlan_open,
+	.down = vxlan_down,
+	.peer_add = kernel_peer_add,
+	.peer_del = kernel_peer_del,
+	.peer_sync = kernel_peers_sync,
+	.peer_list = kernel_peers_list,
+};

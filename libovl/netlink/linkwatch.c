@@ -1,15 +1,21 @@
 /*
  * linkwatch.c - RTM_NEWLINK/RTM_DELLINK notifications from the ctx's
  * namespace, so the agent sees its device deleted or flapped and repairs it.
+ *
+ * The only netlink socket besides the ctx's own (nl.c): it joins the link
+ * multicast group, and notifications arriving between a request and its
+ * answer would break the ctx socket's exchanges.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netlink/netlink.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
 #include <linux/rtnetlink.h>
 
 #include "netlink/linkwatch.h"
-#include "netlink/underlay.h"
+#include "netlink/nl.h"
 
 struct linkwatch {
 	struct nl_sock *sock;
@@ -18,22 +24,23 @@ struct linkwatch {
 	long buf[8192 / sizeof(long)];	/* aligned for struct nlmsghdr */
 };
 
+static const struct nla_policy link_policy[IFLA_MAX + 1] = {
+	[IFLA_IFNAME] = { .type = NLA_STRING },
+};
+
 /* One message: hand RTM_NEWLINK/RTM_DELLINK to the callback. */
 static void on_message(struct linkwatch *watch, const struct nlmsghdr *header)
 {
 	const struct ifinfomsg *info = NLMSG_DATA(header);
-	const struct rtattr *attr;
+	struct nlattr *tb[IFLA_MAX + 1];
 	const char *name = "";
-	int left;
 
 	if ((header->nlmsg_type != RTM_NEWLINK && header->nlmsg_type != RTM_DELLINK) ||
 	    header->nlmsg_len < NLMSG_LENGTH(sizeof(*info)))
 		return;
-	left = (int)(header->nlmsg_len - NLMSG_LENGTH(sizeof(*info)));
-	for (attr = IFLA_RTA(info); RTA_OK(attr, left); attr = RTA_NEXT(attr, left))
-		if (attr->rta_type == IFLA_IFNAME && RTA_PAYLOAD(attr) > 0 &&
-		    memchr(RTA_DATA(attr), '\0', RTA_PAYLOAD(attr)))
-			name = RTA_DATA(attr);
+	if (nlmsg_parse((struct nlmsghdr *)header, sizeof(*info), tb, IFLA_MAX,
+			(struct nla_policy *)link_policy) >= 0 && tb[IFLA_IFNAME])
+		name = nla_get_string(tb[IFLA_IFNAME]);
 	watch->fn(watch->userdata,
 		  header->nlmsg_type == RTM_NEWLINK ? LINKWATCH_NEW : LINKWATCH_DEL,
 		  info->ifi_index, name, info->ifi_flags);
@@ -52,7 +59,7 @@ int linkwatch_open(struct ovl_ctx *ctx, linkwatch_fn fn, void *userdata,
 	}
 	watch->fn = fn;
 	watch->userdata = userdata;
-	err = netns_connect(ctx, watch->sock);
+	err = netlink_connect(ctx, watch->sock);
 	if (err < 0)
 		goto fail;
 	if (nl_socket_add_membership(watch->sock, RTNLGRP_LINK) < 0) {

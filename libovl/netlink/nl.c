@@ -125,6 +125,15 @@ static int connect_route(void *arg)
 	return ctx_fail(o->ctx, err, "cannot open a netlink socket: %s", ovl_strerror(err));
 }
 
+int netlink_connect(struct ovl_ctx *ctx, struct nl_sock *sock)
+{
+	struct opening o = { .ctx = ctx, .sock = sock };
+
+	/* Only the socket() call needs the namespace: the socket stays bound
+	 * to it after the thread returns. */
+	return netlink_in_netns(ctx, connect_route, &o);
+}
+
 static void set_int_option(int fd, int level, int name, int value)
 {
 	/* Each option is an improvement an older kernel may lack. */
@@ -134,18 +143,15 @@ static void set_int_option(int fd, int level, int name, int value)
 static int sock_open(struct ovl_ctx *ctx)
 {
 	struct timeval timeout = { .tv_sec = RECEIVE_TIMEOUT_SECONDS };
-	struct opening o = { .ctx = ctx };
 	struct nl_sock *sock;
 	int err, fd;
 
 	if (ctx->sock)
 		return 0;
-	sock = o.sock = nl_socket_alloc();
+	sock = nl_socket_alloc();
 	if (!sock)
 		return ctx_fail(ctx, -ENOMEM, "cannot allocate a netlink socket");
-	/* Only the socket() call needs the namespace: the socket stays bound
-	 * to it after the thread returns. */
-	err = netlink_in_netns(ctx, connect_route, &o);
+	err = netlink_connect(ctx, sock);
 	if (err < 0) {
 		nl_socket_free(sock);
 		return err;
@@ -176,19 +182,16 @@ static void netlink_close(struct ovl_ctx *ctx)
 	ctx->sock = NULL;
 }
 
-int netlink_object(const struct nlmsghdr *nlh,
-		   void (*fn)(struct nl_object *object, void *arg), void *arg)
+void netlink_get_addr(const struct nlattr *a, int family, struct ovl_prefix *p)
 {
-	struct nl_msg *msg = nlmsg_convert((struct nlmsghdr *)nlh);
-	int err;
+	size_t size = family == AF_INET6 ? 16 : 4;
 
-	if (!msg)
-		return -ENOMEM;
-	/* The parser is looked up by protocol and message type. */
-	nlmsg_set_proto(msg, NETLINK_ROUTE);
-	err = nl_msg_parse(msg, fn, arg);
-	nlmsg_free(msg);
-	return err < 0 ? -EBADMSG : 0;
+	memset(p, 0, sizeof(*p));
+	if (!a || (size_t)nla_len(a) != size)
+		return;
+	p->family = family;
+	memcpy(p->addr, nla_data(a), size);
+	p->len = (unsigned int)size * 8;
 }
 
 int netlink_fd(struct ovl_ctx *ctx)

@@ -1,8 +1,8 @@
 /*
- * nl.h - the netlink layer vxlan.c and peer.c build on: one request and its
- * ack, a query (get or dump) whose replies go to a callback, a batch of many
- * requests whose failures map back to their entries, and running a short
- * function inside the context's network namespace.
+ * nl.h - the netlink layer the backends and device.c build on: one request
+ * and its ack, a query (get or dump) whose replies go to a callback, a batch
+ * of many requests whose failures map back to their entries, and running a
+ * short function inside the context's network namespace.
  */
 #ifndef OVL_NL_H
 #define OVL_NL_H
@@ -51,16 +51,22 @@ typedef int (*netlink_build_fn)(void *arg, size_t index, struct nl_msg **msg);
 int netlink_batch(struct ovl_ctx *ctx, size_t count, netlink_build_fn build,
 		  void *arg, int *errors);
 
+/* Connects sock (NETLINK_ROUTE) inside the ctx's network namespace: the
+ * ctx's own socket, and linkwatch.c's, which must be a socket of its own
+ * because it joins a multicast group. */
+struct nl_sock;
+int netlink_connect(struct ovl_ctx *ctx, struct nl_sock *sock);
+
 /* Runs fn(arg) with the calling thread in the ctx's network namespace, for
  * what only works there (opening /proc/sys/net files); the thread returns
  * to its own namespace before this returns. */
 int netlink_in_netns(struct ovl_ctx *ctx, int (*fn)(void *arg), void *arg);
 
-/* Parses a reply into its libnl-route object (rtnl_link, rtnl_addr) and
- * hands it to fn, which must take a reference to keep it. */
-struct nl_object;
-int netlink_object(const struct nlmsghdr *nlh,
-		   void (*fn)(struct nl_object *object, void *arg), void *arg);
+/* Attribute a (an address of family's size, else family 0 is set) into p
+ * as a full-length prefix. */
+struct nlattr;
+struct ovl_prefix;
+void netlink_get_addr(const struct nlattr *a, int family, struct ovl_prefix *p);
 
 /* The fd of the ctx's netlink socket (opened on demand), for ioctls that
  * must reach the target namespace (SIOCETHTOOL); or a negative errno. */

@@ -1,194 +1,231 @@
 /*
- * underlay.c - which interface and address the overlay rides on: the one the
- * caller names, else the one holding the given address, else the interface
- * of the default route; its MTU (never the default route's own MTU) and its
- * addresses.  Also connects netlink sockets inside the ctx's namespace.
+ * underlay.c - the one underlay finder: which device the overlay rides on
+ * (the one named, else the one holding the given address, else, for the
+ * agent, the device of the default route), its MTU (never the default
+ * route's own MTU) and its addresses.  Lookups go through device.c on the
+ * ctx's netlink socket, so failures carry the kernel's errno and message.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <netlink/netlink.h>
-#include <netlink/route/addr.h>
-#include <netlink/route/link.h>
-#include <netlink/route/route.h>
+#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
 
+#include "netlink/device.h"
 #include "netlink/nl.h"
 #include "netlink/underlay.h"
 
-static int connect_route(void *sock)
+static const char *addr_text(const struct ovl_prefix *a, char *buf, size_t size)
 {
-	return nl_connect(sock, NETLINK_ROUTE) < 0 ? -EIO : 0;
+	if (ovl_addr_format(a, buf, size) < 0)
+		snprintf(buf, size, "?");
+	return buf;
 }
 
-int netns_connect(struct ovl_ctx *ctx, struct nl_sock *sock)
+static void take_device(const struct device_state *s, struct underlay *out)
 {
-	int err = netlink_in_netns(ctx, connect_route, sock);
-
-	return err == -EIO ? ctx_fail(ctx, err, "cannot open a netlink socket") : err;
+	snprintf(out->iface, sizeof(out->iface), "%s", s->name);
+	out->ifindex = s->ifindex;
+	out->mtu = s->mtu;
 }
 
-/* The interface of the default route with the lowest metric, 0 when none. */
-static int default_route_ifindex(struct nl_sock *sock, int family)
+int underlay_find(struct ovl_ctx *ctx, const char *dev, const struct ovl_prefix *local,
+		  int must_hold, struct underlay *out)
 {
-	struct nl_cache *routes;
-	struct nl_object *object;
-	uint32_t best_metric = UINT32_MAX;
+	struct device_state s;
+	char text[OVL_PREFIX_STRLEN];
+	int err, ifindex = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!dev) {
+		err = device_holding(ctx, local, 0, &ifindex);
+		if (err < 0)
+			return err;
+		if (!err)
+			return ctx_fail(ctx, -EADDRNOTAVAIL,
+					"local: no device holds %s (give the underlay device)",
+					addr_text(local, text, sizeof(text)));
+	}
+	err = device_get(ctx, ifindex, dev, &s);
+	if (err == -ENODEV)
+		return ctx_fail(ctx, err, "dev: no device '%s'", dev ? dev : "?");
+	if (err < 0)
+		return err;
+	if (dev && must_hold) {
+		err = device_holding(ctx, local, s.ifindex, &ifindex);
+		if (err < 0)
+			return err;
+		if (!err)
+			return ctx_fail(ctx, -EADDRNOTAVAIL, "local: %s is not an address of %s",
+					addr_text(local, text, sizeof(text)), s.name);
+	}
+	take_device(&s, out);
+	return 0;
+}
+
+/* ---- the agent's choice ------------------------------------------------ */
+
+static const struct nla_policy route_policy[RTA_MAX + 1] = {
+	[RTA_TABLE] = { .type = NLA_U32 },
+	[RTA_PRIORITY] = { .type = NLA_U32 },
+	[RTA_OIF] = { .type = NLA_U32 },
+};
+
+struct default_route {
+	int ifindex;			/* 0: none yet */
+	uint32_t metric;
+};
+
+/* Keeps the main table's default unicast route with the lowest metric. */
+static int route_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	struct default_route *best = arg;
+	const struct rtmsg *rtm = NLMSG_DATA(nlh);
+	struct nlattr *tb[RTA_MAX + 1];
+	const struct rtnexthop *hop;
+	uint32_t table, metric;
 	int ifindex = 0;
 
-	if (rtnl_route_alloc_cache(sock, family, 0, &routes) < 0)
+	if (nlh->nlmsg_type != RTM_NEWROUTE ||
+	    nlmsg_parse((struct nlmsghdr *)nlh, sizeof(*rtm), tb, RTA_MAX,
+			(struct nla_policy *)route_policy) < 0)
 		return 0;
-	for (object = nl_cache_get_first(routes); object;
-	     object = nl_cache_get_next(object)) {
-		struct rtnl_route *route = (struct rtnl_route *)object;
-		struct nl_addr *dst = rtnl_route_get_dst(route);
-		struct rtnl_nexthop *hop;
-
-		if (rtnl_route_get_table(route) != RT_TABLE_MAIN ||
-		    rtnl_route_get_type(route) != RTN_UNICAST ||
-		    (dst && nl_addr_get_prefixlen(dst) != 0) ||
-		    rtnl_route_get_nnexthops(route) < 1 ||
-		    rtnl_route_get_priority(route) >= best_metric)
-			continue;
-		hop = rtnl_route_nexthop_n(route, 0);
-		if (rtnl_route_nh_get_ifindex(hop) > 0) {
-			ifindex = rtnl_route_nh_get_ifindex(hop);
-			best_metric = rtnl_route_get_priority(route);
-		}
+	table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+	metric = tb[RTA_PRIORITY] ? nla_get_u32(tb[RTA_PRIORITY]) : 0;
+	if (table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST || rtm->rtm_dst_len ||
+	    (best->ifindex && metric >= best->metric))
+		return 0;
+	if (tb[RTA_OIF]) {
+		ifindex = (int)nla_get_u32(tb[RTA_OIF]);
+	} else if (tb[RTA_MULTIPATH] &&
+		   (size_t)nla_len(tb[RTA_MULTIPATH]) >= sizeof(struct rtnexthop)) {
+		/* The first path's device, as for a single-path route. */
+		hop = nla_data(tb[RTA_MULTIPATH]);
+		ifindex = hop->rtnh_ifindex;
 	}
-	nl_cache_free(routes);
-	return ifindex;
-}
-
-/* The ifindex holding address text, 0 when none. */
-static int ifindex_of_address(struct nl_cache *addrs, const char *text)
-{
-	struct nl_object *object;
-	char buf[64];
-
-	for (object = nl_cache_get_first(addrs); object;
-	     object = nl_cache_get_next(object)) {
-		struct rtnl_addr *addr = (struct rtnl_addr *)object;
-		struct nl_addr *local = rtnl_addr_get_local(addr);
-
-		if (local && inet_ntop(nl_addr_get_family(local),
-				       nl_addr_get_binary_addr(local), buf,
-				       sizeof(buf)) && !strcmp(buf, text))
-			return rtnl_addr_get_ifindex(addr);
+	if (ifindex > 0) {
+		best->ifindex = ifindex;
+		best->metric = metric;
 	}
 	return 0;
 }
 
-/* The first global, non-secondary, non-tentative address of a family. */
-static void first_address(struct nl_cache *addrs, int ifindex, int family,
-			  char *out, size_t size)
+static void route_restart(void *arg)
 {
-	struct nl_object *object;
-
-	out[0] = '\0';
-	for (object = nl_cache_get_first(addrs); object;
-	     object = nl_cache_get_next(object)) {
-		struct rtnl_addr *addr = (struct rtnl_addr *)object;
-		struct nl_addr *local = rtnl_addr_get_local(addr);
-
-		if (rtnl_addr_get_ifindex(addr) != ifindex || !local ||
-		    nl_addr_get_family(local) != family ||
-		    rtnl_addr_get_scope(addr) != RT_SCOPE_UNIVERSE ||
-		    (rtnl_addr_get_flags(addr) &
-		     (IFA_F_SECONDARY | IFA_F_TENTATIVE | IFA_F_DADFAILED)))
-			continue;
-		if (inet_ntop(family, nl_addr_get_binary_addr(local), out, size))
-			return;
-		out[0] = '\0';
-	}
+	memset(arg, 0, sizeof(struct default_route));
 }
 
-static int resolve_ifindex(struct ovl_ctx *ctx, struct nl_sock *sock,
-			   struct nl_cache *links, struct nl_cache *addrs,
-			   const char *iface, const char *ip, const char *ipv6,
-			   int want_v4)
+/* The device of the default route with the lowest metric; 0 when none. */
+static int default_route_ifindex(struct ovl_ctx *ctx, int family)
 {
+	struct rtmsg rtm = { .rtm_family = (unsigned char)family };
+	struct nl_msg *msg = netlink_msg(RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+	struct default_route best = { 0 };
+	int err;
+
+	if (!msg)
+		return ctx_fail(ctx, -ENOMEM, "out of memory");
+	err = netlink_query(ctx, msg, route_reply, route_restart, &best);
+	return err < 0 ? ctx_fail_prefix(ctx, err, "reading the default route: ") : best.ifindex;
+}
+
+/* The device holding text (an address of either family); 0 when none. */
+static int holder_of(struct ovl_ctx *ctx, const char *text)
+{
+	struct ovl_prefix addr;
+	int ifindex, err;
+
+	if (ovl_addr_parse(text, &addr) < 0)
+		return 0;
+	err = device_holding(ctx, &addr, 0, &ifindex);
+	return err < 0 ? err : ifindex;
+}
+
+static int resolve_ifindex(struct ovl_ctx *ctx, const char *iface, const char *ip,
+			   const char *ipv6, int want_v4)
+{
+	struct device_state s;
 	int ifindex;
 
 	if (iface) {
-		ifindex = rtnl_link_name2i(links, iface);
-		return ifindex > 0 ? ifindex :
-			ctx_fail(ctx, -ENODEV, "underlay interface %s does not exist", iface);
+		ifindex = device_get(ctx, 0, iface, &s);
+		if (ifindex == -ENODEV)
+			return ctx_fail(ctx, -ENODEV, "underlay interface %s does not exist", iface);
+		return ifindex < 0 ? ifindex : s.ifindex;
 	}
 	if (ip || ipv6) {
-		ifindex = ifindex_of_address(addrs, ip ? ip : ipv6);
-		return ifindex > 0 ? ifindex :
+		ifindex = holder_of(ctx, ip ? ip : ipv6);
+		return ifindex ? ifindex :
 			ctx_fail(ctx, -EADDRNOTAVAIL,
 				 "public IP %s is on no interface: name the underlay interface",
 				 ip ? ip : ipv6);
 	}
-	ifindex = default_route_ifindex(sock, want_v4 ? AF_INET : AF_INET6);
-	return ifindex > 0 ? ifindex :
+	ifindex = default_route_ifindex(ctx, want_v4 ? AF_INET : AF_INET6);
+	return ifindex ? ifindex :
 		ctx_fail(ctx, -ENETUNREACH,
 			 "no default %s route to pick the underlay from: name the interface or the public IP",
 			 want_v4 ? "IPv4" : "IPv6");
+}
+
+/* The first global, non-secondary, non-tentative address of a family on
+ * ifindex into out ("" when none). */
+static int first_address(struct ovl_ctx *ctx, int ifindex, int family, char *out, size_t size)
+{
+	struct device_addr *addrs;
+	size_t i, count;
+	int err;
+
+	out[0] = '\0';
+	err = device_addresses(ctx, family, ifindex, &addrs, &count);
+	if (err < 0)
+		return err;
+	for (i = 0; i < count; i++) {
+		if (addrs[i].scope != RT_SCOPE_UNIVERSE ||
+		    (addrs[i].flags & (IFA_F_SECONDARY | IFA_F_TENTATIVE | IFA_F_DADFAILED)))
+			continue;
+		if (ovl_addr_format(&addrs[i].prefix, out, size) >= 0)
+			break;
+		out[0] = '\0';
+	}
+	free(addrs);
+	return 0;
 }
 
 int underlay_pick(struct ovl_ctx *ctx, const char *iface, const char *ip,
 		  const char *ipv6, int want_v4, int want_v6,
 		  struct underlay *underlay)
 {
-	struct nl_sock *sock;
-	struct nl_cache *links = NULL, *addrs = NULL;
-	struct rtnl_link *link;
-	int err;
+	struct device_state s;
+	int ifindex, err;
 
 	memset(underlay, 0, sizeof(*underlay));
-	sock = nl_socket_alloc();
-	if (!sock)
-		return ctx_fail(ctx, -ENOMEM, "out of memory");
-	err = netns_connect(ctx, sock);
+	ifindex = resolve_ifindex(ctx, iface, ip, ipv6, want_v4);
+	if (ifindex < 0)
+		return ifindex;
+	err = device_get(ctx, ifindex, NULL, &s);
+	if (err == -ENODEV)
+		return ctx_fail(ctx, err, "underlay interface %d vanished", ifindex);
 	if (err < 0)
-		goto out;
-	if (rtnl_link_alloc_cache(sock, AF_UNSPEC, &links) < 0 ||
-	    rtnl_addr_alloc_cache(sock, &addrs) < 0) {
-		err = ctx_fail(ctx, -EIO, "cannot list interfaces and addresses");
-		goto out;
-	}
-	err = resolve_ifindex(ctx, sock, links, addrs, iface, ip, ipv6, want_v4);
-	if (err < 0)
-		goto out;
-	underlay->ifindex = err;
-	err = 0;
-	link = rtnl_link_get(links, underlay->ifindex);
-	if (!link) {
-		err = ctx_fail(ctx, -ENODEV, "underlay interface %d vanished",
-			       underlay->ifindex);
-		goto out;
-	}
-	snprintf(underlay->iface, sizeof(underlay->iface), "%s",
-		 rtnl_link_get_name(link));
-	underlay->mtu = rtnl_link_get_mtu(link);
-	rtnl_link_put(link);
-	if (underlay->mtu == 0) {
-		err = ctx_fail(ctx, -EINVAL, "underlay interface %s has MTU 0",
-			       underlay->iface);
-		goto out;
-	}
+		return err;
+	take_device(&s, underlay);
+	if (underlay->mtu == 0)
+		return ctx_fail(ctx, -EINVAL, "underlay interface %s has MTU 0", underlay->iface);
 	if (want_v4)
-		first_address(addrs, underlay->ifindex, AF_INET, underlay->local,
-			      sizeof(underlay->local));
-	if (want_v6)
-		first_address(addrs, underlay->ifindex, AF_INET6, underlay->local6,
-			      sizeof(underlay->local6));
+		err = first_address(ctx, underlay->ifindex, AF_INET, underlay->local,
+				    sizeof(underlay->local));
+	if (!err && want_v6)
+		err = first_address(ctx, underlay->ifindex, AF_INET6, underlay->local6,
+				    sizeof(underlay->local6));
+	if (err < 0)
+		return err;
 	if (want_v4 && !underlay->local[0])
-		err = ctx_fail(ctx, -EADDRNOTAVAIL,
-			       "underlay interface %s has no global IPv4 address",
-			       underlay->iface);
-	else if (want_v6 && !underlay->local6[0])
-		err = ctx_fail(ctx, -EADDRNOTAVAIL,
-			       "underlay interface %s has no global IPv6 address",
-			       underlay->iface);
-out:
-	if (addrs)
-		nl_cache_free(addrs);
-	if (links)
-		nl_cache_free(links);
-	nl_socket_free(sock);
-	return err;
+		return ctx_fail(ctx, -EADDRNOTAVAIL,
+				"underlay interface %s has no global IPv4 address", underlay->iface);
+	if (want_v6 && !underlay->local6[0])
+		return ctx_fail(ctx, -EADDRNOTAVAIL,
+				"underlay interface %s has no global IPv6 address", underlay->iface);
+	return 0;
 }

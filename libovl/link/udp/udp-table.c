@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/address.h"
 #include "core/internal.h"
 #include "link/udp/udp.h"
 
@@ -245,7 +246,7 @@ static int parse_peer(struct ovl_link *link, const struct ovl_peer *peer, int wi
 	if (!with_ip && !peer->public_ip)
 		return 0;
 	if (!peer->public_ip || ovl_addr_parse(peer->public_ip, &ip) < 0 ||
-	    ip.family != AF_INET || !addr_is_unicast(&ip))
+	    ip.family != AF_INET || !addr_is_endpoint(&ip))
 		return ctx_fail(link->ctx, -EINVAL, "peer %s: public IP '%s' is not a unicast IPv4 address",
 				peer->subnet, peer->public_ip ? peer->public_ip : "(none)");
 	out->addr = host_order(&ip);
@@ -258,8 +259,6 @@ int udp_peer_add(struct ovl_link *link, const struct ovl_peer *peer)
 	struct parsed_peer p;
 	int err;
 
-	if (!peer)
-		return ctx_fail(link->ctx, -EINVAL, "ovl_peer_add: NULL peer");
 	err = parse_peer(link, peer, 1, &p);
 	if (err < 0)
 		return err;
@@ -275,8 +274,6 @@ int udp_peer_del(struct ovl_link *link, const struct ovl_peer *peer)
 	struct parsed_peer p;
 	int err;
 
-	if (!peer)
-		return ctx_fail(link->ctx, -EINVAL, "ovl_peer_del: NULL peer");
 	err = parse_peer(link, peer, 0, &p);
 	if (err < 0)
 		return err;
@@ -296,8 +293,6 @@ int udp_peer_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t co
 	size_t i;
 	int err = 0;
 
-	if (count && !peers)
-		return ctx_fail(link->ctx, -EINVAL, "ovl_peer_sync: NULL peers");
 	udp_table_init(&fresh);
 	for (i = 0; i < count && !err; i++) {
 		err = parse_peer(link, &peers[i], 1, &p);
@@ -338,10 +333,6 @@ int udp_peer_list(struct ovl_link *link, struct ovl_peer **peers, size_t *count)
 	size_t i, n = 0;
 	int err = 0;
 
-	if (!peers || !count)
-		return ctx_fail(link->ctx, -EINVAL, "ovl_peer_list: NULL argument");
-	*peers = NULL;
-	*count = 0;
 	pthread_rwlock_rdlock(&u->lock);
 	list = calloc(u->table.count ? u->table.count : 1, sizeof(*list));
 	for (i = 0; list && u->table.count && i <= u->table.mask && !err; i++) {

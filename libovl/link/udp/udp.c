@@ -3,8 +3,8 @@
  * IFF_NO_PI, with IFF_VNET_HDR and TSO unless told otherwise), its address
  * and the route for the whole network, the UDP socket bound to the underlay
  * address (UDP_SEGMENT / UDP_GRO when the kernel has them), the epoll fd
- * the caller waits on, the loop on a caller's thread, the counters, and the
- * teardown.  The TUN lives as long as its fd: there is nothing to clean up
+ * the caller waits on, the loop on a caller's thread, the counters, the
+ * teardown, and the struct link_ops link.c calls (no reopen by name).  The TUN lives as long as its fd: there is nothing to clean up
  * after a crash.
  */
 #include <arpa/inet.h>
@@ -28,6 +28,7 @@
 
 #include "core/internal.h"
 #include "netlink/nl.h"
+#include "netlink/underlay.h"
 #include "link/udp/udp.h"
 
 #define DEFAULT_NAME "flannel0"
@@ -294,6 +295,33 @@ static void release(struct udp_link *u)
 	udp_buffers_free(u);
 }
 
+/* ---- teardown (ovl_link_down / ovl_link_free) ------------------------- */
+
+/* Closes the TUN (the device, its address and route go with it) and the
+ * socket and empties the table; safe to call twice. */
+static int udp_down(struct ovl_link *link)
+{
+	struct udp_link *u = udp_of(link);
+
+	/* Closing the TUN deletes the device, and the kernel drops its
+	 * address and route with it. */
+	release(u);
+	pthread_rwlock_wrlock(&u->lock);
+	udp_table_free(&u->table);
+	pthread_rwlock_unlock(&u->lock);
+	return 0;
+}
+
+static void udp_free(struct ovl_link *link)
+{
+	struct udp_link *u = udp_of(link);
+
+	release(u);
+	udp_table_free(&u->table);
+	pthread_rwlock_destroy(&u->lock);
+	free(u);
+}
+
 OVL_EXPORT int ovl_udp_up(struct ovl_ctx *ctx, const struct ovl_udp_options *options,
 			  struct ovl_link **link)
 {
@@ -310,17 +338,17 @@ OVL_EXPORT int ovl_udp_up(struct ovl_ctx *ctx, const struct ovl_udp_options *opt
 		return ctx_fail(ctx, -ENOMEM, "out of memory");
 	u->tun_fd = u->sock_fd = u->epoll_fd = -1;
 	u->link.ctx = ctx;
-	u->link.kind = LINK_UDP;
+	u->link.ops = &udp_link_ops;
 	u->link.family = AF_INET;
 	pthread_rwlock_init(&u->lock, NULL);
 	udp_table_init(&u->table);
 	err = parse_options(ctx, options, u, &o.name);
 	if (!err)
-		err = link_underlay(ctx, OPTION(options, dev, NULL), &u->link.local, 1, &under);
+		err = underlay_find(ctx, OPTION(options, dev, NULL), &u->link.local, 1, &under);
 	if (err < 0)
 		goto fail;
 	u->link.underlay_ifindex = under.ifindex;
-	snprintf(u->link.underlay, sizeof(u->link.underlay), "%s", under.name);
+	snprintf(u->link.underlay, sizeof(u->link.underlay), "%s", under.iface);
 	if (!u->link.mtu)
 		u->link.mtu = under.mtu - OVERHEAD;
 	snprintf(u->link.name, sizeof(u->link.name), "%s", o.name);
@@ -360,63 +388,23 @@ OVL_EXPORT int ovl_udp_up(struct ovl_ctx *ctx, const struct ovl_udp_options *opt
 	*link = &u->link;
 	return 0;
 fail:
-	udp_link_free(&u->link);
+	udp_free(&u->link);
 	return err;
-}
-
-/* ---- teardown (dispatched from ovl_link_down / ovl_link_free) ---------- */
-
-int udp_link_down(struct ovl_link *link)
-{
-	struct udp_link *u = udp_of(link);
-
-	/* Closing the TUN deletes the device, and the kernel drops its
-	 * address and route with it. */
-	release(u);
-	pthread_rwlock_wrlock(&u->lock);
-	udp_table_free(&u->table);
-	pthread_rwlock_unlock(&u->lock);
-	return 0;
-}
-
-void udp_link_free(struct ovl_link *link)
-{
-	struct udp_link *u = udp_of(link);
-
-	release(u);
-	udp_table_free(&u->table);
-	pthread_rwlock_destroy(&u->lock);
-	free(u);
 }
 
 /* ---- the loop ------------------------------------------------------------ */
 
-static struct udp_link *udp_link(const struct ovl_link *link)
+static int udp_fd(const struct ovl_link *link)
 {
-	return link && link->kind == LINK_UDP ? udp_of((struct ovl_link *)link) : NULL;
-}
+	struct udp_link *u = udp_of((struct ovl_link *)link);
 
-OVL_EXPORT int ovl_link_fd(const struct ovl_link *link)
-{
-	struct udp_link *u = udp_link(link);
-
-	if (!link)
-		return -EINVAL;
-	if (!u)
-		return -EOPNOTSUPP;
 	return u->epoll_fd >= 0 ? u->epoll_fd : -EBADF;
 }
 
-OVL_EXPORT int ovl_link_dispatch(struct ovl_link *link)
+static int udp_dispatch(struct ovl_link *link)
 {
-	struct udp_link *u = udp_link(link);
-	int n;
+	int n = udp_forward(udp_of(link), UDP_READY_TUN | UDP_READY_SOCK);
 
-	if (!link)
-		return -EINVAL;
-	if (!u)
-		return -EOPNOTSUPP;
-	n = udp_forward(u, UDP_READY_TUN | UDP_READY_SOCK);
 	return n == -EBADF ? ctx_fail(link->ctx, n, "%s is down", link->name) : n;
 }
 
@@ -474,11 +462,12 @@ static int run_loop(struct udp_link *u, int ep)
 
 OVL_EXPORT int ovl_udp_run(struct ovl_link *link, int stop_fd)
 {
-	struct udp_link *u = udp_link(link);
+	struct udp_link *u;
 	int ep, err;
 
 	if (!link)
 		return -EINVAL;
+	u = link->ops == &udp_link_ops ? udp_of(link) : NULL;
 	if (!u)
 		return ctx_fail(link->ctx, -EOPNOTSUPP, "%s is not a udp link", link->name);
 	if (u->epoll_fd < 0)
@@ -492,16 +481,12 @@ OVL_EXPORT int ovl_udp_run(struct ovl_link *link, int stop_fd)
 	return err;
 }
 
-OVL_EXPORT int ovl_link_stats(const struct ovl_link *link, struct ovl_link_stats *stats)
+static int udp_stats(const struct ovl_link *link, struct ovl_link_stats *stats)
 {
-	struct udp_link *u = udp_link(link);
+	struct udp_link *u = udp_of((struct ovl_link *)link);
 	uint64_t values[STAT_COUNT];
 	size_t i, size;
 
-	if (!link || !stats || stats->size < offsetof(struct ovl_link_stats, packets_out))
-		return -EINVAL;
-	if (!u)
-		return -EOPNOTSUPP;
 	for (i = 0; i < STAT_COUNT; i++)
 		values[i] = __atomic_load_n(&u->stats[i], __ATOMIC_RELAXED);
 	/* The fields follow the enum's order; a caller's older, shorter
@@ -512,3 +497,16 @@ OVL_EXPORT int ovl_link_stats(const struct ovl_link *link, struct ovl_link_stats
 	memcpy(&stats->packets_out, values, size - size % sizeof(uint64_t));
 	return 0;
 }
+
+const struct link_ops udp_link_ops = {
+	.name = "udp",
+	.down = udp_down,
+	.free = udp_free,
+	.peer_add = udp_peer_add,
+	.peer_del = udp_peer_del,
+	.peer_sync = udp_peer_sync,
+	.peer_list = udp_peer_list,
+	.fd = udp_fd,
+	.dispatch = udp_dispatch,
+	.stats = udp_stats,
+};

@@ -172,14 +172,13 @@ void udp_buffers_free(struct udp_link *u);
 #define UDP_READY_SOCK 0x2u
 int udp_forward(struct udp_link *u, unsigned int ready);
 
-/* udp.c: the peer calls and teardown that peer.c and vxlan.c dispatch to. */
+/* udp-table.c: the link_ops peer calls of a UDP link. */
 int udp_peer_add(struct ovl_link *link, const struct ovl_peer *peer);
 int udp_peer_del(struct ovl_link *link, const struct ovl_peer *peer);
 int udp_peer_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t count);
 int udp_peer_list(struct ovl_link *link, struct ovl_peer **peers, size_t *count);
-/* Closes the TUN (the device, its address and route go with it) and the
- * socket and empties the table; safe to call twice. */
-int udp_link_down(struct ovl_link *link);
-void udp_link_free(struct ovl_link *link);
+
+/* udp.c: what link.c calls for a UDP link. */
+extern const struct link_ops udp_link_ops;
 
 #endif
