@@ -5,7 +5,7 @@ set -e
 packages="build-essential g++ autoconf automake libtool pkg-config
 libnl-3-dev libnl-route-3-dev libjansson-dev libcurl4-openssl-dev libcunit1-dev
 libnftables-dev nftables
-iproute2 iputils-ping tcpdump jq procps util-linux
+iproute2 iputils-ping tcpdump jq procps util-linux python3
 etcd-server etcd-client containernetworking-plugins iperf3
 clang libclang-rt-14-dev"
 missing=""
