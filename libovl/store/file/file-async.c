@@ -5,7 +5,7 @@
  * process holds it.  Here the lock is tried, never waited for: a request
  * runs from store_async_dispatch (never inside the call that started it),
  * and while the lock is held it is tried again every RETRY_MS until its
- * deadline, the store's timeout.
+ * deadline, the store's timeout (file:PATH?timeout=SECONDS, default 5 s).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,8 +17,6 @@
 #include "store/file/store-file.h"
 
 #define RETRY_MS 50
-/* How long a request waits for the lock before it fails. */
-#define DEADLINE_MS 5000
 
 enum op_kind { OP_LIST, OP_RENEW, OP_ACQUIRE };
 
@@ -127,8 +125,8 @@ static int run(struct ovl_store *store, struct file_op *op)
 	if (err == -EWOULDBLOCK) {
 		if (now_ms() < op->deadline)
 			return 0;
-		err = ctx_fail_prefix(store->ctx, -ETIMEDOUT, "no lock within %d ms: ",
-				      DEADLINE_MS);
+		err = ctx_fail_prefix(store->ctx, -ETIMEDOUT, "no lock within %ld ms (the "
+				      "store's timeout): ", store_file_state(store)->timeout_ms);
 	}
 	if (op->list_done)
 		op->list_done(op->arg, err, leases, count);
@@ -182,7 +180,7 @@ static struct file_op *op_add(struct store_async *async, enum op_kind kind, void
 		return NULL;
 	op->kind = kind;
 	op->arg = arg;
-	op->deadline = now_ms() + DEADLINE_MS;
+	op->deadline = now_ms() + store_file_state(async->store)->timeout_ms;
 	*fa->tail = op;
 	fa->tail = &op->next;
 	arm(fa, 0);

@@ -17,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/fileio.h"
@@ -238,9 +239,19 @@ void store_file_drop_record(struct file_store *fs, size_t index)
 }
 
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 static int lock_store(struct ovl_store *store)
 {
 	struct file_store *fs = store_file_state(store);
+	int64_t started = monotonic_ms();
+	unsigned int pause_ms = 1;
 	struct stat st;
 	int err;
 
@@ -262,14 +273,26 @@ static int lock_store(struct ovl_store *store)
 			return err;
 		}
 	}
-	while (flock(fs->lock_fd, LOCK_EX | (fs->lock_nonblocking ? LOCK_NB : 0)) < 0)
-		if (errno == EWOULDBLOCK)
-			return ctx_fail(store->ctx, -EWOULDBLOCK, "store %s: %s is held by "
-					"another process", fs->path, fs->lock_path);
-		else if (errno != EINTR)
+	/* Tried, never waited for without a limit: the blocking calls poll it
+	 * (1 ms doubling to 32 ms) until the store's timeout. */
+	for (;;) {
+		if (flock(fs->lock_fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
 			return ctx_fail(store->ctx, -errno, "store %s: cannot lock %s: %s",
 					fs->path, fs->lock_path, ovl_strerror(errno));
-	return 0;
+		if (fs->lock_nonblocking)
+			return ctx_fail(store->ctx, -EWOULDBLOCK, "store %s: %s is held by "
+					"another process", fs->path, fs->lock_path);
+		if (monotonic_ms() - started >= fs->timeout_ms)
+			return ctx_fail(store->ctx, -ETIMEDOUT, "store %s: %s held by another "
+					"process for %ld ms (the store's timeout)", fs->path,
+					fs->lock_path, fs->timeout_ms);
+		usleep((useconds_t)pause_ms * 1000);
+		pause_ms = pause_ms < 32 ? pause_ms * 2 : 32;
+	}
 }
 
 static void unlock_store(struct file_store *fs)

@@ -75,10 +75,37 @@ static int put_record(struct file_store *fs, const struct ovl_lease *lease)
 
 /* ---- store_ops ---------------------------------------------------------- */
 
+/* "?timeout=SECONDS" after the path: how long a change waits for the lock
+ * (default 5 s, as etcd's requests; fractions allowed). */
+static int parse_query(struct ovl_store *store, const char *uri, const char *query,
+		       long *timeout_ms)
+{
+	char *end;
+	double seconds;
+
+	*timeout_ms = STORE_FILE_DEFAULT_TIMEOUT_MS;
+	if (!query)
+		return 0;
+	if (strncmp(query, "?timeout=", 9))
+		return ctx_fail(store->ctx, -EINVAL, "store '%s': the only option of a file "
+				"store is ?timeout=SECONDS", uri);
+	errno = 0;
+	seconds = strtod(query + 9, &end);
+	if (end == query + 9 || *end || errno || !(seconds > 0) || seconds > 86400)
+		return ctx_fail(store->ctx, -EINVAL, "store '%s': timeout '%s' is not a number "
+				"of seconds between 0 and 86400", uri, query + 9);
+	*timeout_ms = (long)(seconds * 1000 + 0.5);
+	if (!*timeout_ms)
+		*timeout_ms = 1;
+	return 0;
+}
+
 static int file_open(struct ovl_store *store, const char *uri)
 {
-	const char *path = uri + strlen("file:"), *slash;
+	const char *path = uri + strlen("file:"), *slash, *query = strchr(uri, '?');
+	size_t path_length;
 	struct file_store *fs;
+	long timeout_ms;
 	int err;
 
 	/* file:/p, file:///p and file://localhost/p name the same file */
@@ -90,24 +117,31 @@ static int file_open(struct ovl_store *store, const char *uri)
 			return ctx_fail(store->ctx, -EINVAL, "store '%s': a file URI names "
 					"no host other than localhost", uri);
 	}
-	if (!*path || path[strlen(path) - 1] == '/')
+	path_length = query ? (size_t)(query - path) : strlen(path);
+	if (!path_length || path[path_length - 1] == '/')
 		return ctx_fail(store->ctx, -EINVAL, "store '%s': no file name", uri);
-	if (strlen(path) + 8 >= PATH_MAX)
+	if (path_length + 8 >= PATH_MAX)
 		return ctx_fail(store->ctx, -ENAMETOOLONG, "store '%s': path too long", uri);
+	err = parse_query(store, uri, query, &timeout_ms);
+	if (err < 0)
+		return err;
 	fs = calloc(1, sizeof(*fs));
 	if (!fs)
 		return -ENOMEM;
 	fs->lock_fd = fs->cache_fd = -1;
-	snprintf(fs->path, sizeof(fs->path), "%s", path);
-	slash = strrchr(path, '/');
+	fs->timeout_ms = timeout_ms;
+	snprintf(fs->path, sizeof(fs->path), "%.*s", (int)path_length, path);
+	slash = memrchr(path, '/', path_length);
 	if (!slash)
 		snprintf(fs->dir, sizeof(fs->dir), ".");
 	else
 		snprintf(fs->dir, sizeof(fs->dir), "%.*s", slash == path ? 1 : (int)(slash - path),
 			 path);
-	snprintf(fs->base, sizeof(fs->base), "%s", slash ? slash + 1 : path);
-	snprintf(fs->lock_path, sizeof(fs->lock_path), "%s.lock", path);
-	snprintf(fs->tmp_path, sizeof(fs->tmp_path), "%s.tmp", path);
+	snprintf(fs->base, sizeof(fs->base), "%.*s",
+		 (int)(slash ? path_length - (size_t)(slash + 1 - path) : path_length),
+		 slash ? slash + 1 : path);
+	snprintf(fs->lock_path, sizeof(fs->lock_path), "%.*s.lock", (int)path_length, path);
+	snprintf(fs->tmp_path, sizeof(fs->tmp_path), "%.*s.tmp", (int)path_length, path);
 	store->state = fs;
 	/* refuse an untrusted store now rather than at its first use */
 	err = store_file_check_path(store, fs->dir);

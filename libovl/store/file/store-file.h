@@ -32,7 +32,10 @@ struct file_store {
 	/* Set by file-async.c around its calls: a held lock is -EWOULDBLOCK,
 	 * not a wait. */
 	int lock_nonblocking;
+	long timeout_ms;		/* the longest wait for the lock */
 };
+
+#define STORE_FILE_DEFAULT_TIMEOUT_MS 5000
 
 static inline struct file_store *store_file_state(struct ovl_store *store)
 {
