@@ -331,12 +331,14 @@ int64_t node_next_deadline(const struct ovl_node *node)
 	int64_t next = node->listing ? INT64_MAX : node->resync_at;
 	int i;
 
-	if (node->lease_lost) {
-		if (!node->reacquiring && node->reacquire_at < next)
-			next = node->reacquire_at;
-	} else if (!node->renewing && node->renew_at < next) {
+	/* One lease request at a time (node_lease_keep): while one is out,
+	 * neither deadline is ours to wake for. */
+	if (node->renewing || node->reacquiring)
+		;
+	else if (node->lease_lost && node->reacquire_at < next)
+		next = node->reacquire_at;
+	else if (!node->lease_lost && node->renew_at < next)
 		next = node->renew_at;
-	}
 	for (i = 0; i < node->nplanes; i++)
 		if (node->planes[i].repair && node->planes[i].repair_at < next)
 			next = node->planes[i].repair_at;
