@@ -12,8 +12,8 @@
 
 # The real binaries, not libtool's wrapper scripts.
 [ -x "$OVL_BUILD/.libs/ovlctl" ] && OVLCTL="$OVL_BUILD/.libs/ovlctl"
-READER="$OVL_BUILD/tests/netns/store-reader"
-[ -x "$OVL_BUILD/tests/netns/.libs/store-reader" ] && READER="$OVL_BUILD/tests/netns/.libs/store-reader"
+READER="$OVL_BUILD/tests/tools/store-reader"
+[ -x "$OVL_BUILD/tests/tools/.libs/store-reader" ] && READER="$OVL_BUILD/tests/tools/.libs/store-reader"
 ROUNDS=${ROUNDS:-1000}
 file="$T_TMP/leases.json"
 store="file:$file"

@@ -50,7 +50,11 @@ check "h1: v6 route fd44:2::/64 via fd44:2:: dev flannel-v6.1, neighbour and fdb
 check "h1: peer list of flannel-v6.1" bash -c "
 	ip netns exec ${H[1]} '$OVLCTL' --json peer list --link flannel-v6.1 |
 		jq -e '. == [{\"subnet\":\"fd44:2::/64\",\"public_ip\":\"fd77::12\",\"mac\":\"${MAC6[2]}\"}]'"
-check "pod 1 -> pod 2 over IPv6 (flannel-v6.1)" ip netns exec "${P[1]}" ping -6 -c 1 -W 2 fd44:2::2
+# The first IPv6 packets may wait for the pods' and hosts' link-local
+# addresses to leave DAD (the kernel then answers neighbour solicitations):
+# the first crossing gets a few tries, the rest must work at once.
+check "pod 1 -> pod 2 over IPv6 (flannel-v6.1)" \
+	wait_for 5 ip netns exec "${P[1]}" ping -6 -c 1 -W 1 fd44:2::2
 check "pod 2 -> pod 1 over IPv6" ip netns exec "${P[2]}" ping -6 -c 1 -W 2 fd44:1::2
 check "pod 1 -> pod 2 over IPv4 (dual stack)" ip netns exec "${P[1]}" ping -c 1 -W 2 10.244.2.2
 check "pod 2 -> pod 1 over IPv4" ip netns exec "${P[2]}" ping -c 1 -W 2 10.244.1.2
