@@ -6,10 +6,12 @@
  * refusal of a store other users can write, the stored config, and the
  * watch (snapshot, changes from another handle, expiry).
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -699,6 +701,61 @@ static void test_watch(void)
 	ctx = NULL;
 }
 
+/* Another process's lock (a second open file description counts as one):
+ * a change gives up after the store's timeout with a message naming the
+ * lock; the timeout option is checked. */
+static void test_lock_timeout(void)
+{
+	static const char *const bad[] = { "?timeout=", "?timeout=abc", "?timeout=-1",
+					   "?timeout=0", "?timeout=1x", "?timeot=1" };
+	struct ovl_store *store = NULL;
+	struct ovl_config *cfg;
+	struct ovl_lease *lease = NULL;
+	struct timespec start, end;
+	char lock[140], with_option[200];
+	double elapsed;
+	size_t i;
+	int fd;
+
+	setup();
+	cfg = config();
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(with_option, sizeof(with_option), "%s%s", uri, bad[i]);
+		CU_ASSERT_EQUAL(ovl_store_open(ctx, with_option, &store), -EINVAL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), "timeout"));
+	}
+	snprintf(with_option, sizeof(with_option), "%s?timeout=0.3", uri);
+	CU_ASSERT_EQUAL_FATAL(ovl_store_open(ctx, with_option, &store), 0);
+	CU_ASSERT_EQUAL_FATAL(acquire(store, cfg, "node-a", "192.168.1.10", NULL, 60, &lease), 0);
+	ovl_lease_free(lease);
+	lease = NULL;
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	fd = open(lock, O_RDWR);
+	CU_ASSERT_FATAL(fd >= 0 && flock(fd, LOCK_EX) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	CU_ASSERT_EQUAL(acquire(store, cfg, "node-b", "192.168.1.11", NULL, 60, &lease), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	elapsed = (double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9;
+	CU_ASSERT(elapsed >= 0.3 && elapsed < 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), "held by another process"));
+	CU_ASSERT_PTR_NULL(lease);
+	/* reading needs no lock */
+	{
+		struct ovl_lease **list = NULL;
+		size_t count = 0;
+
+		CU_ASSERT_EQUAL(ovl_leases(store, &list, &count), 0);
+		CU_ASSERT_EQUAL(count, 1);
+		ovl_leases_free(list, count);
+	}
+	close(fd);
+	CU_ASSERT_EQUAL(acquire(store, cfg, "node-b", "192.168.1.11", NULL, 60, &lease), 0);
+	ovl_lease_free(lease);
+	ovl_store_close(store);
+	ovl_config_free(cfg);
+	teardown();
+}
+
 void register_tests(void)
 {
 	static CU_TestInfo tests[] = {
@@ -713,6 +770,7 @@ void register_tests(void)
 		{ "hand-edited layout rewritten correctly", test_hand_edited_layout },
 		{ "writable by others: refused", test_permissions },
 		{ "watch", test_watch },
+		{ "a held lock: the store's timeout", test_lock_timeout },
 		CU_TEST_INFO_NULL,
 	};
 
