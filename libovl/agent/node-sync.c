@@ -37,17 +37,11 @@ const char *node_plane_subnet(const struct ovl_node *node, int family)
 	return NULL;
 }
 
+/* Store events applied to the kernel one at a time, per read; the rest of
+ * a burst is synced in one go. */
+#define EVENTS_ONE_BY_ONE 32
+
 /* ------------------------------------------------------------ the table */
-
-static struct node_peer *find_peer(struct ovl_node *node, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < node->npeers; i++)
-		if (!strcmp(node->peers[i].key, key))
-			return &node->peers[i];
-	return NULL;
-}
 
 static int same_peer(const struct node_peer *a, const struct node_peer *b)
 {
@@ -58,50 +52,19 @@ size_t node_peer_count(const struct ovl_node *node)
 {
 	size_t i, count = 0;
 
-	for (i = 0; i < node->npeers; i++)
-		count += node->peers[i].valid && !node->peers[i].refused;
+	for (i = 0; i < node->peers.count; i++)
+		count += node->peers.items[i].valid && !node->peers.items[i].refused;
 	return count;
 }
 
 size_t node_skipped_count(const struct ovl_node *node)
 {
-	return node->npeers - node_peer_count(node);
-}
-
-static void free_peers(struct node_peer *peers, size_t count)
-{
-	size_t i;
-
-	for (i = 0; i < count; i++)
-		free(peers[i].key);
-	free(peers);
+	return node->peers.count - node_peer_count(node);
 }
 
 void node_peers_clear(struct ovl_node *node)
 {
-	free_peers(node->peers, node->npeers);
-	node->peers = NULL;
-	node->npeers = node->peers_size = 0;
-}
-
-static int append_peer(struct node_peer **peers, size_t *count, size_t *size,
-		       const struct node_peer *peer, const char *key)
-{
-	struct node_peer *grown;
-
-	if (*count == *size) {
-		grown = realloc(*peers, (*size ? *size * 2 : 16) * sizeof(**peers));
-		if (!grown)
-			return -ENOMEM;
-		*peers = grown;
-		*size = *size ? *size * 2 : 16;
-	}
-	(*peers)[*count] = *peer;
-	(*peers)[*count].key = strdup(key);
-	if (!(*peers)[*count].key)
-		return -ENOMEM;
-	(*count)++;
-	return 0;
+	peer_table_clear(&node->peers);
 }
 
 /* The lease as a peer of every plane.  A record that fails any check is
@@ -139,14 +102,14 @@ static int plane_peers(const struct ovl_node *node, int plane,
 	size_t i;
 
 	*count = 0;
-	peers = calloc(node->npeers ? node->npeers : 1, sizeof(*peers));
+	peers = calloc(node->peers.count ? node->peers.count : 1, sizeof(*peers));
 	if (!peers)
 		return ctx_fail(node->ctx, -ENOMEM, "out of memory");
-	for (i = 0; i < node->npeers; i++) {
-		const struct peer_text *text = &node->peers[i].text[plane];
+	for (i = 0; i < node->peers.count; i++) {
+		const struct node_peer *peer = &node->peers.items[i];
+		const struct peer_text *text = &peer->text[plane];
 
-		if (!node->peers[i].valid || !text->subnet[0] ||
-		    node->peers[i].refused & 1u << plane)
+		if (!peer->valid || !text->subnet[0] || peer->refused & 1u << plane)
 			continue;
 		peers[*count].subnet = text->subnet;
 		peers[*count].public_ip = text->public_ip;
@@ -157,26 +120,36 @@ static int plane_peers(const struct ovl_node *node, int plane,
 	return 0;
 }
 
+static int compare_texts(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Before the first sync: name the entries of hosts that left while we were
  * not running, which the sync is about to remove. */
 static void log_stale(struct ovl_node *node, int plane, const struct ovl_peer *peers,
 		      size_t count)
 {
 	struct ovl_peer *installed;
-	size_t n, i, j;
+	const char **subnets;
+	size_t n, i;
 
 	if (ovl_peer_list(node->planes[plane].link, &installed, &n) < 0) {
 		ctx_clear_error(node->ctx);
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < count && strcmp(peers[j].subnet, installed[i].subnet); j++)
-			;
-		if (j == count)
+	subnets = calloc(count ? count : 1, sizeof(*subnets));
+	for (i = 0; subnets && i < count; i++)
+		subnets[i] = peers[i].subnet;
+	if (subnets)
+		qsort(subnets, count, sizeof(*subnets), compare_texts);
+	for (i = 0; subnets && i < n; i++)
+		if (!bsearch(&installed[i].subnet, subnets, count, sizeof(*subnets),
+			     compare_texts))
 			ctx_log(node->ctx, OVL_LOG_NOTICE,
 				"stale peer %s via %s removed: no lease holds it", installed[i].subnet,
 				installed[i].public_ip ? installed[i].public_ip : "-");
-	}
+	free(subnets);
 	ovl_peers_free(installed, n);
 }
 
@@ -207,6 +180,10 @@ static int apply_peer(struct ovl_node *node, struct node_peer *peer, const char 
 {
 	int i, err, first = 0;
 
+	if (node->batching) {
+		node->kernel_behind = 1;
+		return 0;
+	}
 	for (i = 0; i < node->nplanes; i++) {
 		const struct peer_text *text = &peer->text[i];
 		struct ovl_peer kernel = { text->subnet, text->public_ip,
@@ -274,8 +251,8 @@ static int refuse_bad_peers(struct ovl_node *node, int plane)
 	size_t i;
 
 	ctx_clear_error(node->ctx);
-	for (i = 0; i < node->npeers; i++) {
-		struct node_peer *peer = &node->peers[i];
+	for (i = 0; i < node->peers.count; i++) {
+		struct node_peer *peer = &node->peers.items[i];
 		const struct peer_text *text = &peer->text[plane];
 		struct ovl_peer kernel = { text->subnet, text->public_ip,
 					   text->mac[0] ? text->mac : NULL };
@@ -321,7 +298,7 @@ static void on_added(struct ovl_node *node, const struct ovl_lease *lease)
 	if (node_is_own_record(node, lease))
 		return;		/* an older record of ours: not a peer */
 	evaluate(node, lease, &fresh, why, sizeof(why));
-	old = find_peer(node, key);
+	old = peer_table_find(&node->peers, key);
 	if (old && old->refused && !memcmp(old->text, fresh.text, sizeof(fresh.text)))
 		return;		/* refused as it is: the resyncs retry it */
 	if (old && same_peer(old, &fresh))
@@ -343,8 +320,7 @@ static void on_added(struct ovl_node *node, const struct ovl_lease *lease)
 	if (old) {
 		fresh.key = old->key;
 		*old = fresh;
-	} else if (append_peer(&node->peers, &node->npeers, &node->peers_size,
-			       &fresh, key) < 0) {
+	} else if (peer_table_add(&node->peers, &fresh, key) < 0) {
 		kernel_failed(node, -ENOMEM, "peer table");
 	}
 }
@@ -361,7 +337,7 @@ static void on_removed(struct ovl_node *node, const struct ovl_lease *lease)
 			node_lease_lost(node, "its record was deleted or expired");
 		return;
 	}
-	old = find_peer(node, key);
+	old = peer_table_find(&node->peers, key);
 	if (!old)
 		return;
 	if (old->valid) {
@@ -372,77 +348,83 @@ static void on_removed(struct ovl_node *node, const struct ovl_lease *lease)
 		else
 			ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s removed: %s", key, text);
 	}
-	free(old->key);
-	*old = node->peers[--node->npeers];
+	peer_table_remove(&node->peers, old);
 }
+
+static int kernel_sync(struct ovl_node *node);
 
 void node_store_events_read(struct ovl_node *node)
 {
 	struct ovl_lease *lease;
+	size_t applied = 0;
 	int event, err;
 
 	while (node->watch) {
 		err = ovl_watch_next(node->watch, &event, &lease);
 		if (err == -EAGAIN)
-			return;
+			break;
 		if (err < 0) {
 			/* The data path stays; the next resync reopens the watch. */
 			node_error(node, err, "store watch");
 			ovl_watch_close(node->watch);
 			node->watch = NULL;
 			node->resync_at = node_now_ms() + node_backoff(&node->resync_backoff_ms);
-			return;
+			break;
 		}
+		/* A burst (many nodes joining or leaving at once) goes into
+		 * the table only, then to the kernel in one batched sync. */
+		node->batching = ++applied > EVENTS_ONE_BY_ONE;
 		if (event == OVL_WATCH_ADDED)
 			on_added(node, lease);
 		else if (event == OVL_WATCH_REMOVED)
 			on_removed(node, lease);
 		ovl_lease_free(lease);
 	}
+	node->batching = 0;
+	if (node->kernel_behind) {
+		node->kernel_behind = 0;
+		/* kernel_sync logged why; the table is right, retry soon. */
+		if (kernel_sync(node) < 0)
+			node->resync_at = node_now_ms() + node_backoff(&node->resync_backoff_ms);
+	}
 }
 
 /* --------------------------------------------------------------- resync */
 
 /* Logs what a resync changed compared with the table we had. */
-static void log_changes(struct ovl_node *node, const struct node_peer *peers,
-			size_t count)
+static void log_changes(struct ovl_node *node, const struct peer_table *fresh)
 {
+	const struct node_peer *peer, *old;
 	char text[256];
 	size_t i;
 
-	for (i = 0; i < count; i++) {
-		struct node_peer *old = find_peer(node, peers[i].key);
-
-		if ((old && same_peer(old, &peers[i])) || peers[i].was_refused)
+	for (i = 0; i < fresh->count; i++) {
+		peer = &fresh->items[i];
+		old = peer_table_find(&node->peers, peer->key);
+		if ((old && same_peer(old, peer)) || peer->was_refused || !peer->valid)
 			continue;
-		describe(node, &peers[i], text, sizeof(text));
-		if (peers[i].valid)
-			ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s %s: %s", peers[i].key,
-				old && old->valid ? "changed" : "added", text);
+		describe(node, peer, text, sizeof(text));
+		ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s %s: %s", peer->key,
+			old && old->valid ? "changed" : "added", text);
 	}
-	for (i = 0; i < node->npeers; i++) {
-		size_t j;
-
-		for (j = 0; j < count && strcmp(peers[j].key, node->peers[i].key); j++)
-			;
-		if (j == count && node->peers[i].valid) {
-			describe(node, &node->peers[i], text, sizeof(text));
-			ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s removed: %s",
-				node->peers[i].key, text);
-		}
+	for (i = 0; i < node->peers.count; i++) {
+		old = &node->peers.items[i];
+		if (!old->valid || peer_table_find(fresh, old->key))
+			continue;
+		describe(node, old, text, sizeof(text));
+		ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s removed: %s", old->key, text);
 	}
 }
 
 /* The store's listing as a new table; our own record checked on the way. */
 static int listing_table(struct ovl_node *node, struct ovl_lease **leases,
-			 size_t count, struct node_peer **out, size_t *npeers)
+			 size_t count, struct peer_table *table)
 {
-	struct node_peer *peers = NULL, fresh, *old;
-	size_t size = 0, i;
+	struct node_peer fresh, *old;
 	char why[512];
 	int own_seen = 0;
+	size_t i;
 
-	*npeers = 0;
 	for (i = 0; i < count; i++) {
 		const char *key = ovl_lease_key(leases[i]);
 
@@ -451,23 +433,22 @@ static int listing_table(struct ovl_node *node, struct ovl_lease **leases,
 			own_record_changed(node, leases[i]);
 			continue;
 		}
-		if (node_is_own_record(node, leases[i]))
+		if (node_is_own_record(node, leases[i]) || peer_table_find(table, key))
 			continue;
 		evaluate(node, leases[i], &fresh, why, sizeof(why));
-		old = find_peer(node, key);
+		old = peer_table_find(&node->peers, key);
 		/* Tried again: the underlay may have changed. */
 		fresh.was_refused = old && !memcmp(old->text, fresh.text, sizeof(fresh.text)) ?
 			old->refused : 0;
 		if (!fresh.valid && (!old || old->valid))
 			ctx_log(node->ctx, OVL_LOG_WARNING, "skipping lease %s: %s", key, why);
-		if (append_peer(&peers, npeers, &size, &fresh, key) < 0) {
-			free_peers(peers, *npeers);
+		if (peer_table_add(table, &fresh, key) < 0) {
+			peer_table_clear(table);
 			return ctx_fail(node->ctx, -ENOMEM, "out of memory");
 		}
 	}
 	if (!own_seen && !node->lease_lost)
 		node_lease_lost(node, "its record is no longer in the store");
-	*out = peers;
 	return 0;
 }
 
@@ -477,33 +458,23 @@ static void log_accepted(struct ovl_node *node)
 	char text[256];
 	size_t i;
 
-	for (i = 0; i < node->npeers; i++) {
-		if (!node->peers[i].valid || !node->peers[i].was_refused ||
-		    node->peers[i].refused)
+	for (i = 0; i < node->peers.count; i++) {
+		struct node_peer *peer = &node->peers.items[i];
+
+		if (!peer->valid || !peer->was_refused || peer->refused)
 			continue;
-		node->peers[i].was_refused = 0;
-		describe(node, &node->peers[i], text, sizeof(text));
-		ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s added: %s", node->peers[i].key, text);
+		peer->was_refused = 0;
+		describe(node, peer, text, sizeof(text));
+		ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s added: %s", peer->key, text);
 	}
 }
 
-/* The rest of a resync, once the store listed its records. */
-static int resync_listed(struct ovl_node *node, struct ovl_lease **leases, size_t count)
+/* Makes the kernel hold the table's valid peers (one dump and diff per
+ * plane, sent in batches), retrying the peers the backend refused. */
+static int kernel_sync(struct ovl_node *node)
 {
-	struct node_peer *peers = NULL, *old_peers;
-	size_t npeers = 0, old_count;
 	int err, i;
 
-	err = listing_table(node, leases, count, &peers, &npeers);
-	ovl_leases_free(leases, count);
-	if (err < 0)
-		return err;
-	log_changes(node, peers, npeers);
-	old_peers = node->peers;
-	old_count = node->npeers;
-	node->peers = peers;
-	node->npeers = node->peers_size = npeers;
-	free_peers(old_peers, old_count);
 	for (i = 0; i < node->nplanes; i++) {
 		if (!node->planes[i].link)
 			continue;
@@ -517,6 +488,25 @@ static int resync_listed(struct ovl_node *node, struct ovl_lease **leases, size_
 		}
 	}
 	log_accepted(node);
+	return 0;
+}
+
+/* The rest of a resync, once the store listed its records. */
+static int resync_listed(struct ovl_node *node, struct ovl_lease **leases, size_t count)
+{
+	struct peer_table fresh = { 0 };
+	int err;
+
+	err = listing_table(node, leases, count, &fresh);
+	ovl_leases_free(leases, count);
+	if (err < 0)
+		return err;
+	log_changes(node, &fresh);
+	peer_table_clear(&node->peers);
+	node->peers = fresh;
+	err = kernel_sync(node);
+	if (err < 0)
+		return err;
 	node->last_sync = time(NULL);
 	node->resync_backoff_ms = 0;
 	ctx_log(node->ctx, OVL_LOG_DEBUG, "resync: %zu peers, %zu skipped",

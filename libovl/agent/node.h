@@ -6,7 +6,7 @@
  * device repair), node-peer.c (which lease records are peers),
  * node-backend.c with node-backend.h (the backends' table; one file per
  * backend: backend-vxlan.c, backend-hostgw.c, backend-udp.c), node-masq.c
- * (--ip-masq).
+ * (--ip-masq), peer-table.c (the peers by lease key).
  *
  * The agent is the top layer: it uses only the public API (include/ovl.h)
  * and what the layers below export through their headers (core/internal.h,
@@ -82,6 +82,20 @@ struct node_peer {
 	struct peer_text text[2];	/* per plane; subnet "" when absent */
 };
 
+/* The peers by lease key (peer-table.c): items[0..count) in no order;
+ * adding may move them, removing moves the last one into the gap. */
+struct peer_table {
+	struct node_peer *items;
+	size_t count, size;
+	size_t *slots;			/* item index + 1, 0: empty */
+	size_t nslots;			/* a power of two, over twice count */
+};
+struct node_peer *peer_table_find(const struct peer_table *table, const char *key);
+/* Copies peer and key (which must not be in the table yet). */
+int peer_table_add(struct peer_table *table, const struct node_peer *peer, const char *key);
+void peer_table_remove(struct peer_table *table, struct node_peer *peer);
+void peer_table_clear(struct peer_table *table);
+
 struct node_backend_ops;
 
 struct ovl_node {
@@ -113,8 +127,9 @@ struct ovl_node {
 	int discarding_links;		/* reading our own changes' echo */
 	int epoll_fd, timer_fd;
 
-	struct node_peer *peers;
-	size_t npeers, peers_size;
+	struct peer_table peers;
+	int batching;			/* peer changes go to the table only */
+	int kernel_behind;		/* ... and the kernel needs a sync */
 
 	/* monotonic ms deadlines; INT64_MAX: none */
 	int64_t renew_at, reacquire_at, resync_at;
