@@ -518,7 +518,7 @@ int node_resync(struct ovl_node *node)
 {
 	struct ovl_lease **leases = NULL;
 	size_t count = 0;
-	int err = ovl_leases(node->store, &leases, &count);
+	int err = store_list_alive(node->store, &leases, &count);
 
 	if (err < 0) {
 		node_error(node, err, "listing the store");

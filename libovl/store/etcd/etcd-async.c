@@ -268,7 +268,7 @@ static int step_done(struct etcd_op *op, json_t *reply)
 	struct etcd_async *async = op->owner;
 	struct ovl_lease **leases = NULL;
 	int64_t revision;
-	size_t count = 0, i;
+	size_t count = 0;
 	int err, done;
 
 	switch (op->step) {
@@ -280,8 +280,7 @@ static int step_done(struct etcd_op *op, json_t *reply)
 		if (op->kind == OP_ACQUIRE)
 			return acquire_listed(op, leases, count);
 		/* etcd deletes expired keys: what is listed is alive. */
-		for (i = 0; i < count; i++)
-			leases[i]->expiration = leases[i]->store_id ? INT64_MAX : 0;
+		etcd_leases_alive(leases, count);
 		finish(op, 0, leases, count);
 		return 0;
 	case STEP_DROP:

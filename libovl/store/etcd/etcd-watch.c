@@ -1,8 +1,8 @@
 /*
  * etcd-watch.c - the etcd store's watch without blocking: one curl multi
  * handle whose sockets and timer live in an epoll fd nested in the watch's
- * fd.  It lists the subnets (with each etcd lease's TTL), hands the listing
- * to watch_snapshot, then streams changes from the listed revision + 1;
+ * fd.  It lists the subnets (with each etcd lease's TTL, unless the watch
+ * is alive_only: the agent's), hands the listing to watch_snapshot, then streams changes from the listed revision + 1;
  * PUT -> ADDED, DELETE (also TTL expiry) -> REMOVED.  After a lost
  * connection it resumes from the last revision seen, after a backoff; when
  * etcd cancels the watch because that revision was compacted, it lists
@@ -137,8 +137,8 @@ static int settle(struct etcd_watch *w, struct ovl_lease *lease)
 {
 	const struct ttl_entry *entry;
 
-	if (!lease->store_id) {
-		lease->expiration = 0;
+	if (!lease->store_id || w->watch->alive_only) {
+		etcd_leases_alive(&lease, 1);
 		return 1;
 	}
 	entry = ttl_find(w, (int64_t)lease->store_id);
@@ -363,7 +363,7 @@ static void range_done(void *arg, int err, json_t *reply)
 	if (!err)
 		err = etcd_listing_parse(w->ctx, reply, w->store->subnets, &w->listed,
 					 &w->listed_count, &w->revision);
-	for (i = 0; !err && i < w->listed_count; i++)
+	for (i = 0; !err && !w->watch->alive_only && i < w->listed_count; i++)
 		if (w->listed[i]->store_id)
 			err = ttl_request(w, (int64_t)w->listed[i]->store_id);
 	if (err == -ENOMEM)

@@ -137,11 +137,14 @@ int etcd_async_acquire(struct store_async *async, const struct ovl_config *confi
 int etcd_acquire_wait(struct ovl_store *store, const struct ovl_config *config,
 		      const struct ovl_lease_request *request, struct ovl_lease **lease);
 int etcd_renew_wait(struct ovl_store *store, struct ovl_lease *lease, unsigned int ttl_seconds);
-/* Sets each record's expiration from its etcd lease (TimeToLive, blocking);
+/* Sets each record's expiration from its etcd lease (TimeToLive, blocking:
+ * one batch of concurrent requests, one per distinct etcd lease, etcd-ttl.c);
  * keys without one are reservations (0); a lease already gone reads as
- * expired at now. */
-int etcd_fill_expirations(struct etcd_store *store, struct ovl_lease **leases,
+ * expired at now.  Only ovl_leases asks: the agent never needs them. */
+int etcd_fill_expirations(struct etcd_client *client, struct ovl_lease **leases,
 			  size_t count, int64_t now);
+/* What a listing holds is alive: expiration INT64_MAX (0: reservation). */
+void etcd_leases_alive(struct ovl_lease **leases, size_t count);
 
 /* The watch (etcd-watch.c): store_ops hooks. */
 int etcd_watch_open(struct ovl_watch *watch);

@@ -18,11 +18,6 @@ static struct etcd_store *state_of(struct ovl_store *store)
 	return store->state;
 }
 
-static void id_text(int64_t id, char buf[24])
-{
-	snprintf(buf, 24, "%" PRId64, id);
-}
-
 static int etcd_open(struct ovl_store *store, const char *uri)
 {
 	struct etcd_store *state;
@@ -116,35 +111,6 @@ static int list_subnets(struct etcd_store *state, struct ovl_lease ***leases,
 	return err;
 }
 
-int etcd_fill_expirations(struct etcd_store *state, struct ovl_lease **leases,
-			  size_t count, int64_t now)
-{
-	char id[24];
-	json_t *reply;
-	int64_t ttl;
-	size_t i;
-	int err;
-
-	for (i = 0; i < count; i++) {
-		if (!leases[i]->store_id) {
-			leases[i]->expiration = 0;
-			continue;
-		}
-		id_text((int64_t)leases[i]->store_id, id);
-		err = etcd_call(state->client, "/v3/lease/timetolive",
-				json_pack("{s:s}", "ID", id), &reply);
-		if (err < 0)
-			return err;
-		err = etcd_ttl_parse(reply, &ttl);
-		json_decref(reply);
-		if (err == -EPROTO)
-			return ctx_fail(state->client->ctx, err,
-					"etcd: timetolive of lease %s: malformed TTL", id);
-		leases[i]->expiration = err ? now : now + ttl;
-	}
-	return 0;
-}
-
 static int etcd_list(struct ovl_store *store, struct ovl_lease ***leases,
 		     size_t *count, uint64_t *revision)
 {
@@ -154,7 +120,7 @@ static int etcd_list(struct ovl_store *store, struct ovl_lease ***leases,
 
 	err = list_subnets(state, leases, count, &listed);
 	if (!err)
-		err = etcd_fill_expirations(state, *leases, *count, time(NULL));
+		err = etcd_fill_expirations(state->client, *leases, *count, time(NULL));
 	if (err < 0) {
 		ovl_leases_free(*leases, *count);
 		*leases = NULL;
@@ -163,6 +129,27 @@ static int etcd_list(struct ovl_store *store, struct ovl_lease ***leases,
 	}
 	*revision = (uint64_t)listed;
 	return 0;
+}
+
+void etcd_leases_alive(struct ovl_lease **leases, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		leases[i]->expiration = leases[i]->store_id ? INT64_MAX : 0;
+}
+
+/* One range request: etcd deletes expired keys, so what it lists is alive
+ * and nobody here needs to know for how long. */
+static int etcd_list_alive(struct ovl_store *store, struct ovl_lease ***leases,
+			   size_t *count)
+{
+	int64_t listed;
+	int err = list_subnets(state_of(store), leases, count, &listed);
+
+	if (!err)
+		etcd_leases_alive(*leases, *count);
+	return err;
 }
 
 /* Best effort: an etcd lease left behind only lives out its TTL. */
@@ -216,6 +203,7 @@ const struct store_ops store_etcd_ops = {
 	.config_get = etcd_config_get,
 	.config_put = etcd_config_put,
 	.list = etcd_list,
+	.list_alive = etcd_list_alive,
 	.acquire = etcd_acquire_wait,
 	.renew = etcd_renew_wait,
 	.release = etcd_release,
