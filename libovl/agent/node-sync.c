@@ -1,8 +1,8 @@
 /*
  * node-sync.c - the agent's data path: the table of other nodes' leases,
- * store events applied one by one, full resyncs that make the kernel match
- * the store (ovl_peer_sync), and the repair of a device that was deleted,
- * replaced or flapped (recreated with the same MAC, every peer replayed).
+ * store events applied one by one (a burst in one batch), resyncs that make
+ * the kernel match the store (ovl_peer_sync) and list the store only when
+ * it changed.  The repair of devices is in node-repair.c.
  */
 #include <net/if.h>
 #include <stdio.h>
@@ -153,7 +153,7 @@ static void log_stale(struct ovl_node *node, int plane, const struct ovl_peer *p
 	ovl_peers_free(installed, n);
 }
 
-static int sync_plane(struct ovl_node *node, int plane)
+int node_sync_plane(struct ovl_node *node, int plane)
 {
 	struct ovl_peer *peers = NULL;
 	size_t count;
@@ -478,16 +478,30 @@ static int kernel_sync(struct ovl_node *node)
 	for (i = 0; i < node->nplanes; i++) {
 		if (!node->planes[i].link)
 			continue;
-		err = sync_plane(node, i);
+		err = node_sync_plane(node, i);
 		/* Without the peers the backend refuses, the rest goes in. */
 		if (is_refusal(node, err) && refuse_bad_peers(node, i) > 0)
-			err = sync_plane(node, i);
+			err = node_sync_plane(node, i);
 		if (err < 0) {
 			node_error(node, err, "syncing peers");
 			return err;
 		}
 	}
 	log_accepted(node);
+	return 0;
+}
+
+/* The kernel side of a resync, once the table is right. */
+static int resync_kernel(struct ovl_node *node)
+{
+	int err = kernel_sync(node);
+
+	if (err < 0)
+		return err;
+	node->last_sync = time(NULL);
+	node->resync_backoff_ms = 0;
+	ctx_log(node->ctx, OVL_LOG_DEBUG, "resync: %zu peers, %zu skipped",
+		node_peer_count(node), node_skipped_count(node));
 	return 0;
 }
 
@@ -504,14 +518,7 @@ static int resync_listed(struct ovl_node *node, struct ovl_lease **leases, size_
 	log_changes(node, &fresh);
 	peer_table_clear(&node->peers);
 	node->peers = fresh;
-	err = kernel_sync(node);
-	if (err < 0)
-		return err;
-	node->last_sync = time(NULL);
-	node->resync_backoff_ms = 0;
-	ctx_log(node->ctx, OVL_LOG_DEBUG, "resync: %zu peers, %zu skipped",
-		node_peer_count(node), node_skipped_count(node));
-	return 0;
+	return resync_kernel(node);
 }
 
 int node_resync(struct ovl_node *node)
@@ -527,24 +534,52 @@ int node_resync(struct ovl_node *node)
 	return resync_listed(node, leases, count);
 }
 
-/* The store's answer to node_resync_start: the masquerade rules are
+/* The end of a resync node_resync_start began: the masquerade rules are
  * checked on the same period (flannel: 5 s), and the next resync is due a
  * period from now, unless one was asked for meanwhile. */
-static void listed(void *arg, int err, struct ovl_lease **leases, size_t count)
+static void resync_finished(struct ovl_node *node, int err)
 {
-	struct ovl_node *node = arg;
 	int64_t now = node_now_ms();
 
 	node->listing = 0;
-	if (err < 0)
-		node_error(node, err, "listing the store");
-	else
-		err = resync_listed(node, leases, count);
 	node_masq_ensure(node, 0);
 	if (node->resync_at > node->listing_since)
 		return;
 	node->resync_at = now + (err < 0 || node->masq_failed ?
 				 node_backoff(&node->resync_backoff_ms) : node->resync_ms);
+}
+
+static void listed(void *arg, int err, struct ovl_lease **leases, size_t count)
+{
+	struct ovl_node *node = arg;
+
+	if (err < 0)
+		node_error(node, err, "listing the store");
+	else
+		err = resync_listed(node, leases, count);
+	resync_finished(node, err);
+}
+
+/* The store's answer to whether anything changed since the last listing:
+ * when not, the table (that listing and the watch's events since) stands,
+ * and only the kernel is compared with it, refused peers tried again. */
+static void checked(void *arg, int err, int changed)
+{
+	struct ovl_node *node = arg;
+	size_t i;
+
+	if (!err && changed && !(err = store_async_list(node->requests, listed, node)))
+		return;
+	if (err < 0) {
+		node_error(node, err, "listing the store");
+	} else {
+		for (i = 0; i < node->peers.count; i++) {
+			node->peers.items[i].was_refused = node->peers.items[i].refused;
+			node->peers.items[i].refused = 0;
+		}
+		err = resync_kernel(node);
+	}
+	resync_finished(node, err);
 }
 
 int node_resync_start(struct ovl_node *node)
@@ -553,7 +588,9 @@ int node_resync_start(struct ovl_node *node)
 
 	if (!node->watch && node_watch_open(node, 1) < 0)
 		node_error(node, -EIO, "reopening the store watch");
-	err = store_async_list(node->requests, listed, node);
+	err = store_async_changed(node->requests, checked, node);
+	if (err == -EOPNOTSUPP)
+		err = store_async_list(node->requests, listed, node);
 	if (err < 0) {
 		node_error(node, err, "listing the store");
 		return err;
@@ -561,140 +598,4 @@ int node_resync_start(struct ovl_node *node)
 	node->listing = 1;
 	node->listing_since = node_now_ms();
 	return 0;
-}
-
-/* ---------------------------------------------------------- link events */
-
-static void need_repair(struct node_plane *plane, const char *why)
-{
-	if (!plane->repair) {
-		plane->repair = why;
-		plane->repair_at = node_now_ms();
-		plane->repair_backoff_ms = 0;
-	}
-}
-
-void node_link_event(void *userdata, int event, int ifindex, const char *name,
-		     unsigned int flags)
-{
-	struct ovl_node *node = userdata;
-	int i;
-
-	if (node->discarding_links)
-		return;
-	if (!node->backend->has_device) {
-		/* No device to repair; an underlay set down loses our routes. */
-		if (event == LINKWATCH_NEW && ifindex == node->underlay.ifindex) {
-			if ((flags & IFF_UP) && !node->underlay_up) {
-				ctx_log(node->ctx, OVL_LOG_NOTICE,
-					"%s is up again: reinstalling the routes", name);
-				node->resync_at = node_now_ms();
-			}
-			node->underlay_up = (flags & IFF_UP) != 0;
-		}
-		return;
-	}
-	for (i = 0; i < node->nplanes; i++) {
-		struct node_plane *plane = &node->planes[i];
-
-		if (event == LINKWATCH_DEL && ifindex == plane->ifindex) {
-			need_repair(plane, "deleted");
-		} else if (event == LINKWATCH_NEW && ifindex != plane->ifindex &&
-			   !strcmp(name, plane->device)) {
-			need_repair(plane, "replaced");
-		} else if (event == LINKWATCH_NEW && ifindex == plane->ifindex) {
-			/* Down and up again wipes the device's routes and
-			 * permanent neighbours: a flap needs a replay too. */
-			if (!(flags & IFF_UP))
-				need_repair(plane, "set down");
-			else if (!plane->known_up)
-				need_repair(plane, "flapped");
-			plane->known_up = (flags & IFF_UP) != 0;
-		}
-	}
-}
-
-void node_link_events_read(struct ovl_node *node)
-{
-	int err = linkwatch_read(node->links), i;
-
-	if (err == -ENOBUFS && !node->backend->has_device) {
-		node->resync_at = node_now_ms();
-	} else if (err == -ENOBUFS) {
-		for (i = 0; i < node->nplanes; i++)
-			need_repair(&node->planes[i], "link events were lost");
-	} else if (err < 0) {
-		ctx_log(node->ctx, OVL_LOG_WARNING, "reading link events: %s",
-			ovl_strerror(err));
-	}
-}
-
-void node_link_events_discard(struct ovl_node *node)
-{
-	node->discarding_links = 1;
-	linkwatch_read(node->links);
-	node->discarding_links = 0;
-}
-
-int node_planes_need_repair(const struct ovl_node *node)
-{
-	int i;
-
-	for (i = 0; i < node->nplanes; i++)
-		if (node->planes[i].repair)
-			return 1;
-	return 0;
-}
-
-static int repair_plane(struct ovl_node *node, int i)
-{
-	struct node_plane *plane = &node->planes[i];
-	int err, old_ifindex;
-
-	/* A new subnet: start from a clean device rather than leave the old
-	 * address (and what routes through it) behind. */
-	if (!strcmp(plane->repair, "subnet changed") && plane->link) {
-		err = ovl_link_down(plane->link);
-		if (err < 0)
-			return err;
-	}
-	old_ifindex = plane->ifindex;
-	err = node_plane_up(node, plane);
-	/* "down" is announced before a deletion; a new ifindex tells. */
-	if (err == 0 && plane->ifindex != old_ifindex && !strcmp(plane->repair, "set down"))
-		plane->repair = "deleted";
-	if (err == 0)
-		err = sync_plane(node, i);
-	return err;
-}
-
-void node_repair_planes(struct ovl_node *node)
-{
-	int i, err, repaired = 0;
-	int64_t now = node_now_ms();
-
-	for (i = 0; i < node->nplanes; i++) {
-		struct node_plane *plane = &node->planes[i];
-		char what[64];
-
-		if (!plane->repair || now < plane->repair_at)
-			continue;
-		repaired = 1;
-		err = repair_plane(node, i);
-		if (err < 0) {
-			snprintf(what, sizeof(what), "repairing %s (%s)", plane->device,
-				 plane->repair);
-			node_error(node, err, what);
-			plane->repair_at = node_now_ms() + node_backoff(&plane->repair_backoff_ms);
-			continue;
-		}
-		ctx_log(node->ctx, OVL_LOG_NOTICE,
-			"%s %s: brought back with %s%s%ssubnet %s, %zu peers replayed",
-			plane->device, plane->repair, plane->mac[0] ? "MAC " : "", plane->mac,
-			plane->mac[0] ? ", " : "", plane->subnet,
-			node_peer_count(node));
-		plane->repair = NULL;
-	}
-	if (repaired)
-		node_link_events_discard(node);
 }

@@ -2,8 +2,9 @@
  * node.h - what the agent's files share: the agent's state, the check that
  * turns a lease into a peer, and the functions its files call across.
  * The files: node.c (life cycle: start, the pollable fd, dispatch, status,
- * stop), node-lease.c (our lease and subnet.env), node-sync.c (peers and
- * device repair), node-peer.c (which lease records are peers),
+ * stop), node-lease.c (our lease and subnet.env), node-sync.c (peers),
+ * node-repair.c (devices deleted or flapped), node-peer.c (which lease
+ * records are peers),
  * node-backend.c with node-backend.h (the backends' table; one file per
  * backend: backend-vxlan.c, backend-hostgw.c, backend-udp.c), node-masq.c
  * (--ip-masq), peer-table.c (the peers by lease key).
@@ -201,14 +202,19 @@ int node_masq_remove(struct ovl_node *node);
 int node_resync(struct ovl_node *node);
 int node_resync_start(struct ovl_node *node);
 void node_store_events_read(struct ovl_node *node);
+/* Makes the plane's kernel entries those of the table's valid peers. */
+int node_sync_plane(struct ovl_node *node, int plane);
+size_t node_peer_count(const struct ovl_node *node);
+size_t node_skipped_count(const struct ovl_node *node);
+void node_peers_clear(struct ovl_node *node);
+
+/* ------------------------------------------------------- node-repair.c */
+
 void node_link_event(void *userdata, int event, int ifindex, const char *name,
 		     unsigned int flags);
 void node_link_events_read(struct ovl_node *node);
 void node_link_events_discard(struct ovl_node *node);
 void node_repair_planes(struct ovl_node *node);
 int node_planes_need_repair(const struct ovl_node *node);
-size_t node_peer_count(const struct ovl_node *node);
-size_t node_skipped_count(const struct ovl_node *node);
-void node_peers_clear(struct ovl_node *node);
 
 #endif

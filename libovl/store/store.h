@@ -17,6 +17,7 @@ struct store_async;
 typedef void (*store_list_done)(void *arg, int err, struct ovl_lease **leases,
 				size_t count);
 typedef void (*store_lease_done)(void *arg, int err, struct ovl_lease *lease);
+typedef void (*store_changed_done)(void *arg, int err, int changed);
 
 /* Every hook records its reason with ctx_fail(store->ctx, ...) on failure.
  * The generic layer (store.c) has already checked the arguments. */
@@ -68,6 +69,10 @@ struct store_ops {
 	 * when the store deletes expired records itself (etcd), else as
 	 * list gives them. */
 	int (*async_list)(struct store_async *async, store_list_done done, void *arg);
+	/* Optional: whether the records changed since the last listing this
+	 * async delivered (changed 1 before any), in one small request at
+	 * any number of records. */
+	int (*async_changed)(struct store_async *async, store_changed_done done, void *arg);
 	/* As renew; lease is updated (or marked lost) before done runs and
 	 * must stay valid until then. */
 	int (*async_renew)(struct store_async *async, struct ovl_lease *lease,
@@ -151,6 +156,10 @@ int store_async_dispatch(struct store_async *async);
 /* Cancels every request under way: no done function runs after this. */
 void store_async_close(struct store_async *async);
 int store_async_list(struct store_async *async, store_list_done done, void *arg);
+/* Whether a listing would differ from the last one this async delivered:
+ * lets a periodic resync skip listing N records when nothing changed.
+ * -EOPNOTSUPP (at once, without a message) when the store cannot tell. */
+int store_async_changed(struct store_async *async, store_changed_done done, void *arg);
 int store_async_renew(struct store_async *async, struct ovl_lease *lease,
 		      unsigned int ttl_seconds, store_lease_done done, void *arg);
 int store_async_acquire(struct store_async *async, const struct ovl_config *config,

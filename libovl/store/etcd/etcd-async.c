@@ -1,7 +1,8 @@
 /*
  * etcd-async.c - the etcd store's listings, renewals and acquisitions as
  * requests that never block: each operation is a short chain of steps
- * (range, drop, grant, write, revoke), one HTTP request in flight at a time
+ * (range, drop, grant, write, revoke; or one probe: did the subnets change
+ * since the last listing?), one HTTP request in flight at a time
  * on an etcd_loop, moving on from the previous reply.  A step that fails
  * with a connection error is sent again to the next endpoint, a refused
  * token is renewed once; every request has the client's timeout.
@@ -21,8 +22,9 @@
 /* Lost create races tolerated before acquire gives up. */
 #define ACQUIRE_ATTEMPTS 16
 
-enum op_kind { OP_LIST, OP_RENEW, OP_ACQUIRE, OP_REVOKE };
-enum op_step { STEP_RANGE, STEP_DROP, STEP_GRANT, STEP_WRITE, STEP_REVOKE, STEP_AUTH };
+enum op_kind { OP_LIST, OP_CHANGED, OP_RENEW, OP_ACQUIRE, OP_REVOKE };
+enum op_step { STEP_RANGE, STEP_PROBE, STEP_DROP, STEP_GRANT, STEP_WRITE, STEP_REVOKE,
+	       STEP_AUTH };
 
 struct etcd_op {
 	struct etcd_async *owner;
@@ -39,6 +41,8 @@ struct etcd_op {
 	/* the caller's */
 	store_list_done list_done;
 	store_lease_done lease_done;
+	store_changed_done changed_done;
+	int changed;
 	void *arg;
 	/* renew: the caller's lease; acquire: the chosen one */
 	struct ovl_lease *lease;
@@ -59,6 +63,8 @@ struct etcd_async {
 	struct ovl_ctx *ctx;
 	struct etcd_loop loop;
 	struct etcd_op *ops;
+	struct etcd_mark listed;	/* of the last listing delivered */
+	int has_listed;
 };
 
 static int step_start(struct etcd_op *op);
@@ -156,6 +162,8 @@ static void finish(struct etcd_op *op, int err, struct ovl_lease **leases, size_
 		op->list_done(op->arg, err, leases, count);
 	else if (op->lease_done)
 		op->lease_done(op->arg, err, lease);
+	else if (op->changed_done)
+		op->changed_done(op->arg, err, op->changed);
 	op_free(op);
 }
 
@@ -267,6 +275,7 @@ static int step_done(struct etcd_op *op, json_t *reply)
 {
 	struct etcd_async *async = op->owner;
 	struct ovl_lease **leases = NULL;
+	struct etcd_mark mark;
 	int64_t revision;
 	size_t count = 0;
 	int err, done;
@@ -279,9 +288,23 @@ static int step_done(struct etcd_op *op, json_t *reply)
 			return err;
 		if (op->kind == OP_ACQUIRE)
 			return acquire_listed(op, leases, count);
+		err = etcd_mark_of(async->ctx, reply, &async->listed);
+		async->has_listed = !err;
+		if (err < 0) {
+			ovl_leases_free(leases, count);
+			return err;
+		}
 		/* etcd deletes expired keys: what is listed is alive. */
 		etcd_leases_alive(leases, count);
 		finish(op, 0, leases, count);
+		return 0;
+	case STEP_PROBE:
+		err = etcd_mark_of(async->ctx, reply, &mark);
+		if (err < 0)
+			return err;
+		op->changed = !async->has_listed || mark.count != async->listed.count ||
+			      mark.newest != async->listed.newest;
+		finish(op, 0, NULL, 0);
 		return 0;
 	case STEP_DROP:
 		err = etcd_txn_reply(async->ctx, "the old lease", reply, &done, &revision);
@@ -412,10 +435,14 @@ int etcd_async_dispatch(struct store_async *store_async)
 /* Starts op's first step, or frees it (the start failed: no done call). */
 static int op_start(struct etcd_op *op, int err)
 {
-	if (!err)
-		err = op->kind == OP_RENEW ? start_write(op) :
-		      send_step(op, STEP_RANGE, "/v3/kv/range",
-				etcd_prefix_range(op->owner->store->subnets));
+	const char *subnets = op->owner->store->subnets;
+
+	if (!err && op->kind == OP_RENEW)
+		err = start_write(op);
+	else if (!err && op->kind == OP_CHANGED)
+		err = send_step(op, STEP_PROBE, "/v3/kv/range", etcd_newest_request(subnets));
+	else if (!err)
+		err = send_step(op, STEP_RANGE, "/v3/kv/range", etcd_prefix_range(subnets));
 	if (err < 0) {
 		op_unlink(op);
 		op_free(op);
@@ -431,6 +458,18 @@ int etcd_async_list(struct store_async *store_async, store_list_done done, void 
 	if (!op)
 		return ctx_fail(async->ctx, -ENOMEM, "etcd: out of memory");
 	op->list_done = done;
+	op->arg = arg;
+	return op_start(op, 0);
+}
+
+int etcd_async_changed(struct store_async *store_async, store_changed_done done, void *arg)
+{
+	struct etcd_async *async = store_async->state;
+	struct etcd_op *op = op_new(async, OP_CHANGED);
+
+	if (!op)
+		return ctx_fail(async->ctx, -ENOMEM, "etcd: out of memory");
+	op->changed_done = done;
 	op->arg = arg;
 	return op_start(op, 0);
 }

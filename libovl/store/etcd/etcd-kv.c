@@ -30,6 +30,38 @@ json_t *etcd_prefix_range(const char *prefix)
 	return request;
 }
 
+json_t *etcd_newest_request(const char *prefix)
+{
+	char *end = etcd_prefix_end(prefix);
+	json_t *request;
+
+	if (!end)
+		return NULL;
+	request = json_pack("{s:o, s:o, s:i, s:s, s:s, s:b}", "key", etcd_b64(prefix),
+			    "range_end", etcd_b64(end), "limit", 1, "sort_order", "DESCEND",
+			    "sort_target", "MOD", "keys_only", 1);
+	free(end);
+	return request;
+}
+
+int etcd_mark_of(struct ovl_ctx *ctx, const json_t *reply, struct etcd_mark *mark)
+{
+	const json_t *kv;
+	int64_t revision;
+	size_t i;
+
+	mark->newest = 0;
+	if (etcd_int64(reply, "count", &mark->count) < 0)
+		return ctx_fail(ctx, -EPROTO, "etcd: range reply: malformed count");
+	json_array_foreach(json_object_get(reply, "kvs"), i, kv) {
+		if (etcd_int64(kv, "mod_revision", &revision) < 0)
+			return ctx_fail(ctx, -EPROTO, "etcd: range reply: malformed mod_revision");
+		if (revision > mark->newest)
+			mark->newest = revision;
+	}
+	return 0;
+}
+
 json_t *etcd_grant_request(unsigned int ttl)
 {
 	return json_pack("{s:I}", "TTL", (json_int_t)ttl);

@@ -98,6 +98,18 @@ int etcd_token_take(struct etcd_client *client, const json_t *reply);
 
 /* A range request for every key under prefix (stolen by etcd_call). */
 json_t *etcd_prefix_range(const char *prefix);
+/* What tells whether the keys under a prefix changed: how many there are
+ * and the newest mod_revision among them.  Any put raises the newest (etcd's
+ * revisions only grow), a delete alone lowers the count: equal marks, same
+ * keys and values. */
+struct etcd_mark {
+	int64_t count, newest;
+};
+/* A range request for the mark alone: the newest key, without its value,
+ * and the count of all (one small reply at any N). */
+json_t *etcd_newest_request(const char *prefix);
+/* The mark of a range reply (that of etcd_newest_request, or a full one). */
+int etcd_mark_of(struct ovl_ctx *ctx, const json_t *reply, struct etcd_mark *mark);
 json_t *etcd_grant_request(unsigned int ttl);
 /* The granted etcd lease's ID; -EPROTO without an ID and TTL. */
 int etcd_grant_reply(struct ovl_ctx *ctx, const json_t *reply, int64_t *id);
@@ -127,6 +139,7 @@ int etcd_async_open(struct store_async *async);
 void etcd_async_close(struct store_async *async);
 int etcd_async_dispatch(struct store_async *async);
 int etcd_async_list(struct store_async *async, store_list_done done, void *arg);
+int etcd_async_changed(struct store_async *async, store_changed_done done, void *arg);
 int etcd_async_renew(struct store_async *async, struct ovl_lease *lease,
 		     unsigned int ttl_seconds, store_lease_done done, void *arg);
 int etcd_async_acquire(struct store_async *async, const struct ovl_config *config,

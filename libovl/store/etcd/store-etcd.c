@@ -214,6 +214,7 @@ const struct store_ops store_etcd_ops = {
 	.async_close = etcd_async_close,
 	.async_dispatch = etcd_async_dispatch,
 	.async_list = etcd_async_list,
+	.async_changed = etcd_async_changed,
 	.async_renew = etcd_async_renew,
 	.async_acquire = etcd_async_acquire,
 };
