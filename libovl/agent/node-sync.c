@@ -353,7 +353,10 @@ static void on_removed(struct ovl_node *node, const struct ovl_lease *lease)
 
 static int kernel_sync(struct ovl_node *node);
 
-void node_store_events_read(struct ovl_node *node)
+/* Applies the watch's pending events: the first one_by_one to the kernel
+ * each, the rest of a burst (many nodes joining or leaving at once) to the
+ * table only, leaving kernel_behind set for one batched sync. */
+static void read_events(struct ovl_node *node, size_t one_by_one)
 {
 	struct ovl_lease *lease;
 	size_t applied = 0;
@@ -371,9 +374,7 @@ void node_store_events_read(struct ovl_node *node)
 			node->resync_at = node_now_ms() + node_backoff(&node->resync_backoff_ms);
 			break;
 		}
-		/* A burst (many nodes joining or leaving at once) goes into
-		 * the table only, then to the kernel in one batched sync. */
-		node->batching = ++applied > EVENTS_ONE_BY_ONE;
+		node->batching = ++applied > one_by_one;
 		if (event == OVL_WATCH_ADDED)
 			on_added(node, lease);
 		else if (event == OVL_WATCH_REMOVED)
@@ -381,6 +382,11 @@ void node_store_events_read(struct ovl_node *node)
 		ovl_lease_free(lease);
 	}
 	node->batching = 0;
+}
+
+void node_store_events_read(struct ovl_node *node)
+{
+	read_events(node, EVENTS_ONE_BY_ONE);
 	if (node->kernel_behind) {
 		node->kernel_behind = 0;
 		/* kernel_sync logged why; the table is right, retry soon. */
@@ -525,8 +531,17 @@ int node_resync(struct ovl_node *node)
 {
 	struct ovl_lease **leases = NULL;
 	size_t count = 0;
-	int err = store_list_alive(node->store, &leases, &count);
+	int err;
 
+	/* A watch just opened holds the store's listing as events: taken as
+	 * the table, the store is listed once at start, not twice. */
+	if (node->watch && !node->last_sync) {
+		read_events(node, 0);
+		node->kernel_behind = 0;
+		if (node->watch)
+			return resync_kernel(node);
+	}
+	err = store_list_alive(node->store, &leases, &count);
 	if (err < 0) {
 		node_error(node, err, "listing the store");
 		return err;

@@ -197,7 +197,8 @@ int node_masq_remove(struct ovl_node *node);
 /* --------------------------------------------------------- node-sync.c */
 
 /* Lists the store and makes the kernel hold exactly the valid peers:
- * node_resync waits for the listing (start), node_resync_start asks for it
+ * node_resync waits for the listing (start: the watch's first listing),
+ * node_resync_start asks for it
  * and the rest follows in a later dispatch (then resync_at is rescheduled). */
 int node_resync(struct ovl_node *node);
 int node_resync_start(struct ovl_node *node);

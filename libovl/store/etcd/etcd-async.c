@@ -52,6 +52,11 @@ struct etcd_op {
 	int64_t old_id;			/* the etcd lease the write replaces */
 	int64_t dropped_id;		/* acquire: etcd lease of a dropped record */
 	char *key, *value;
+	/* list and acquire: the pages so far */
+	struct ovl_lease **listed;
+	size_t listed_count;
+	int64_t listed_revision;	/* the first page's: the rest read there */
+	struct etcd_mark mark;
 	/* acquire */
 	const struct ovl_config *config;
 	struct lease_request_copy request_copy;
@@ -91,6 +96,7 @@ static void op_free(struct etcd_op *op)
 	free(op->value);
 	if (op->kind == OP_ACQUIRE)
 		ovl_lease_free(op->lease);
+	ovl_leases_free(op->listed, op->listed_count);
 	lease_request_copy_free(&op->request_copy);
 	free(op);
 }
@@ -165,6 +171,44 @@ static void finish(struct etcd_op *op, int err, struct ovl_lease **leases, size_
 	else if (op->changed_done)
 		op->changed_done(op->arg, err, op->changed);
 	op_free(op);
+}
+
+/* The first page of a listing (list, acquire). */
+static int start_listing(struct etcd_op *op)
+{
+	memset(&op->mark, 0, sizeof(op->mark));
+	op->listed_revision = 0;
+	return send_step(op, STEP_RANGE, "/v3/kv/range",
+			 etcd_page_request(op->owner->store->subnets, NULL, 0));
+}
+
+/* A page of a listing arrived: asks for the next one, or hands over the
+ * whole listing (*leases, *count; the op's no more): 1 when complete. */
+static int listing_page(struct etcd_op *op, const json_t *reply, struct ovl_lease ***leases,
+			size_t *count)
+{
+	struct etcd_async *async = op->owner;
+	int64_t revision;
+	int err;
+
+	err = etcd_listing_append(async->ctx, reply, async->store->subnets, &op->listed,
+				  &op->listed_count, &revision);
+	if (!err)
+		err = etcd_mark_of(async->ctx, reply, &op->mark);
+	if (err < 0)
+		return err;
+	if (!op->listed_revision)
+		op->listed_revision = revision;
+	if (etcd_page_more(reply)) {
+		err = send_step(op, STEP_RANGE, "/v3/kv/range",
+				etcd_page_request(async->store->subnets, reply, op->listed_revision));
+		return err < 0 ? err : 0;
+	}
+	*leases = op->listed;
+	*count = op->listed_count;
+	op->listed = NULL;
+	op->listed_count = 0;
+	return 1;
 }
 
 /* The write of op->lease at op->key: grant first unless it is a
@@ -253,8 +297,7 @@ static void written(struct etcd_op *op, int done, int64_t revision)
 			return;
 		}
 		ctx_log(async->ctx, OVL_LOG_DEBUG, "etcd: lost a create race, choosing again");
-		if (send_step(op, STEP_RANGE, "/v3/kv/range",
-			      etcd_prefix_range(async->store->subnets)) < 0)
+		if (start_listing(op) < 0)
 			finish(op, -ENOMEM, NULL, 0);
 		return;
 	}
@@ -282,23 +325,19 @@ static int step_done(struct etcd_op *op, json_t *reply)
 
 	switch (op->step) {
 	case STEP_RANGE:
-		err = etcd_listing_parse(async->ctx, reply, async->store->subnets, &leases,
-					 &count, &revision);
-		if (err < 0)
+		err = listing_page(op, reply, &leases, &count);
+		if (err <= 0)
 			return err;
 		if (op->kind == OP_ACQUIRE)
 			return acquire_listed(op, leases, count);
-		err = etcd_mark_of(async->ctx, reply, &async->listed);
-		async->has_listed = !err;
-		if (err < 0) {
-			ovl_leases_free(leases, count);
-			return err;
-		}
+		async->listed = op->mark;
+		async->has_listed = 1;
 		/* etcd deletes expired keys: what is listed is alive. */
 		etcd_leases_alive(leases, count);
 		finish(op, 0, leases, count);
 		return 0;
 	case STEP_PROBE:
+		memset(&mark, 0, sizeof(mark));
 		err = etcd_mark_of(async->ctx, reply, &mark);
 		if (err < 0)
 			return err;
@@ -442,7 +481,7 @@ static int op_start(struct etcd_op *op, int err)
 	else if (!err && op->kind == OP_CHANGED)
 		err = send_step(op, STEP_PROBE, "/v3/kv/range", etcd_newest_request(subnets));
 	else if (!err)
-		err = send_step(op, STEP_RANGE, "/v3/kv/range", etcd_prefix_range(subnets));
+		err = start_listing(op);
 	if (err < 0) {
 		op_unlink(op);
 		op_free(op);

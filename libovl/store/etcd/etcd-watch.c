@@ -50,6 +50,7 @@ struct etcd_watch {
 	struct etcd_request *range, *stream;
 	struct ttl_lookup *lookups;
 	int listing;			/* a listing is under way */
+	int paging;			/* its first page arrived, more follow */
 	int need_list;			/* the next start lists (else resumes) */
 	struct ovl_lease **listed;	/* the listing, waiting for TTLs */
 	size_t listed_count;
@@ -357,12 +358,26 @@ static int advance(struct etcd_watch *w)
 static void range_done(void *arg, int err, json_t *reply)
 {
 	struct etcd_watch *w = arg;
+	int64_t revision;
 	size_t i;
 
 	w->range = NULL;
 	if (!err)
-		err = etcd_listing_parse(w->ctx, reply, w->store->subnets, &w->listed,
-					 &w->listed_count, &w->revision);
+		err = etcd_listing_append(w->ctx, reply, w->store->subnets, &w->listed,
+					  &w->listed_count, &revision);
+	/* The pages after the first are read at its revision: the stream
+	 * follows from there. */
+	if (!err && !w->paging)
+		w->revision = revision;
+	w->paging = !err && etcd_page_more(reply);
+	if (w->paging) {
+		err = etcd_request_start(w->store->client, w->loop.multi, "/v3/kv/range",
+					 etcd_page_request(w->store->subnets, reply, w->revision),
+					 NULL, range_done, w, &w->range);
+		if (!err)
+			return;
+		w->paging = 0;
+	}
 	for (i = 0; !err && !w->watch->alive_only && i < w->listed_count; i++)
 		if (w->listed[i]->store_id)
 			err = ttl_request(w, (int64_t)w->listed[i]->store_id);
@@ -409,8 +424,9 @@ static void start_listing(struct etcd_watch *w)
 	listed_free(w);
 	w->listing = 1;
 	w->need_list = 0;
+	w->paging = 0;
 	err = etcd_request_start(w->store->client, w->loop.multi, "/v3/kv/range",
-				 etcd_prefix_range(w->store->subnets), NULL, range_done, w,
+				 etcd_page_request(w->store->subnets, NULL, 0), NULL, range_done, w,
 				 &w->range);
 	if (err == -ENOMEM)
 		set_fatal(w, err);

@@ -98,6 +98,16 @@ int etcd_token_take(struct etcd_client *client, const json_t *reply);
 
 /* A range request for every key under prefix (stolen by etcd_call). */
 json_t *etcd_prefix_range(const char *prefix);
+/* Listings come in pages of ETCD_PAGE keys, so that 10,000 records never
+ * make one reply of megabytes (and its JSON tree) at once. */
+#define ETCD_PAGE 1000
+/* The request for the page of keys under prefix that follows the reply
+ * after (NULL: the first page), read at revision (the first page's header
+ * revision, so the pages make one snapshot).  NULL: out of memory, or
+ * after holds no key. */
+json_t *etcd_page_request(const char *prefix, const json_t *after, int64_t revision);
+/* 1 when a range reply says more keys follow. */
+int etcd_page_more(const json_t *reply);
 /* What tells whether the keys under a prefix changed: how many there are
  * and the newest mod_revision among them.  Any put raises the newest (etcd's
  * revisions only grow), a delete alone lowers the count: equal marks, same
@@ -108,7 +118,8 @@ struct etcd_mark {
 /* A range request for the mark alone: the newest key, without its value,
  * and the count of all (one small reply at any N). */
 json_t *etcd_newest_request(const char *prefix);
-/* The mark of a range reply (that of etcd_newest_request, or a full one). */
+/* Adds a range reply (that of etcd_newest_request, or a page of a listing)
+ * to mark, which starts zeroed: the count is the first reply's. */
 int etcd_mark_of(struct ovl_ctx *ctx, const json_t *reply, struct etcd_mark *mark);
 json_t *etcd_grant_request(unsigned int ttl);
 /* The granted etcd lease's ID; -EPROTO without an ID and TTL. */
@@ -195,6 +206,11 @@ int etcd_kv_lease(struct ovl_ctx *ctx, const json_t *kv, const char *subnets,
 int etcd_listing_parse(struct ovl_ctx *ctx, const json_t *reply,
 		       const char *subnets, struct ovl_lease ***leases,
 		       size_t *count, int64_t *revision);
+/* The same, adding to *leases and *count (a page of a paged listing); on
+ * failure they are as they were (the array perhaps moved). */
+int etcd_listing_append(struct ovl_ctx *ctx, const json_t *reply,
+			const char *subnets, struct ovl_lease ***leases,
+			size_t *count, int64_t *revision);
 /* The TTL of a timetolive or keepalive reply; -ENOENT when the lease is
  * gone (TTL -1 or omitted), -EPROTO when malformed. */
 int etcd_ttl_parse(const json_t *reply, int64_t *ttl);

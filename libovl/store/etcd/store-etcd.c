@@ -98,16 +98,31 @@ static int etcd_config_put(struct ovl_store *store, const char *json)
 static int list_subnets(struct etcd_store *state, struct ovl_lease ***leases,
 			size_t *count, int64_t *revision)
 {
-	json_t *reply;
-	int err;
+	json_t *reply = NULL, *request;
+	int64_t page_revision;
+	int err, more = 1;
 
-	err = etcd_call(state->client, "/v3/kv/range",
-			etcd_prefix_range(state->subnets), &reply);
-	if (err < 0)
-		return err;
-	err = etcd_listing_parse(state->client->ctx, reply, state->subnets, leases,
-				 count, revision);
+	*leases = NULL;
+	*count = 0;
+	*revision = 0;
+	for (err = 0; more && !err; ) {
+		request = etcd_page_request(state->subnets, reply, *revision);
+		json_decref(reply);
+		reply = NULL;
+		err = etcd_call(state->client, "/v3/kv/range", request, &reply);
+		if (!err)
+			err = etcd_listing_append(state->client->ctx, reply, state->subnets,
+						  leases, count, &page_revision);
+		if (!err && !*revision)
+			*revision = page_revision;
+		more = !err && etcd_page_more(reply);
+	}
 	json_decref(reply);
+	if (err < 0) {
+		ovl_leases_free(*leases, *count);
+		*leases = NULL;
+		*count = 0;
+	}
 	return err;
 }
 
