@@ -37,9 +37,16 @@ const char *node_plane_subnet(const struct ovl_node *node, int family)
 	return NULL;
 }
 
-/* Store events applied to the kernel one at a time, per read; the rest of
- * a burst is synced in one go. */
+/* Store events applied to the kernel one at a time, per read, before the
+ * rest of a burst is synced in one go: a sync dumps every entry (about a
+ * tenth of the cost of adding one per peer of the table), so it pays only
+ * for bursts of more than a tenth of the table. */
 #define EVENTS_ONE_BY_ONE 32
+static size_t events_one_by_one(const struct ovl_node *node)
+{
+	return node->peers.count / 10 > EVENTS_ONE_BY_ONE ? node->peers.count / 10 :
+	       EVENTS_ONE_BY_ONE;
+}
 
 /* ------------------------------------------------------------ the table */
 
@@ -386,7 +393,7 @@ static void read_events(struct ovl_node *node, size_t one_by_one)
 
 void node_store_events_read(struct ovl_node *node)
 {
-	read_events(node, EVENTS_ONE_BY_ONE);
+	read_events(node, events_one_by_one(node));
 	if (node->kernel_behind) {
 		node->kernel_behind = 0;
 		/* kernel_sync logged why; the table is right, retry soon. */

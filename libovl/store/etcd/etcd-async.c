@@ -475,9 +475,14 @@ int etcd_async_dispatch(struct store_async *store_async)
 static int op_start(struct etcd_op *op, int err)
 {
 	const char *subnets = op->owner->store->subnets;
+	struct ovl_lease **leases;
+	size_t count;
 
 	if (!err && op->kind == OP_RENEW)
 		err = start_write(op);
+	else if (!err && op->kind == OP_ACQUIRE &&
+		 etcd_recent_take(op->owner->store, &leases, &count))
+		err = acquire_listed(op, leases, count);
 	else if (!err && op->kind == OP_CHANGED)
 		err = send_step(op, STEP_PROBE, "/v3/kv/range", etcd_newest_request(subnets));
 	else if (!err)

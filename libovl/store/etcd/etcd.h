@@ -86,7 +86,15 @@ struct etcd_store {
 	struct etcd_client *client;
 	char *subnets;			/* "<prefix>/subnets/" */
 	char *config_key;		/* "<prefix>/config" */
+	/* The last list_alive's records, for an acquisition that follows at
+	 * once (a node starting lists, then acquires): its writes compare
+	 * revisions, so a stale choice costs only a fresh listing. */
+	struct ovl_lease **recent;
+	size_t recent_count;
+	int64_t recent_ms;		/* monotonic */
 };
+/* Takes the recent listing (1 when there is one younger than a second). */
+int etcd_recent_take(struct etcd_store *store, struct ovl_lease ***leases, size_t *count);
 
 /* Errors after which another endpoint may do better. */
 int etcd_is_connection_error(int err);

@@ -18,6 +18,8 @@ static struct etcd_store *state_of(struct ovl_store *store)
 	return store->state;
 }
 
+static void recent_drop(struct etcd_store *state);
+
 static int etcd_open(struct ovl_store *store, const char *uri)
 {
 	struct etcd_store *state;
@@ -50,6 +52,7 @@ static void etcd_close(struct ovl_store *store)
 	if (!state)
 		return;
 	etcd_client_close(state->client);
+	recent_drop(state);
 	free(state->subnets);
 	free(state->config_key);
 	free(state);
@@ -154,16 +157,66 @@ void etcd_leases_alive(struct ovl_lease **leases, size_t count)
 		leases[i]->expiration = leases[i]->store_id ? INT64_MAX : 0;
 }
 
-/* One range request: etcd deletes expired keys, so what it lists is alive
- * and nobody here needs to know for how long. */
+#define RECENT_MS 1000
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void recent_drop(struct etcd_store *state)
+{
+	ovl_leases_free(state->recent, state->recent_count);
+	state->recent = NULL;
+	state->recent_count = 0;
+}
+
+int etcd_recent_take(struct etcd_store *state, struct ovl_lease ***leases, size_t *count)
+{
+	if (!state->recent || monotonic_ms() - state->recent_ms > RECENT_MS) {
+		recent_drop(state);
+		return 0;
+	}
+	*leases = state->recent;
+	*count = state->recent_count;
+	state->recent = NULL;
+	state->recent_count = 0;
+	return 1;
+}
+
+/* Kept for an acquisition that may follow; without memory, not kept. */
+static void recent_keep(struct etcd_store *state, struct ovl_lease **leases, size_t count)
+{
+	size_t i;
+
+	recent_drop(state);
+	state->recent = calloc(count ? count : 1, sizeof(*state->recent));
+	for (i = 0; state->recent && i < count; i++) {
+		state->recent[i] = lease_copy(leases[i]);
+		if (!state->recent[i]) {
+			ovl_leases_free(state->recent, i);
+			state->recent = NULL;
+		}
+	}
+	state->recent_count = state->recent ? count : 0;
+	state->recent_ms = monotonic_ms();
+}
+
+/* Paged range requests: etcd deletes expired keys, so what it lists is
+ * alive and nobody here needs to know for how long. */
 static int etcd_list_alive(struct ovl_store *store, struct ovl_lease ***leases,
 			   size_t *count)
 {
 	int64_t listed;
 	int err = list_subnets(state_of(store), leases, count, &listed);
 
-	if (!err)
+	if (!err) {
 		etcd_leases_alive(*leases, *count);
+		recent_keep(state_of(store), *leases, *count);
+	}
 	return err;
 }
 
