@@ -84,10 +84,12 @@ teardown() {
 	ip netns del "$H"
 }
 
+# Resyncs the agent finished so far (its debug line).
+resyncs() { grep -c 'debug: resync:' "$shm/agent.log"; }
 # start_agent STORE: sets AGENT and READY_MS (start -> ready, every peer in).
 start_agent() {
 	local start=$(now_ms)
-	ip netns exec "$H" "$OVLCTL" --store "$1" run --node scale --iface eth0 \
+	ip netns exec "$H" "$OVLCTL" --verbose --store "$1" run --node scale --iface eth0 \
 		--subnet-file "$shm/subnet.env" --resync "$RESYNC" >"$shm/agent.log" 2>&1 &
 	AGENT=$!
 	track_pid "$AGENT"
@@ -100,7 +102,7 @@ start_agent() {
 
 declare -A R
 measure_etcd() {
-	local n=$1 before cpu0 ecpu0 req wall ccpu start
+	local n=$1 before cpu0 ecpu0 req wall ccpu start synced
 	setup "$n"
 	in_h $TOOL write "$ETCD" 256 "$n"
 	start_agent "etcd://$ETCD"
@@ -111,9 +113,10 @@ measure_etcd() {
 	before=$(in_h $TOOL requests "$ETCD")
 	cpu0=$(cpu_ns "$AGENT")
 	ecpu0=$(etcd_cpu_ms "$ETCD_PID")
+	synced=$(resyncs)
 	sleep "$IDLE"
 	req=$(( $(in_h $TOOL requests "$ETCD") - before ))
-	R[$n,resyncs]=$(( IDLE / RESYNC ))
+	R[$n,resyncs]=$(( $(resyncs) - synced ))
 	R[$n,req]=$(awk -v r="$req" -v n="${R[$n,resyncs]}" 'BEGIN { printf "%.1f", r / n }')
 	R[$n,cpu]=$(awk -v c="$(( $(cpu_ns "$AGENT") - cpu0 ))" -v n="${R[$n,resyncs]}" \
 		'BEGIN { printf "%.2f", c / 1e6 / n }')
@@ -149,7 +152,7 @@ measure_etcd() {
 }
 
 measure_file() {
-	local n=$1 cpu0
+	local n=$1 cpu0 synced
 	H=$(ns_add "f$n")
 	underlay
 	$TOOL file "$shm/store.json" "$n"
@@ -158,8 +161,9 @@ measure_file() {
 	R[file,ready]=$READY_MS
 	sleep 1
 	cpu0=$(cpu_ns "$AGENT")
+	synced=$(resyncs)
 	sleep "$IDLE"
-	R[file,cpu]=$(awk -v c="$(( $(cpu_ns "$AGENT") - cpu0 ))" -v n="$(( IDLE / RESYNC ))" \
+	R[file,cpu]=$(awk -v c="$(( $(cpu_ns "$AGENT") - cpu0 ))" -v n="$(( $(resyncs) - synced ))" \
 		'BEGIN { printf "%.2f", c / 1e6 / n }')
 	kill "$AGENT"; wait "$AGENT" 2>/dev/null
 	ip netns del "$H"
@@ -183,7 +187,7 @@ for n in $SIZES; do
 		"${R[$n,f_req]}" "$(awk -v a="${R[$n,f_req]}" -v b="${R[$n,req]}" 'BEGIN { printf "%.0f", a / (b ? b : 1) }')"
 	printf '  etcd CPU per resync          %8s ms       %8s ms\n' "${R[$n,etcd]}" "${R[$n,f_etcd]}"
 	printf '  client CPU per resync        %8s ms       %8s ms (python client)\n' "${R[$n,cpu]}" "${R[$n,f_cpu]}"
-	printf '  idle agent CPU over %d s     %s\n' "$IDLE" "${R[$n,idle]}"
+	printf '  idle agent CPU over %d s     %s, %d resyncs\n' "$IDLE" "${R[$n,idle]}" "${R[$n,resyncs]}"
 	printf '  %d removals in the kernel   %8s ms (from the first write; writes %s ms)\n' "$CHURN" "${R[$n,del]}" "${R[$n,writes_del]}"
 	printf '  %d additions in the kernel  %8s ms (from the first write; writes %s ms)\n' "$CHURN" "${R[$n,add]}" "${R[$n,writes_add]}"
 	printf '  agent RSS                    %8s MiB (peak %s MiB)\n' "${R[$n,rss]}" "${R[$n,hwm]}"
