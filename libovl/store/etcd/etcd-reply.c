@@ -240,9 +240,16 @@ int etcd_listing_parse(struct ovl_ctx *ctx, const json_t *reply,
 		       const char *subnets, struct ovl_lease ***leases,
 		       size_t *count, int64_t *revision)
 {
+	int err;
+
 	*leases = NULL;
 	*count = 0;
-	return etcd_listing_append(ctx, reply, subnets, leases, count, revision);
+	err = etcd_listing_append(ctx, reply, subnets, leases, count, revision);
+	if (err < 0) {
+		free(*leases);	/* empty: a failed append keeps no record */
+		*leases = NULL;
+	}
+	return err;
 }
 
 int etcd_listing_append(struct ovl_ctx *ctx, const json_t *reply,
