@@ -1,8 +1,8 @@
 /*
  * node-sync.c - the agent's data path: the table of other nodes' leases,
- * store events applied one by one, full resyncs that make the kernel match
- * the store (ovl_peer_sync), and the repair of a device that was deleted,
- * replaced or flapped (recreated with the same MAC, every peer replayed).
+ * store events applied one by one (a burst in one batch), resyncs that make
+ * the kernel match the store (ovl_peer_sync) and list the store only when
+ * it changed.  The repair of devices is in node-repair.c.
  */
 #include <net/if.h>
 #include <stdio.h>
@@ -37,17 +37,18 @@ const char *node_plane_subnet(const struct ovl_node *node, int family)
 	return NULL;
 }
 
-/* ------------------------------------------------------------ the table */
-
-static struct node_peer *find_peer(struct ovl_node *node, const char *key)
+/* Store events applied to the kernel one at a time, per read, before the
+ * rest of a burst is synced in one go: a sync dumps every entry (about a
+ * tenth of the cost of adding one per peer of the table), so it pays only
+ * for bursts of more than a tenth of the table. */
+#define EVENTS_ONE_BY_ONE 32
+static size_t events_one_by_one(const struct ovl_node *node)
 {
-	size_t i;
-
-	for (i = 0; i < node->npeers; i++)
-		if (!strcmp(node->peers[i].key, key))
-			return &node->peers[i];
-	return NULL;
+	return node->peers.count / 10 > EVENTS_ONE_BY_ONE ? node->peers.count / 10 :
+	       EVENTS_ONE_BY_ONE;
 }
+
+/* ------------------------------------------------------------ the table */
 
 static int same_peer(const struct node_peer *a, const struct node_peer *b)
 {
@@ -58,50 +59,19 @@ size_t node_peer_count(const struct ovl_node *node)
 {
 	size_t i, count = 0;
 
-	for (i = 0; i < node->npeers; i++)
-		count += node->peers[i].valid && !node->peers[i].refused;
+	for (i = 0; i < node->peers.count; i++)
+		count += node->peers.items[i].valid && !node->peers.items[i].refused;
 	return count;
 }
 
 size_t node_skipped_count(const struct ovl_node *node)
 {
-	return node->npeers - node_peer_count(node);
-}
-
-static void free_peers(struct node_peer *peers, size_t count)
-{
-	size_t i;
-
-	for (i = 0; i < count; i++)
-		free(peers[i].key);
-	free(peers);
+	return node->peers.count - node_peer_count(node);
 }
 
 void node_peers_clear(struct ovl_node *node)
 {
-	free_peers(node->peers, node->npeers);
-	node->peers = NULL;
-	node->npeers = node->peers_size = 0;
-}
-
-static int append_peer(struct node_peer **peers, size_t *count, size_t *size,
-		       const struct node_peer *peer, const char *key)
-{
-	struct node_peer *grown;
-
-	if (*count == *size) {
-		grown = realloc(*peers, (*size ? *size * 2 : 16) * sizeof(**peers));
-		if (!grown)
-			return -ENOMEM;
-		*peers = grown;
-		*size = *size ? *size * 2 : 16;
-	}
-	(*peers)[*count] = *peer;
-	(*peers)[*count].key = strdup(key);
-	if (!(*peers)[*count].key)
-		return -ENOMEM;
-	(*count)++;
-	return 0;
+	peer_table_clear(&node->peers);
 }
 
 /* The lease as a peer of every plane.  A record that fails any check is
@@ -139,14 +109,14 @@ static int plane_peers(const struct ovl_node *node, int plane,
 	size_t i;
 
 	*count = 0;
-	peers = calloc(node->npeers ? node->npeers : 1, sizeof(*peers));
+	peers = calloc(node->peers.count ? node->peers.count : 1, sizeof(*peers));
 	if (!peers)
 		return ctx_fail(node->ctx, -ENOMEM, "out of memory");
-	for (i = 0; i < node->npeers; i++) {
-		const struct peer_text *text = &node->peers[i].text[plane];
+	for (i = 0; i < node->peers.count; i++) {
+		const struct node_peer *peer = &node->peers.items[i];
+		const struct peer_text *text = &peer->text[plane];
 
-		if (!node->peers[i].valid || !text->subnet[0] ||
-		    node->peers[i].refused & 1u << plane)
+		if (!peer->valid || !text->subnet[0] || peer->refused & 1u << plane)
 			continue;
 		peers[*count].subnet = text->subnet;
 		peers[*count].public_ip = text->public_ip;
@@ -157,30 +127,40 @@ static int plane_peers(const struct ovl_node *node, int plane,
 	return 0;
 }
 
+static int compare_texts(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Before the first sync: name the entries of hosts that left while we were
  * not running, which the sync is about to remove. */
 static void log_stale(struct ovl_node *node, int plane, const struct ovl_peer *peers,
 		      size_t count)
 {
 	struct ovl_peer *installed;
-	size_t n, i, j;
+	const char **subnets;
+	size_t n, i;
 
 	if (ovl_peer_list(node->planes[plane].link, &installed, &n) < 0) {
 		ctx_clear_error(node->ctx);
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < count && strcmp(peers[j].subnet, installed[i].subnet); j++)
-			;
-		if (j == count)
+	subnets = calloc(count ? count : 1, sizeof(*subnets));
+	for (i = 0; subnets && i < count; i++)
+		subnets[i] = peers[i].subnet;
+	if (subnets)
+		qsort(subnets, count, sizeof(*subnets), compare_texts);
+	for (i = 0; subnets && i < n; i++)
+		if (!bsearch(&installed[i].subnet, subnets, count, sizeof(*subnets),
+			     compare_texts))
 			ctx_log(node->ctx, OVL_LOG_NOTICE,
 				"stale peer %s via %s removed: no lease holds it", installed[i].subnet,
 				installed[i].public_ip ? installed[i].public_ip : "-");
-	}
+	free(subnets);
 	ovl_peers_free(installed, n);
 }
 
-static int sync_plane(struct ovl_node *node, int plane)
+int node_sync_plane(struct ovl_node *node, int plane)
 {
 	struct ovl_peer *peers = NULL;
 	size_t count;
@@ -207,6 +187,10 @@ static int apply_peer(struct ovl_node *node, struct node_peer *peer, const char 
 {
 	int i, err, first = 0;
 
+	if (node->batching) {
+		node->kernel_behind = 1;
+		return 0;
+	}
 	for (i = 0; i < node->nplanes; i++) {
 		const struct peer_text *text = &peer->text[i];
 		struct ovl_peer kernel = { text->subnet, text->public_ip,
@@ -274,8 +258,8 @@ static int refuse_bad_peers(struct ovl_node *node, int plane)
 	size_t i;
 
 	ctx_clear_error(node->ctx);
-	for (i = 0; i < node->npeers; i++) {
-		struct node_peer *peer = &node->peers[i];
+	for (i = 0; i < node->peers.count; i++) {
+		struct node_peer *peer = &node->peers.items[i];
 		const struct peer_text *text = &peer->text[plane];
 		struct ovl_peer kernel = { text->subnet, text->public_ip,
 					   text->mac[0] ? text->mac : NULL };
@@ -321,7 +305,7 @@ static void on_added(struct ovl_node *node, const struct ovl_lease *lease)
 	if (node_is_own_record(node, lease))
 		return;		/* an older record of ours: not a peer */
 	evaluate(node, lease, &fresh, why, sizeof(why));
-	old = find_peer(node, key);
+	old = peer_table_find(&node->peers, key);
 	if (old && old->refused && !memcmp(old->text, fresh.text, sizeof(fresh.text)))
 		return;		/* refused as it is: the resyncs retry it */
 	if (old && same_peer(old, &fresh))
@@ -343,8 +327,7 @@ static void on_added(struct ovl_node *node, const struct ovl_lease *lease)
 	if (old) {
 		fresh.key = old->key;
 		*old = fresh;
-	} else if (append_peer(&node->peers, &node->npeers, &node->peers_size,
-			       &fresh, key) < 0) {
+	} else if (peer_table_add(&node->peers, &fresh, key) < 0) {
 		kernel_failed(node, -ENOMEM, "peer table");
 	}
 }
@@ -361,7 +344,7 @@ static void on_removed(struct ovl_node *node, const struct ovl_lease *lease)
 			node_lease_lost(node, "its record was deleted or expired");
 		return;
 	}
-	old = find_peer(node, key);
+	old = peer_table_find(&node->peers, key);
 	if (!old)
 		return;
 	if (old->valid) {
@@ -372,77 +355,89 @@ static void on_removed(struct ovl_node *node, const struct ovl_lease *lease)
 		else
 			ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s removed: %s", key, text);
 	}
-	free(old->key);
-	*old = node->peers[--node->npeers];
+	peer_table_remove(&node->peers, old);
 }
 
-void node_store_events_read(struct ovl_node *node)
+static int kernel_sync(struct ovl_node *node);
+
+/* Applies the watch's pending events: the first one_by_one to the kernel
+ * each, the rest of a burst (many nodes joining or leaving at once) to the
+ * table only, leaving kernel_behind set for one batched sync. */
+static void read_events(struct ovl_node *node, size_t one_by_one)
 {
 	struct ovl_lease *lease;
+	size_t applied = 0;
 	int event, err;
 
 	while (node->watch) {
 		err = ovl_watch_next(node->watch, &event, &lease);
 		if (err == -EAGAIN)
-			return;
+			break;
 		if (err < 0) {
 			/* The data path stays; the next resync reopens the watch. */
 			node_error(node, err, "store watch");
 			ovl_watch_close(node->watch);
 			node->watch = NULL;
 			node->resync_at = node_now_ms() + node_backoff(&node->resync_backoff_ms);
-			return;
+			break;
 		}
+		node->batching = ++applied > one_by_one;
 		if (event == OVL_WATCH_ADDED)
 			on_added(node, lease);
 		else if (event == OVL_WATCH_REMOVED)
 			on_removed(node, lease);
 		ovl_lease_free(lease);
 	}
+	node->batching = 0;
+}
+
+void node_store_events_read(struct ovl_node *node)
+{
+	read_events(node, events_one_by_one(node));
+	if (node->kernel_behind) {
+		node->kernel_behind = 0;
+		/* kernel_sync logged why; the table is right, retry soon. */
+		if (kernel_sync(node) < 0)
+			node->resync_at = node_now_ms() + node_backoff(&node->resync_backoff_ms);
+	}
 }
 
 /* --------------------------------------------------------------- resync */
 
 /* Logs what a resync changed compared with the table we had. */
-static void log_changes(struct ovl_node *node, const struct node_peer *peers,
-			size_t count)
+static void log_changes(struct ovl_node *node, const struct peer_table *fresh)
 {
+	const struct node_peer *peer, *old;
 	char text[256];
 	size_t i;
 
-	for (i = 0; i < count; i++) {
-		struct node_peer *old = find_peer(node, peers[i].key);
-
-		if ((old && same_peer(old, &peers[i])) || peers[i].was_refused)
+	for (i = 0; i < fresh->count; i++) {
+		peer = &fresh->items[i];
+		old = peer_table_find(&node->peers, peer->key);
+		if ((old && same_peer(old, peer)) || peer->was_refused || !peer->valid)
 			continue;
-		describe(node, &peers[i], text, sizeof(text));
-		if (peers[i].valid)
-			ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s %s: %s", peers[i].key,
-				old && old->valid ? "changed" : "added", text);
+		describe(node, peer, text, sizeof(text));
+		ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s %s: %s", peer->key,
+			old && old->valid ? "changed" : "added", text);
 	}
-	for (i = 0; i < node->npeers; i++) {
-		size_t j;
-
-		for (j = 0; j < count && strcmp(peers[j].key, node->peers[i].key); j++)
-			;
-		if (j == count && node->peers[i].valid) {
-			describe(node, &node->peers[i], text, sizeof(text));
-			ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s removed: %s",
-				node->peers[i].key, text);
-		}
+	for (i = 0; i < node->peers.count; i++) {
+		old = &node->peers.items[i];
+		if (!old->valid || peer_table_find(fresh, old->key))
+			continue;
+		describe(node, old, text, sizeof(text));
+		ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s removed: %s", old->key, text);
 	}
 }
 
 /* The store's listing as a new table; our own record checked on the way. */
 static int listing_table(struct ovl_node *node, struct ovl_lease **leases,
-			 size_t count, struct node_peer **out, size_t *npeers)
+			 size_t count, struct peer_table *table)
 {
-	struct node_peer *peers = NULL, fresh, *old;
-	size_t size = 0, i;
+	struct node_peer fresh, *old;
 	char why[512];
 	int own_seen = 0;
+	size_t i;
 
-	*npeers = 0;
 	for (i = 0; i < count; i++) {
 		const char *key = ovl_lease_key(leases[i]);
 
@@ -451,23 +446,22 @@ static int listing_table(struct ovl_node *node, struct ovl_lease **leases,
 			own_record_changed(node, leases[i]);
 			continue;
 		}
-		if (node_is_own_record(node, leases[i]))
+		if (node_is_own_record(node, leases[i]) || peer_table_find(table, key))
 			continue;
 		evaluate(node, leases[i], &fresh, why, sizeof(why));
-		old = find_peer(node, key);
+		old = peer_table_find(&node->peers, key);
 		/* Tried again: the underlay may have changed. */
 		fresh.was_refused = old && !memcmp(old->text, fresh.text, sizeof(fresh.text)) ?
 			old->refused : 0;
 		if (!fresh.valid && (!old || old->valid))
 			ctx_log(node->ctx, OVL_LOG_WARNING, "skipping lease %s: %s", key, why);
-		if (append_peer(&peers, npeers, &size, &fresh, key) < 0) {
-			free_peers(peers, *npeers);
+		if (peer_table_add(table, &fresh, key) < 0) {
+			peer_table_clear(table);
 			return ctx_fail(node->ctx, -ENOMEM, "out of memory");
 		}
 	}
 	if (!own_seen && !node->lease_lost)
 		node_lease_lost(node, "its record is no longer in the store");
-	*out = peers;
 	return 0;
 }
 
@@ -477,46 +471,46 @@ static void log_accepted(struct ovl_node *node)
 	char text[256];
 	size_t i;
 
-	for (i = 0; i < node->npeers; i++) {
-		if (!node->peers[i].valid || !node->peers[i].was_refused ||
-		    node->peers[i].refused)
+	for (i = 0; i < node->peers.count; i++) {
+		struct node_peer *peer = &node->peers.items[i];
+
+		if (!peer->valid || !peer->was_refused || peer->refused)
 			continue;
-		node->peers[i].was_refused = 0;
-		describe(node, &node->peers[i], text, sizeof(text));
-		ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s added: %s", node->peers[i].key, text);
+		peer->was_refused = 0;
+		describe(node, peer, text, sizeof(text));
+		ctx_log(node->ctx, OVL_LOG_NOTICE, "peer %s added: %s", peer->key, text);
 	}
 }
 
-/* The rest of a resync, once the store listed its records. */
-static int resync_listed(struct ovl_node *node, struct ovl_lease **leases, size_t count)
+/* Makes the kernel hold the table's valid peers (one dump and diff per
+ * plane, sent in batches), retrying the peers the backend refused. */
+static int kernel_sync(struct ovl_node *node)
 {
-	struct node_peer *peers = NULL, *old_peers;
-	size_t npeers = 0, old_count;
 	int err, i;
 
-	err = listing_table(node, leases, count, &peers, &npeers);
-	ovl_leases_free(leases, count);
-	if (err < 0)
-		return err;
-	log_changes(node, peers, npeers);
-	old_peers = node->peers;
-	old_count = node->npeers;
-	node->peers = peers;
-	node->npeers = node->peers_size = npeers;
-	free_peers(old_peers, old_count);
 	for (i = 0; i < node->nplanes; i++) {
 		if (!node->planes[i].link)
 			continue;
-		err = sync_plane(node, i);
+		err = node_sync_plane(node, i);
 		/* Without the peers the backend refuses, the rest goes in. */
 		if (is_refusal(node, err) && refuse_bad_peers(node, i) > 0)
-			err = sync_plane(node, i);
+			err = node_sync_plane(node, i);
 		if (err < 0) {
 			node_error(node, err, "syncing peers");
 			return err;
 		}
 	}
 	log_accepted(node);
+	return 0;
+}
+
+/* The kernel side of a resync, once the table is right. */
+static int resync_kernel(struct ovl_node *node)
+{
+	int err = kernel_sync(node);
+
+	if (err < 0)
+		return err;
 	node->last_sync = time(NULL);
 	node->resync_backoff_ms = 0;
 	ctx_log(node->ctx, OVL_LOG_DEBUG, "resync: %zu peers, %zu skipped",
@@ -524,12 +518,37 @@ static int resync_listed(struct ovl_node *node, struct ovl_lease **leases, size_
 	return 0;
 }
 
+/* The rest of a resync, once the store listed its records. */
+static int resync_listed(struct ovl_node *node, struct ovl_lease **leases, size_t count)
+{
+	struct peer_table fresh = { 0 };
+	int err;
+
+	err = listing_table(node, leases, count, &fresh);
+	ovl_leases_free(leases, count);
+	if (err < 0)
+		return err;
+	log_changes(node, &fresh);
+	peer_table_clear(&node->peers);
+	node->peers = fresh;
+	return resync_kernel(node);
+}
+
 int node_resync(struct ovl_node *node)
 {
 	struct ovl_lease **leases = NULL;
 	size_t count = 0;
-	int err = ovl_leases(node->store, &leases, &count);
+	int err;
 
+	/* A watch just opened holds the store's listing as events: taken as
+	 * the table, the store is listed once at start, not twice. */
+	if (node->watch && !node->last_sync) {
+		read_events(node, 0);
+		node->kernel_behind = 0;
+		if (node->watch)
+			return resync_kernel(node);
+	}
+	err = store_list_alive(node->store, &leases, &count);
 	if (err < 0) {
 		node_error(node, err, "listing the store");
 		return err;
@@ -537,19 +556,14 @@ int node_resync(struct ovl_node *node)
 	return resync_listed(node, leases, count);
 }
 
-/* The store's answer to node_resync_start: the masquerade rules are
+/* The end of a resync node_resync_start began: the masquerade rules are
  * checked on the same period (flannel: 5 s), and the next resync is due a
  * period from now, unless one was asked for meanwhile. */
-static void listed(void *arg, int err, struct ovl_lease **leases, size_t count)
+static void resync_finished(struct ovl_node *node, int err)
 {
-	struct ovl_node *node = arg;
 	int64_t now = node_now_ms();
 
 	node->listing = 0;
-	if (err < 0)
-		node_error(node, err, "listing the store");
-	else
-		err = resync_listed(node, leases, count);
 	node_masq_ensure(node, 0);
 	if (node->resync_at > node->listing_since)
 		return;
@@ -559,13 +573,48 @@ static void listed(void *arg, int err, struct ovl_lease **leases, size_t count)
 				 node_backoff(&node->resync_backoff_ms) : node->resync_ms);
 }
 
+static void listed(void *arg, int err, struct ovl_lease **leases, size_t count)
+{
+	struct ovl_node *node = arg;
+
+	if (err < 0)
+		node_error(node, err, "listing the store");
+	else
+		err = resync_listed(node, leases, count);
+	resync_finished(node, err);
+}
+
+/* The store's answer to whether anything changed since the last listing:
+ * when not, the table (that listing and the watch's events since) stands,
+ * and only the kernel is compared with it, refused peers tried again. */
+static void checked(void *arg, int err, int changed)
+{
+	struct ovl_node *node = arg;
+	size_t i;
+
+	if (!err && changed && !(err = store_async_list(node->requests, listed, node)))
+		return;
+	if (err < 0) {
+		node_error(node, err, "listing the store");
+	} else {
+		for (i = 0; i < node->peers.count; i++) {
+			node->peers.items[i].was_refused = node->peers.items[i].refused;
+			node->peers.items[i].refused = 0;
+		}
+		err = resync_kernel(node);
+	}
+	resync_finished(node, err);
+}
+
 int node_resync_start(struct ovl_node *node)
 {
 	int err;
 
 	if (!node->watch && node_watch_open(node, 1) < 0)
 		node_error(node, -EIO, "reopening the store watch");
-	err = store_async_list(node->requests, listed, node);
+	err = store_async_changed(node->requests, checked, node);
+	if (err == -EOPNOTSUPP)
+		err = store_async_list(node->requests, listed, node);
 	if (err < 0) {
 		node_error(node, err, "listing the store");
 		return err;
@@ -573,140 +622,4 @@ int node_resync_start(struct ovl_node *node)
 	node->listing = 1;
 	node->listing_since = node_now_ms();
 	return 0;
-}
-
-/* ---------------------------------------------------------- link events */
-
-static void need_repair(struct node_plane *plane, const char *why)
-{
-	if (!plane->repair) {
-		plane->repair = why;
-		plane->repair_at = node_now_ms();
-		plane->repair_backoff_ms = 0;
-	}
-}
-
-void node_link_event(void *userdata, int event, int ifindex, const char *name,
-		     unsigned int flags)
-{
-	struct ovl_node *node = userdata;
-	int i;
-
-	if (node->discarding_links)
-		return;
-	if (!node->backend->has_device) {
-		/* No device to repair; an underlay set down loses our routes. */
-		if (event == LINKWATCH_NEW && ifindex == node->underlay.ifindex) {
-			if ((flags & IFF_UP) && !node->underlay_up) {
-				ctx_log(node->ctx, OVL_LOG_NOTICE,
-					"%s is up again: reinstalling the routes", name);
-				node->resync_at = node_now_ms();
-			}
-			node->underlay_up = (flags & IFF_UP) != 0;
-		}
-		return;
-	}
-	for (i = 0; i < node->nplanes; i++) {
-		struct node_plane *plane = &node->planes[i];
-
-		if (event == LINKWATCH_DEL && ifindex == plane->ifindex) {
-			need_repair(plane, "deleted");
-		} else if (event == LINKWATCH_NEW && ifindex != plane->ifindex &&
-			   !strcmp(name, plane->device)) {
-			need_repair(plane, "replaced");
-		} else if (event == LINKWATCH_NEW && ifindex == plane->ifindex) {
-			/* Down and up again wipes the device's routes and
-			 * permanent neighbours: a flap needs a replay too. */
-			if (!(flags & IFF_UP))
-				need_repair(plane, "set down");
-			else if (!plane->known_up)
-				need_repair(plane, "flapped");
-			plane->known_up = (flags & IFF_UP) != 0;
-		}
-	}
-}
-
-void node_link_events_read(struct ovl_node *node)
-{
-	int err = linkwatch_read(node->links), i;
-
-	if (err == -ENOBUFS && !node->backend->has_device) {
-		node->resync_at = node_now_ms();
-	} else if (err == -ENOBUFS) {
-		for (i = 0; i < node->nplanes; i++)
-			need_repair(&node->planes[i], "link events were lost");
-	} else if (err < 0) {
-		ctx_log(node->ctx, OVL_LOG_WARNING, "reading link events: %s",
-			ovl_strerror(err));
-	}
-}
-
-void node_link_events_discard(struct ovl_node *node)
-{
-	node->discarding_links = 1;
-	linkwatch_read(node->links);
-	node->discarding_links = 0;
-}
-
-int node_planes_need_repair(const struct ovl_node *node)
-{
-	int i;
-
-	for (i = 0; i < node->nplanes; i++)
-		if (node->planes[i].repair)
-			return 1;
-	return 0;
-}
-
-static int repair_plane(struct ovl_node *node, int i)
-{
-	struct node_plane *plane = &node->planes[i];
-	int err, old_ifindex;
-
-	/* A new subnet: start from a clean device rather than leave the old
-	 * address (and what routes through it) behind. */
-	if (!strcmp(plane->repair, "subnet changed") && plane->link) {
-		err = ovl_link_down(plane->link);
-		if (err < 0)
-			return err;
-	}
-	old_ifindex = plane->ifindex;
-	err = node_plane_up(node, plane);
-	/* "down" is announced before a deletion; a new ifindex tells. */
-	if (err == 0 && plane->ifindex != old_ifindex && !strcmp(plane->repair, "set down"))
-		plane->repair = "deleted";
-	if (err == 0)
-		err = sync_plane(node, i);
-	return err;
-}
-
-void node_repair_planes(struct ovl_node *node)
-{
-	int i, err, repaired = 0;
-	int64_t now = node_now_ms();
-
-	for (i = 0; i < node->nplanes; i++) {
-		struct node_plane *plane = &node->planes[i];
-		char what[64];
-
-		if (!plane->repair || now < plane->repair_at)
-			continue;
-		repaired = 1;
-		err = repair_plane(node, i);
-		if (err < 0) {
-			snprintf(what, sizeof(what), "repairing %s (%s)", plane->device,
-				 plane->repair);
-			node_error(node, err, what);
-			plane->repair_at = node_now_ms() + node_backoff(&plane->repair_backoff_ms);
-			continue;
-		}
-		ctx_log(node->ctx, OVL_LOG_NOTICE,
-			"%s %s: brought back with %s%s%ssubnet %s, %zu peers replayed",
-			plane->device, plane->repair, plane->mac[0] ? "MAC " : "", plane->mac,
-			plane->mac[0] ? ", " : "", plane->subnet,
-			node_peer_count(node));
-		plane->repair = NULL;
-	}
-	if (repaired)
-		node_link_events_discard(node);
 }

@@ -108,7 +108,7 @@ static int setup_planes(struct ovl_node *node)
 
 	/* Unreachable store: no old record to learn from; acquiring will
 	 * say why. */
-	if (ovl_leases(node->store, &leases, &count) < 0)
+	if (store_list_alive(node->store, &leases, &count) < 0)
 		ctx_clear_error(node->ctx);
 	for (i = 0; i < count; i++)
 		node->lease_existed |= node_is_own_record(node, leases[i]);
@@ -151,7 +151,10 @@ int node_watch_open(struct ovl_node *node, int nonblocking)
 
 	if (node->watch)
 		return 0;
-	err = store_watch_open(node->store, nonblocking, &node->watch);
+	/* Other nodes' expirations are etcd's business: it deletes expired
+	 * records and the watch reports that. */
+	err = store_watch_open(node->store, STORE_WATCH_ALIVE_ONLY |
+			       (nonblocking ? STORE_WATCH_NONBLOCKING : 0), &node->watch);
 	if (err < 0)
 		return err;
 	if (epoll_ctl(node->epoll_fd, EPOLL_CTL_ADD, ovl_watch_fd(node->watch), &event) < 0) {

@@ -2,11 +2,12 @@
  * node.h - what the agent's files share: the agent's state, the check that
  * turns a lease into a peer, and the functions its files call across.
  * The files: node.c (life cycle: start, the pollable fd, dispatch, status,
- * stop), node-lease.c (our lease and subnet.env), node-sync.c (peers and
- * device repair), node-peer.c (which lease records are peers),
+ * stop), node-lease.c (our lease and subnet.env), node-sync.c (peers),
+ * node-repair.c (devices deleted or flapped), node-peer.c (which lease
+ * records are peers),
  * node-backend.c with node-backend.h (the backends' table; one file per
  * backend: backend-vxlan.c, backend-hostgw.c, backend-udp.c), node-masq.c
- * (--ip-masq).
+ * (--ip-masq), peer-table.c (the peers by lease key).
  *
  * The agent is the top layer: it uses only the public API (include/ovl.h)
  * and what the layers below export through their headers (core/internal.h,
@@ -80,6 +81,20 @@ struct node_peer {
 	struct peer_text text[2];	/* per plane; subnet "" when absent */
 };
 
+/* The peers by lease key (peer-table.c): items[0..count) in no order;
+ * adding may move them, removing moves the last one into the gap. */
+struct peer_table {
+	struct node_peer *items;
+	size_t count, size;
+	size_t *slots;			/* item index + 1, 0: empty */
+	size_t nslots;			/* a power of two, over twice count */
+};
+struct node_peer *peer_table_find(const struct peer_table *table, const char *key);
+/* Copies peer and key (which must not be in the table yet). */
+int peer_table_add(struct peer_table *table, const struct node_peer *peer, const char *key);
+void peer_table_remove(struct peer_table *table, struct node_peer *peer);
+void peer_table_clear(struct peer_table *table);
+
 struct node_backend_ops;
 
 struct ovl_node {
@@ -111,8 +126,9 @@ struct ovl_node {
 	int discarding_links;		/* reading our own changes' echo */
 	int epoll_fd, timer_fd;
 
-	struct node_peer *peers;
-	size_t npeers, peers_size;
+	struct peer_table peers;
+	int batching;			/* peer changes go to the table only */
+	int kernel_behind;		/* ... and the kernel needs a sync */
 
 	/* monotonic ms deadlines; INT64_MAX: none */
 	int64_t renew_at, reacquire_at, resync_at;
@@ -179,19 +195,25 @@ int node_masq_remove(struct ovl_node *node);
 /* --------------------------------------------------------- node-sync.c */
 
 /* Lists the store and makes the kernel hold exactly the valid peers:
- * node_resync waits for the listing (start), node_resync_start asks for it
+ * node_resync waits for the listing (start: the watch's first listing),
+ * node_resync_start asks for it
  * and the rest follows in a later dispatch (then resync_at is rescheduled). */
 int node_resync(struct ovl_node *node);
 int node_resync_start(struct ovl_node *node);
 void node_store_events_read(struct ovl_node *node);
+/* Makes the plane's kernel entries those of the table's valid peers. */
+int node_sync_plane(struct ovl_node *node, int plane);
+size_t node_peer_count(const struct ovl_node *node);
+size_t node_skipped_count(const struct ovl_node *node);
+void node_peers_clear(struct ovl_node *node);
+
+/* ------------------------------------------------------- node-repair.c */
+
 void node_link_event(void *userdata, int event, int ifindex, const char *name,
 		     unsigned int flags);
 void node_link_events_read(struct ovl_node *node);
 void node_link_events_discard(struct ovl_node *node);
 void node_repair_planes(struct ovl_node *node);
 int node_planes_need_repair(const struct ovl_node *node);
-size_t node_peer_count(const struct ovl_node *node);
-size_t node_skipped_count(const struct ovl_node *node);
-void node_peers_clear(struct ovl_node *node);
 
 #endif

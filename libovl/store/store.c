@@ -155,12 +155,24 @@ static int compare_by_subnet(const void *a, const void *b)
 	return compare_subnets(*(struct ovl_lease *const *)a, *(struct ovl_lease *const *)b);
 }
 
+static void drop_expired(struct ovl_lease **leases, size_t *count)
+{
+	int64_t now = time(NULL);
+	size_t i, n = 0;
+
+	for (i = 0; i < *count; i++) {
+		if (lease_expired(leases[i], now))
+			ovl_lease_free(leases[i]);
+		else
+			leases[n++] = leases[i];
+	}
+	*count = n;
+}
+
 OVL_EXPORT int ovl_leases(struct ovl_store *store, struct ovl_lease ***leases,
 			  size_t *count)
 {
-	int64_t now = time(NULL);
 	uint64_t revision;
-	size_t i, n = 0;
 	int err;
 
 	if (!leases || !count)
@@ -172,14 +184,23 @@ OVL_EXPORT int ovl_leases(struct ovl_store *store, struct ovl_lease ***leases,
 	err = store->ops->list(store, leases, count, &revision);
 	if (err < 0)
 		return err;
-	for (i = 0; i < *count; i++) {
-		if (lease_expired((*leases)[i], now))
-			ovl_lease_free((*leases)[i]);
-		else
-			(*leases)[n++] = (*leases)[i];
-	}
-	*count = n;
-	if (n)
-		qsort(*leases, n, sizeof(**leases), compare_by_subnet);
+	drop_expired(*leases, count);
+	if (*count)
+		qsort(*leases, *count, sizeof(**leases), compare_by_subnet);
 	return 0;
+}
+
+int store_list_alive(struct ovl_store *store, struct ovl_lease ***leases, size_t *count)
+{
+	uint64_t revision;
+	int err;
+
+	*leases = NULL;
+	*count = 0;
+	if (store->ops->list_alive)
+		return store->ops->list_alive(store, leases, count);
+	err = store->ops->list(store, leases, count, &revision);
+	if (!err)
+		drop_expired(*leases, count);
+	return err;
 }

@@ -17,6 +17,7 @@ struct store_async;
 typedef void (*store_list_done)(void *arg, int err, struct ovl_lease **leases,
 				size_t count);
 typedef void (*store_lease_done)(void *arg, int err, struct ovl_lease *lease);
+typedef void (*store_changed_done)(void *arg, int err, int changed);
 
 /* Every hook records its reason with ctx_fail(store->ctx, ...) on failure.
  * The generic layer (store.c) has already checked the arguments. */
@@ -32,6 +33,11 @@ struct store_ops {
 	/* Every record including expired ones; *revision the store's revision. */
 	int (*list)(struct ovl_store *store, struct ovl_lease ***leases,
 		    size_t *count, uint64_t *revision);
+	/* Optional: the records alive now, in one listing without a request
+	 * per record, expiration INT64_MAX when the store deletes expired
+	 * records itself (as async_list).  NULL: list, expired ones dropped. */
+	int (*list_alive)(struct ovl_store *store, struct ovl_lease ***leases,
+			  size_t *count);
 	/* Choose (lease_choose) and write atomically against racing writers.
 	 * request is always a whole struct (store.c copies short ones). */
 	int (*acquire)(struct ovl_store *store, const struct ovl_config *config,
@@ -63,6 +69,10 @@ struct store_ops {
 	 * when the store deletes expired records itself (etcd), else as
 	 * list gives them. */
 	int (*async_list)(struct store_async *async, store_list_done done, void *arg);
+	/* Optional: whether the records changed since the last listing this
+	 * async delivered (changed 1 before any), in one small request at
+	 * any number of records. */
+	int (*async_changed)(struct store_async *async, store_changed_done done, void *arg);
 	/* As renew; lease is updated (or marked lost) before done runs and
 	 * must stay valid until then. */
 	int (*async_renew)(struct store_async *async, struct ovl_lease *lease,
@@ -88,9 +98,13 @@ struct watch_pending;
 struct ovl_watch {
 	struct ovl_store *store;
 	int epoll_fd;			/* what ovl_watch_fd returns */
-	/* Opened by store_watch_open(..., 1): the open returns at once and
+	/* Opened with STORE_WATCH_NONBLOCKING: the open returns at once and
 	 * the first listing arrives later as events. */
 	int nonblocking;
+	/* Opened with STORE_WATCH_ALIVE_ONLY: records carry expiration
+	 * INT64_MAX instead of one looked up per record where the store
+	 * deletes expired records itself (etcd), as store_list_alive. */
+	int alive_only;
 	void *state;			/* the backend's */
 	struct watch_known *known;	/* last known record per key */
 	struct watch_pending *pending;	/* events not yet returned */
@@ -110,10 +124,18 @@ int watch_snapshot(struct ovl_watch *watch, struct ovl_lease **leases,
  * all when the key was never reported).  Takes ownership of lease. */
 int watch_event(struct ovl_watch *watch, int event, struct ovl_lease *lease);
 
-/* ovl_watch_open; with nonblocking, without waiting for the first listing
- * (for callers that must not block: an unreachable store shows as no
- * events, and in ovl_watch_next's errors, instead of a failed open). */
-int store_watch_open(struct ovl_store *store, int nonblocking, struct ovl_watch **watch);
+/* ovl_watch_open with flags: STORE_WATCH_NONBLOCKING, without waiting for
+ * the first listing (for callers that must not block: an unreachable store
+ * shows as no events, and in ovl_watch_next's errors, instead of a failed
+ * open); STORE_WATCH_ALIVE_ONLY, for callers that never need other
+ * records' expirations (see ovl_watch.alive_only). */
+#define STORE_WATCH_NONBLOCKING 1u
+#define STORE_WATCH_ALIVE_ONLY 2u
+int store_watch_open(struct ovl_store *store, unsigned int flags, struct ovl_watch **watch);
+
+/* The records alive now, with expirations only where they come for free
+ * (see store_ops.list_alive): the agent's listing. */
+int store_list_alive(struct ovl_store *store, struct ovl_lease ***leases, size_t *count);
 
 /* ---- requests that never block (store-async.c) ----------------------
  * The agent runs inside someone else's event loop: its renewals, listings
@@ -134,6 +156,10 @@ int store_async_dispatch(struct store_async *async);
 /* Cancels every request under way: no done function runs after this. */
 void store_async_close(struct store_async *async);
 int store_async_list(struct store_async *async, store_list_done done, void *arg);
+/* Whether a listing would differ from the last one this async delivered:
+ * lets a periodic resync skip listing N records when nothing changed.
+ * -EOPNOTSUPP (at once, without a message) when the store cannot tell. */
+int store_async_changed(struct store_async *async, store_changed_done done, void *arg);
 int store_async_renew(struct store_async *async, struct ovl_lease *lease,
 		      unsigned int ttl_seconds, store_lease_done done, void *arg);
 int store_async_acquire(struct store_async *async, const struct ovl_config *config,

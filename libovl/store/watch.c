@@ -232,7 +232,7 @@ OVL_EXPORT int ovl_watch_open(struct ovl_store *store, struct ovl_watch **watch)
 	return store_watch_open(store, 0, watch);
 }
 
-int store_watch_open(struct ovl_store *store, int nonblocking, struct ovl_watch **watch)
+int store_watch_open(struct ovl_store *store, unsigned int flags, struct ovl_watch **watch)
 {
 	struct ovl_watch *new_watch;
 	int err;
@@ -246,7 +246,8 @@ int store_watch_open(struct ovl_store *store, int nonblocking, struct ovl_watch 
 	if (!new_watch)
 		return -ENOMEM;
 	new_watch->store = store;
-	new_watch->nonblocking = nonblocking;
+	new_watch->nonblocking = !!(flags & STORE_WATCH_NONBLOCKING);
+	new_watch->alive_only = !!(flags & STORE_WATCH_ALIVE_ONLY);
 	new_watch->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	new_watch->known = calloc(1, sizeof(*new_watch->known));
 	new_watch->pending = calloc(1, sizeof(*new_watch->pending));

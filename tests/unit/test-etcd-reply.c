@@ -189,6 +189,62 @@ static void test_listing(void)
 	json_decref(reply);
 }
 
+/* A listing in two pages: the second asks from just after the first's last
+ * key at its revision; the pages add up, the mark counts the first's total
+ * and the newest mod_revision of all. */
+static void test_pages_and_mark(void)
+{
+	json_t *first = json_loads("{" HEADER ",\"kvs\":[{\"key\":\"" KEY3 "\","
+		"\"mod_revision\":\"9\",\"value\":\"" VALUE3 "\"}],\"more\":true,"
+		"\"count\":\"2\"}", 0, NULL);
+	json_t *second = json_loads("{" HEADER ",\"kvs\":[{\"key\":\"" KEY9 "\","
+		"\"mod_revision\":\"11\",\"value\":\"" VALUE9 "\"}],\"count\":\"1\"}",
+		0, NULL);
+	json_t *request = etcd_page_request(SUBNETS, NULL, 0), *empty;
+	struct ovl_lease **leases = NULL;
+	struct etcd_mark mark = { 0 };
+	size_t count = 0, size;
+	int64_t revision;
+	char *key;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(first);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(second);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(request, "limit")), ETCD_PAGE);
+	CU_ASSERT_PTR_NULL(json_object_get(request, "revision"));
+	json_decref(request);
+	CU_ASSERT_TRUE(etcd_page_more(first));
+	CU_ASSERT_FALSE(etcd_page_more(second));
+	request = etcd_page_request(SUBNETS, first, 42);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(request);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(request, "revision")), 42);
+	CU_ASSERT_EQUAL_FATAL(etcd_bytes(request, "key", &key, &size), 0);
+	CU_ASSERT_EQUAL(size, strlen(SUBNETS "10.244.3.0-24") + 1);
+	CU_ASSERT_STRING_EQUAL(key, SUBNETS "10.244.3.0-24");
+	CU_ASSERT_EQUAL(key[size - 1], '\0');
+	free(key);
+	json_decref(request);
+	empty = json_loads("{" HEADER ",\"kvs\":[]}", 0, NULL);
+	CU_ASSERT_PTR_NULL(etcd_page_request(SUBNETS, empty, 42));
+	json_decref(empty);
+
+	CU_ASSERT_EQUAL(etcd_listing_append(ctx, first, SUBNETS, &leases, &count, &revision), 0);
+	CU_ASSERT_EQUAL(etcd_mark_of(ctx, first, &mark), 0);
+	CU_ASSERT_EQUAL(etcd_listing_append(ctx, second, SUBNETS, &leases, &count, &revision), 0);
+	CU_ASSERT_EQUAL(etcd_mark_of(ctx, second, &mark), 0);
+	CU_ASSERT_EQUAL_FATAL(count, 2);
+	CU_ASSERT_STRING_EQUAL(leases[0]->key, "10.244.3.0-24");
+	CU_ASSERT_STRING_EQUAL(leases[1]->key, "10.244.9.0-24");
+	CU_ASSERT_EQUAL(mark.count, 2);
+	CU_ASSERT_EQUAL(mark.newest, 11);
+	ovl_leases_free(leases, count);
+	json_decref(first);
+	json_decref(second);
+	request = etcd_newest_request(SUBNETS);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(request, "sort_target")), "MOD");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(request, "limit")), 1);
+	json_decref(request);
+}
+
 static void test_ttl(void)
 {
 	json_t *alive = json_loads("{" HEADER ",\"ID\":\"5\",\"TTL\":\"29\",\"grantedTTL\":\"30\"}",
@@ -283,6 +339,7 @@ static CU_TestInfo tests[] = {
 	{ "base64 bytes fields, prefix range end", test_bytes_and_helpers },
 	{ "txn outcome without \"succeeded\"", test_txn_outcome },
 	{ "range listing in flannel's layout", test_listing },
+	{ "a listing in pages, the mark of a listing", test_pages_and_mark },
 	{ "timetolive and keepalive TTLs", test_ttl },
 	{ "watch stream lines and events", test_watch_lines },
 	CU_TEST_INFO_NULL,

@@ -1,7 +1,8 @@
 /*
  * etcd-async.c - the etcd store's listings, renewals and acquisitions as
  * requests that never block: each operation is a short chain of steps
- * (range, drop, grant, write, revoke), one HTTP request in flight at a time
+ * (range, drop, grant, write, revoke; or one probe: did the subnets change
+ * since the last listing?), one HTTP request in flight at a time
  * on an etcd_loop, moving on from the previous reply.  A step that fails
  * with a connection error is sent again to the next endpoint, a refused
  * token is renewed once; every request has the client's timeout.
@@ -21,8 +22,9 @@
 /* Lost create races tolerated before acquire gives up. */
 #define ACQUIRE_ATTEMPTS 16
 
-enum op_kind { OP_LIST, OP_RENEW, OP_ACQUIRE, OP_REVOKE };
-enum op_step { STEP_RANGE, STEP_DROP, STEP_GRANT, STEP_WRITE, STEP_REVOKE, STEP_AUTH };
+enum op_kind { OP_LIST, OP_CHANGED, OP_RENEW, OP_ACQUIRE, OP_REVOKE };
+enum op_step { STEP_RANGE, STEP_PROBE, STEP_DROP, STEP_GRANT, STEP_WRITE, STEP_REVOKE,
+	       STEP_AUTH };
 
 struct etcd_op {
 	struct etcd_async *owner;
@@ -39,6 +41,8 @@ struct etcd_op {
 	/* the caller's */
 	store_list_done list_done;
 	store_lease_done lease_done;
+	store_changed_done changed_done;
+	int changed;
 	void *arg;
 	/* renew: the caller's lease; acquire: the chosen one */
 	struct ovl_lease *lease;
@@ -48,6 +52,11 @@ struct etcd_op {
 	int64_t old_id;			/* the etcd lease the write replaces */
 	int64_t dropped_id;		/* acquire: etcd lease of a dropped record */
 	char *key, *value;
+	/* list and acquire: the pages so far */
+	struct ovl_lease **listed;
+	size_t listed_count;
+	int64_t listed_revision;	/* the first page's: the rest read there */
+	struct etcd_mark mark;
 	/* acquire */
 	const struct ovl_config *config;
 	struct lease_request_copy request_copy;
@@ -59,6 +68,8 @@ struct etcd_async {
 	struct ovl_ctx *ctx;
 	struct etcd_loop loop;
 	struct etcd_op *ops;
+	struct etcd_mark listed;	/* of the last listing delivered */
+	int has_listed;
 };
 
 static int step_start(struct etcd_op *op);
@@ -85,6 +96,7 @@ static void op_free(struct etcd_op *op)
 	free(op->value);
 	if (op->kind == OP_ACQUIRE)
 		ovl_lease_free(op->lease);
+	ovl_leases_free(op->listed, op->listed_count);
 	lease_request_copy_free(&op->request_copy);
 	free(op);
 }
@@ -156,7 +168,47 @@ static void finish(struct etcd_op *op, int err, struct ovl_lease **leases, size_
 		op->list_done(op->arg, err, leases, count);
 	else if (op->lease_done)
 		op->lease_done(op->arg, err, lease);
+	else if (op->changed_done)
+		op->changed_done(op->arg, err, op->changed);
 	op_free(op);
+}
+
+/* The first page of a listing (list, acquire). */
+static int start_listing(struct etcd_op *op)
+{
+	memset(&op->mark, 0, sizeof(op->mark));
+	op->listed_revision = 0;
+	return send_step(op, STEP_RANGE, "/v3/kv/range",
+			 etcd_page_request(op->owner->store->subnets, NULL, 0));
+}
+
+/* A page of a listing arrived: asks for the next one, or hands over the
+ * whole listing (*leases, *count; the op's no more): 1 when complete. */
+static int listing_page(struct etcd_op *op, const json_t *reply, struct ovl_lease ***leases,
+			size_t *count)
+{
+	struct etcd_async *async = op->owner;
+	int64_t revision;
+	int err;
+
+	err = etcd_listing_append(async->ctx, reply, async->store->subnets, &op->listed,
+				  &op->listed_count, &revision);
+	if (!err)
+		err = etcd_mark_of(async->ctx, reply, &op->mark);
+	if (err < 0)
+		return err;
+	if (!op->listed_revision)
+		op->listed_revision = revision;
+	if (etcd_page_more(reply)) {
+		err = send_step(op, STEP_RANGE, "/v3/kv/range",
+				etcd_page_request(async->store->subnets, reply, op->listed_revision));
+		return err < 0 ? err : 0;
+	}
+	*leases = op->listed;
+	*count = op->listed_count;
+	op->listed = NULL;
+	op->listed_count = 0;
+	return 1;
 }
 
 /* The write of op->lease at op->key: grant first unless it is a
@@ -245,8 +297,7 @@ static void written(struct etcd_op *op, int done, int64_t revision)
 			return;
 		}
 		ctx_log(async->ctx, OVL_LOG_DEBUG, "etcd: lost a create race, choosing again");
-		if (send_step(op, STEP_RANGE, "/v3/kv/range",
-			      etcd_prefix_range(async->store->subnets)) < 0)
+		if (start_listing(op) < 0)
 			finish(op, -ENOMEM, NULL, 0);
 		return;
 	}
@@ -267,22 +318,32 @@ static int step_done(struct etcd_op *op, json_t *reply)
 {
 	struct etcd_async *async = op->owner;
 	struct ovl_lease **leases = NULL;
+	struct etcd_mark mark;
 	int64_t revision;
-	size_t count = 0, i;
+	size_t count = 0;
 	int err, done;
 
 	switch (op->step) {
 	case STEP_RANGE:
-		err = etcd_listing_parse(async->ctx, reply, async->store->subnets, &leases,
-					 &count, &revision);
-		if (err < 0)
+		err = listing_page(op, reply, &leases, &count);
+		if (err <= 0)
 			return err;
 		if (op->kind == OP_ACQUIRE)
 			return acquire_listed(op, leases, count);
+		async->listed = op->mark;
+		async->has_listed = 1;
 		/* etcd deletes expired keys: what is listed is alive. */
-		for (i = 0; i < count; i++)
-			leases[i]->expiration = leases[i]->store_id ? INT64_MAX : 0;
+		etcd_leases_alive(leases, count);
 		finish(op, 0, leases, count);
+		return 0;
+	case STEP_PROBE:
+		memset(&mark, 0, sizeof(mark));
+		err = etcd_mark_of(async->ctx, reply, &mark);
+		if (err < 0)
+			return err;
+		op->changed = !async->has_listed || mark.count != async->listed.count ||
+			      mark.newest != async->listed.newest;
+		finish(op, 0, NULL, 0);
 		return 0;
 	case STEP_DROP:
 		err = etcd_txn_reply(async->ctx, "the old lease", reply, &done, &revision);
@@ -413,10 +474,19 @@ int etcd_async_dispatch(struct store_async *store_async)
 /* Starts op's first step, or frees it (the start failed: no done call). */
 static int op_start(struct etcd_op *op, int err)
 {
-	if (!err)
-		err = op->kind == OP_RENEW ? start_write(op) :
-		      send_step(op, STEP_RANGE, "/v3/kv/range",
-				etcd_prefix_range(op->owner->store->subnets));
+	const char *subnets = op->owner->store->subnets;
+	struct ovl_lease **leases;
+	size_t count;
+
+	if (!err && op->kind == OP_RENEW)
+		err = start_write(op);
+	else if (!err && op->kind == OP_ACQUIRE &&
+		 etcd_recent_take(op->owner->store, &leases, &count))
+		err = acquire_listed(op, leases, count);
+	else if (!err && op->kind == OP_CHANGED)
+		err = send_step(op, STEP_PROBE, "/v3/kv/range", etcd_newest_request(subnets));
+	else if (!err)
+		err = start_listing(op);
 	if (err < 0) {
 		op_unlink(op);
 		op_free(op);
@@ -432,6 +502,18 @@ int etcd_async_list(struct store_async *store_async, store_list_done done, void 
 	if (!op)
 		return ctx_fail(async->ctx, -ENOMEM, "etcd: out of memory");
 	op->list_done = done;
+	op->arg = arg;
+	return op_start(op, 0);
+}
+
+int etcd_async_changed(struct store_async *store_async, store_changed_done done, void *arg)
+{
+	struct etcd_async *async = store_async->state;
+	struct etcd_op *op = op_new(async, OP_CHANGED);
+
+	if (!op)
+		return ctx_fail(async->ctx, -ENOMEM, "etcd: out of memory");
+	op->changed_done = done;
 	op->arg = arg;
 	return op_start(op, 0);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base64.h"
 #include "store/etcd/etcd.h"
 
 static void id_text(int64_t id, char buf[24])
@@ -28,6 +29,73 @@ json_t *etcd_prefix_range(const char *prefix)
 			    "range_end", etcd_b64(end));
 	free(end);
 	return request;
+}
+
+json_t *etcd_page_request(const char *prefix, const json_t *after, int64_t revision)
+{
+	json_t *request = etcd_prefix_range(prefix), *kvs = json_object_get(after, "kvs");
+	char *key = NULL, *next = NULL;
+	size_t size;
+	int err;
+
+	if (!request || json_object_set_new(request, "limit", json_integer(ETCD_PAGE)) < 0)
+		goto fail;
+	if (!after)
+		return request;
+	if (!json_array_size(kvs) ||
+	    etcd_bytes(json_array_get(kvs, json_array_size(kvs) - 1), "key", &key, &size) < 0)
+		goto fail;
+	/* The first key after the last one listed: it with a zero byte added
+	 * (etcd_bytes ends it with one). */
+	next = base64_encode(key, size + 1);
+	err = !next || json_object_set_new(request, "key", json_string(next)) < 0 ||
+	      json_object_set_new(request, "revision", json_integer(revision)) < 0;
+	free(key);
+	free(next);
+	if (!err)
+		return request;
+fail:
+	json_decref(request);
+	return NULL;
+}
+
+int etcd_page_more(const json_t *reply)
+{
+	return json_is_true(json_object_get(reply, "more"));
+}
+
+json_t *etcd_newest_request(const char *prefix)
+{
+	char *end = etcd_prefix_end(prefix);
+	json_t *request;
+
+	if (!end)
+		return NULL;
+	request = json_pack("{s:o, s:o, s:i, s:s, s:s, s:b}", "key", etcd_b64(prefix),
+			    "range_end", etcd_b64(end), "limit", 1, "sort_order", "DESCEND",
+			    "sort_target", "MOD", "keys_only", 1);
+	free(end);
+	return request;
+}
+
+int etcd_mark_of(struct ovl_ctx *ctx, const json_t *reply, struct etcd_mark *mark)
+{
+	const json_t *kv;
+	int64_t revision, count;
+	size_t i;
+
+	if (etcd_int64(reply, "count", &count) < 0)
+		return ctx_fail(ctx, -EPROTO, "etcd: range reply: malformed count");
+	/* A later page counts only the keys from its own start on. */
+	if (!mark->count)
+		mark->count = count;
+	json_array_foreach(json_object_get(reply, "kvs"), i, kv) {
+		if (etcd_int64(kv, "mod_revision", &revision) < 0)
+			return ctx_fail(ctx, -EPROTO, "etcd: range reply: malformed mod_revision");
+		if (revision > mark->newest)
+			mark->newest = revision;
+	}
+	return 0;
 }
 
 json_t *etcd_grant_request(unsigned int ttl)

@@ -240,28 +240,42 @@ int etcd_listing_parse(struct ovl_ctx *ctx, const json_t *reply,
 		       const char *subnets, struct ovl_lease ***leases,
 		       size_t *count, int64_t *revision)
 {
-	const json_t *kvs = json_object_get(reply, "kvs"), *kv;
-	struct ovl_lease **records = NULL;
-	size_t i, n = 0;
 	int err;
 
 	*leases = NULL;
 	*count = 0;
+	err = etcd_listing_append(ctx, reply, subnets, leases, count, revision);
+	if (err < 0) {
+		free(*leases);	/* empty: a failed append keeps no record */
+		*leases = NULL;
+	}
+	return err;
+}
+
+int etcd_listing_append(struct ovl_ctx *ctx, const json_t *reply,
+			const char *subnets, struct ovl_lease ***leases,
+			size_t *count, int64_t *revision)
+{
+	const json_t *kvs = json_object_get(reply, "kvs"), *kv;
+	struct ovl_lease **records = *leases;
+	size_t i, n = *count, first = *count;
+	int err;
+
 	if (etcd_revision(reply, revision) < 0)
 		return ctx_fail(ctx, -EPROTO, "etcd: range reply without a revision");
 	if (kvs && !json_is_array(kvs))
 		return ctx_fail(ctx, -EPROTO, "etcd: range reply: kvs is not an array");
 	if (json_array_size(kvs)) {
-		records = calloc(json_array_size(kvs), sizeof(*records));
+		records = realloc(records, (n + json_array_size(kvs)) * sizeof(*records));
 		if (!records)
 			return ctx_fail(ctx, -ENOMEM, "etcd: out of memory");
+		*leases = records;
 	}
 	json_array_foreach(kvs, i, kv) {
 		err = etcd_kv_lease(ctx, kv, subnets, &records[n]);
 		if (err == -ENOMEM || err == -EPROTO) {
-			while (n)
+			while (n > first)
 				ovl_lease_free(records[--n]);
-			free(records);
 			return err;
 		}
 		/* Someone else's junk under the prefix must not hide the rest. */
@@ -270,7 +284,6 @@ int etcd_listing_parse(struct ovl_ctx *ctx, const json_t *reply,
 		if (!err)
 			n++;
 	}
-	*leases = records;
 	*count = n;
 	return 0;
 }

@@ -1,8 +1,8 @@
 /*
  * etcd-watch.c - the etcd store's watch without blocking: one curl multi
  * handle whose sockets and timer live in an epoll fd nested in the watch's
- * fd.  It lists the subnets (with each etcd lease's TTL), hands the listing
- * to watch_snapshot, then streams changes from the listed revision + 1;
+ * fd.  It lists the subnets (with each etcd lease's TTL, unless the watch
+ * is alive_only: the agent's), hands the listing to watch_snapshot, then streams changes from the listed revision + 1;
  * PUT -> ADDED, DELETE (also TTL expiry) -> REMOVED.  After a lost
  * connection it resumes from the last revision seen, after a backoff; when
  * etcd cancels the watch because that revision was compacted, it lists
@@ -50,6 +50,7 @@ struct etcd_watch {
 	struct etcd_request *range, *stream;
 	struct ttl_lookup *lookups;
 	int listing;			/* a listing is under way */
+	int paging;			/* its first page arrived, more follow */
 	int need_list;			/* the next start lists (else resumes) */
 	struct ovl_lease **listed;	/* the listing, waiting for TTLs */
 	size_t listed_count;
@@ -137,8 +138,8 @@ static int settle(struct etcd_watch *w, struct ovl_lease *lease)
 {
 	const struct ttl_entry *entry;
 
-	if (!lease->store_id) {
-		lease->expiration = 0;
+	if (!lease->store_id || w->watch->alive_only) {
+		etcd_leases_alive(&lease, 1);
 		return 1;
 	}
 	entry = ttl_find(w, (int64_t)lease->store_id);
@@ -357,13 +358,27 @@ static int advance(struct etcd_watch *w)
 static void range_done(void *arg, int err, json_t *reply)
 {
 	struct etcd_watch *w = arg;
+	int64_t revision;
 	size_t i;
 
 	w->range = NULL;
 	if (!err)
-		err = etcd_listing_parse(w->ctx, reply, w->store->subnets, &w->listed,
-					 &w->listed_count, &w->revision);
-	for (i = 0; !err && i < w->listed_count; i++)
+		err = etcd_listing_append(w->ctx, reply, w->store->subnets, &w->listed,
+					  &w->listed_count, &revision);
+	/* The pages after the first are read at its revision: the stream
+	 * follows from there. */
+	if (!err && !w->paging)
+		w->revision = revision;
+	w->paging = !err && etcd_page_more(reply);
+	if (w->paging) {
+		err = etcd_request_start(w->store->client, w->loop.multi, "/v3/kv/range",
+					 etcd_page_request(w->store->subnets, reply, w->revision),
+					 NULL, range_done, w, &w->range);
+		if (!err)
+			return;
+		w->paging = 0;
+	}
+	for (i = 0; !err && !w->watch->alive_only && i < w->listed_count; i++)
 		if (w->listed[i]->store_id)
 			err = ttl_request(w, (int64_t)w->listed[i]->store_id);
 	if (err == -ENOMEM)
@@ -409,8 +424,9 @@ static void start_listing(struct etcd_watch *w)
 	listed_free(w);
 	w->listing = 1;
 	w->need_list = 0;
+	w->paging = 0;
 	err = etcd_request_start(w->store->client, w->loop.multi, "/v3/kv/range",
-				 etcd_prefix_range(w->store->subnets), NULL, range_done, w,
+				 etcd_page_request(w->store->subnets, NULL, 0), NULL, range_done, w,
 				 &w->range);
 	if (err == -ENOMEM)
 		set_fatal(w, err);

@@ -86,7 +86,15 @@ struct etcd_store {
 	struct etcd_client *client;
 	char *subnets;			/* "<prefix>/subnets/" */
 	char *config_key;		/* "<prefix>/config" */
+	/* The last list_alive's records, for an acquisition that follows at
+	 * once (a node starting lists, then acquires): its writes compare
+	 * revisions, so a stale choice costs only a fresh listing. */
+	struct ovl_lease **recent;
+	size_t recent_count;
+	int64_t recent_ms;		/* monotonic */
 };
+/* Takes the recent listing (1 when there is one younger than a second). */
+int etcd_recent_take(struct etcd_store *store, struct ovl_lease ***leases, size_t *count);
 
 /* Errors after which another endpoint may do better. */
 int etcd_is_connection_error(int err);
@@ -98,6 +106,29 @@ int etcd_token_take(struct etcd_client *client, const json_t *reply);
 
 /* A range request for every key under prefix (stolen by etcd_call). */
 json_t *etcd_prefix_range(const char *prefix);
+/* Listings come in pages of ETCD_PAGE keys, so that 10,000 records never
+ * make one reply of megabytes (and its JSON tree) at once. */
+#define ETCD_PAGE 1000
+/* The request for the page of keys under prefix that follows the reply
+ * after (NULL: the first page), read at revision (the first page's header
+ * revision, so the pages make one snapshot).  NULL: out of memory, or
+ * after holds no key. */
+json_t *etcd_page_request(const char *prefix, const json_t *after, int64_t revision);
+/* 1 when a range reply says more keys follow. */
+int etcd_page_more(const json_t *reply);
+/* What tells whether the keys under a prefix changed: how many there are
+ * and the newest mod_revision among them.  Any put raises the newest (etcd's
+ * revisions only grow), a delete alone lowers the count: equal marks, same
+ * keys and values. */
+struct etcd_mark {
+	int64_t count, newest;
+};
+/* A range request for the mark alone: the newest key, without its value,
+ * and the count of all (one small reply at any N). */
+json_t *etcd_newest_request(const char *prefix);
+/* Adds a range reply (that of etcd_newest_request, or a page of a listing)
+ * to mark, which starts zeroed: the count is the first reply's. */
+int etcd_mark_of(struct ovl_ctx *ctx, const json_t *reply, struct etcd_mark *mark);
 json_t *etcd_grant_request(unsigned int ttl);
 /* The granted etcd lease's ID; -EPROTO without an ID and TTL. */
 int etcd_grant_reply(struct ovl_ctx *ctx, const json_t *reply, int64_t *id);
@@ -127,6 +158,7 @@ int etcd_async_open(struct store_async *async);
 void etcd_async_close(struct store_async *async);
 int etcd_async_dispatch(struct store_async *async);
 int etcd_async_list(struct store_async *async, store_list_done done, void *arg);
+int etcd_async_changed(struct store_async *async, store_changed_done done, void *arg);
 int etcd_async_renew(struct store_async *async, struct ovl_lease *lease,
 		     unsigned int ttl_seconds, store_lease_done done, void *arg);
 int etcd_async_acquire(struct store_async *async, const struct ovl_config *config,
@@ -137,11 +169,14 @@ int etcd_async_acquire(struct store_async *async, const struct ovl_config *confi
 int etcd_acquire_wait(struct ovl_store *store, const struct ovl_config *config,
 		      const struct ovl_lease_request *request, struct ovl_lease **lease);
 int etcd_renew_wait(struct ovl_store *store, struct ovl_lease *lease, unsigned int ttl_seconds);
-/* Sets each record's expiration from its etcd lease (TimeToLive, blocking);
+/* Sets each record's expiration from its etcd lease (TimeToLive, blocking:
+ * one batch of concurrent requests, one per distinct etcd lease, etcd-ttl.c);
  * keys without one are reservations (0); a lease already gone reads as
- * expired at now. */
-int etcd_fill_expirations(struct etcd_store *store, struct ovl_lease **leases,
+ * expired at now.  Only ovl_leases asks: the agent never needs them. */
+int etcd_fill_expirations(struct etcd_client *client, struct ovl_lease **leases,
 			  size_t count, int64_t now);
+/* What a listing holds is alive: expiration INT64_MAX (0: reservation). */
+void etcd_leases_alive(struct ovl_lease **leases, size_t count);
 
 /* The watch (etcd-watch.c): store_ops hooks. */
 int etcd_watch_open(struct ovl_watch *watch);
@@ -179,6 +214,11 @@ int etcd_kv_lease(struct ovl_ctx *ctx, const json_t *kv, const char *subnets,
 int etcd_listing_parse(struct ovl_ctx *ctx, const json_t *reply,
 		       const char *subnets, struct ovl_lease ***leases,
 		       size_t *count, int64_t *revision);
+/* The same, adding to *leases and *count (a page of a paged listing); on
+ * failure they are as they were (the array perhaps moved). */
+int etcd_listing_append(struct ovl_ctx *ctx, const json_t *reply,
+			const char *subnets, struct ovl_lease ***leases,
+			size_t *count, int64_t *revision);
 /* The TTL of a timetolive or keepalive reply; -ENOENT when the lease is
  * gone (TTL -1 or omitted), -EPROTO when malformed. */
 int etcd_ttl_parse(const json_t *reply, int64_t *ttl);

@@ -18,10 +18,7 @@ static struct etcd_store *state_of(struct ovl_store *store)
 	return store->state;
 }
 
-static void id_text(int64_t id, char buf[24])
-{
-	snprintf(buf, 24, "%" PRId64, id);
-}
+static void recent_drop(struct etcd_store *state);
 
 static int etcd_open(struct ovl_store *store, const char *uri)
 {
@@ -55,6 +52,7 @@ static void etcd_close(struct ovl_store *store)
 	if (!state)
 		return;
 	etcd_client_close(state->client);
+	recent_drop(state);
 	free(state->subnets);
 	free(state->config_key);
 	free(state);
@@ -103,46 +101,32 @@ static int etcd_config_put(struct ovl_store *store, const char *json)
 static int list_subnets(struct etcd_store *state, struct ovl_lease ***leases,
 			size_t *count, int64_t *revision)
 {
-	json_t *reply;
-	int err;
+	json_t *reply = NULL, *request;
+	int64_t page_revision;
+	int err, more = 1;
 
-	err = etcd_call(state->client, "/v3/kv/range",
-			etcd_prefix_range(state->subnets), &reply);
-	if (err < 0)
-		return err;
-	err = etcd_listing_parse(state->client->ctx, reply, state->subnets, leases,
-				 count, revision);
-	json_decref(reply);
-	return err;
-}
-
-int etcd_fill_expirations(struct etcd_store *state, struct ovl_lease **leases,
-			  size_t count, int64_t now)
-{
-	char id[24];
-	json_t *reply;
-	int64_t ttl;
-	size_t i;
-	int err;
-
-	for (i = 0; i < count; i++) {
-		if (!leases[i]->store_id) {
-			leases[i]->expiration = 0;
-			continue;
-		}
-		id_text((int64_t)leases[i]->store_id, id);
-		err = etcd_call(state->client, "/v3/lease/timetolive",
-				json_pack("{s:s}", "ID", id), &reply);
-		if (err < 0)
-			return err;
-		err = etcd_ttl_parse(reply, &ttl);
+	*leases = NULL;
+	*count = 0;
+	*revision = 0;
+	for (err = 0; more && !err; ) {
+		request = etcd_page_request(state->subnets, reply, *revision);
 		json_decref(reply);
-		if (err == -EPROTO)
-			return ctx_fail(state->client->ctx, err,
-					"etcd: timetolive of lease %s: malformed TTL", id);
-		leases[i]->expiration = err ? now : now + ttl;
+		reply = NULL;
+		err = etcd_call(state->client, "/v3/kv/range", request, &reply);
+		if (!err)
+			err = etcd_listing_append(state->client->ctx, reply, state->subnets,
+						  leases, count, &page_revision);
+		if (!err && !*revision)
+			*revision = page_revision;
+		more = !err && etcd_page_more(reply);
 	}
-	return 0;
+	json_decref(reply);
+	if (err < 0) {
+		ovl_leases_free(*leases, *count);
+		*leases = NULL;
+		*count = 0;
+	}
+	return err;
 }
 
 static int etcd_list(struct ovl_store *store, struct ovl_lease ***leases,
@@ -154,7 +138,7 @@ static int etcd_list(struct ovl_store *store, struct ovl_lease ***leases,
 
 	err = list_subnets(state, leases, count, &listed);
 	if (!err)
-		err = etcd_fill_expirations(state, *leases, *count, time(NULL));
+		err = etcd_fill_expirations(state->client, *leases, *count, time(NULL));
 	if (err < 0) {
 		ovl_leases_free(*leases, *count);
 		*leases = NULL;
@@ -163,6 +147,77 @@ static int etcd_list(struct ovl_store *store, struct ovl_lease ***leases,
 	}
 	*revision = (uint64_t)listed;
 	return 0;
+}
+
+void etcd_leases_alive(struct ovl_lease **leases, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		leases[i]->expiration = leases[i]->store_id ? INT64_MAX : 0;
+}
+
+#define RECENT_MS 1000
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void recent_drop(struct etcd_store *state)
+{
+	ovl_leases_free(state->recent, state->recent_count);
+	state->recent = NULL;
+	state->recent_count = 0;
+}
+
+int etcd_recent_take(struct etcd_store *state, struct ovl_lease ***leases, size_t *count)
+{
+	if (!state->recent || monotonic_ms() - state->recent_ms > RECENT_MS) {
+		recent_drop(state);
+		return 0;
+	}
+	*leases = state->recent;
+	*count = state->recent_count;
+	state->recent = NULL;
+	state->recent_count = 0;
+	return 1;
+}
+
+/* Kept for an acquisition that may follow; without memory, not kept. */
+static void recent_keep(struct etcd_store *state, struct ovl_lease **leases, size_t count)
+{
+	size_t i;
+
+	recent_drop(state);
+	state->recent = calloc(count ? count : 1, sizeof(*state->recent));
+	for (i = 0; state->recent && i < count; i++) {
+		state->recent[i] = lease_copy(leases[i]);
+		if (!state->recent[i]) {
+			ovl_leases_free(state->recent, i);
+			state->recent = NULL;
+		}
+	}
+	state->recent_count = state->recent ? count : 0;
+	state->recent_ms = monotonic_ms();
+}
+
+/* Paged range requests: etcd deletes expired keys, so what it lists is
+ * alive and nobody here needs to know for how long. */
+static int etcd_list_alive(struct ovl_store *store, struct ovl_lease ***leases,
+			   size_t *count)
+{
+	int64_t listed;
+	int err = list_subnets(state_of(store), leases, count, &listed);
+
+	if (!err) {
+		etcd_leases_alive(*leases, *count);
+		recent_keep(state_of(store), *leases, *count);
+	}
+	return err;
 }
 
 /* Best effort: an etcd lease left behind only lives out its TTL. */
@@ -216,6 +271,7 @@ const struct store_ops store_etcd_ops = {
 	.config_get = etcd_config_get,
 	.config_put = etcd_config_put,
 	.list = etcd_list,
+	.list_alive = etcd_list_alive,
 	.acquire = etcd_acquire_wait,
 	.renew = etcd_renew_wait,
 	.release = etcd_release,
@@ -226,6 +282,7 @@ const struct store_ops store_etcd_ops = {
 	.async_close = etcd_async_close,
 	.async_dispatch = etcd_async_dispatch,
 	.async_list = etcd_async_list,
+	.async_changed = etcd_async_changed,
 	.async_renew = etcd_async_renew,
 	.async_acquire = etcd_async_acquire,
 };
