@@ -15,12 +15,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/etcd/etcd.h"
 
 /* Lost create races tolerated before acquire gives up. */
 #define ACQUIRE_ATTEMPTS 16
+/* One try of a step: a member that lost its leader may hold a request for
+ * ~7 s before it answers; another member answers within ~1.5 s of an
+ * election.  A step retries within the client's timeout. */
+#define ATTEMPT_MS 2000
+/* Pauses between tries once every endpoint failed: 100 ms doubling to 1 s,
+ * so that a dead cluster is not asked in a loop. */
+#define PAUSE_FIRST_MS 100
+#define PAUSE_MAX_MS 1000
 
 enum op_kind { OP_LIST, OP_CHANGED, OP_RENEW, OP_ACQUIRE, OP_REVOKE };
 enum op_step { STEP_RANGE, STEP_PROBE, STEP_DROP, STEP_GRANT, STEP_WRITE, STEP_REVOKE,
@@ -37,6 +47,8 @@ struct etcd_op {
 	json_t *body;
 	enum op_step resume;		/* the step an authentication interrupted */
 	size_t tries;
+	int64_t deadline;		/* monotonic ms: the step's last try ends here */
+	int64_t resend_at;		/* monotonic ms of the next try; 0: none waits */
 	int authenticated;
 	/* the caller's */
 	store_list_done list_done;
@@ -67,6 +79,7 @@ struct etcd_async {
 	struct etcd_store *store;
 	struct ovl_ctx *ctx;
 	struct etcd_loop loop;
+	int retry_fd;			/* wakes the steps waiting to be tried again */
 	struct etcd_op *ops;
 	struct etcd_mark listed;	/* of the last listing delivered */
 	int has_listed;
@@ -74,6 +87,7 @@ struct etcd_async {
 
 static int step_start(struct etcd_op *op);
 static void on_reply(void *arg, int err, json_t *reply);
+static void finish(struct etcd_op *op, int err, struct ovl_lease **leases, size_t count);
 
 /* ---- the chain of one operation ------------------------------------- */
 
@@ -114,6 +128,27 @@ static struct etcd_op *op_new(struct etcd_async *async, enum op_kind kind)
 	return op;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* One try of the op's request, limited by ATTEMPT_MS and what is left of
+ * the step's deadline. */
+static int try_step(struct etcd_op *op)
+{
+	int64_t left = op->deadline - now_ms();
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	return etcd_request_start(op->owner->store->client, op->owner->loop.multi, op->path,
+				  json_incref(op->body), left < ATTEMPT_MS ? (long)left : ATTEMPT_MS,
+				  NULL, on_reply, op, &op->request);
+}
+
 /* Sends body (stolen) to path as the op's step. */
 static int send_step(struct etcd_op *op, enum op_step step, const char *path, json_t *body)
 {
@@ -126,8 +161,69 @@ static int send_step(struct etcd_op *op, enum op_step step, const char *path, js
 	op->path = path;
 	op->step = step;
 	op->tries = 0;
-	return etcd_request_start(async->store->client, async->loop.multi, path,
-				  json_incref(body), NULL, on_reply, op, &op->request);
+	op->deadline = now_ms() + async->store->client->timeout_ms;
+	return try_step(op);
+}
+
+static void arm_retry(struct etcd_async *async)
+{
+	int64_t next = INT64_MAX, now = now_ms();
+	struct etcd_op *op;
+
+	for (op = async->ops; op; op = op->next)
+		if (op->resend_at && op->resend_at < next)
+			next = op->resend_at;
+	etcd_timer_arm(async->retry_fd, next == INT64_MAX ? -1 : next > now ? next - now : 0);
+}
+
+/* A try failed in a way another endpoint or a later try may not: the next
+ * endpoint at once until each was tried, then after a pause; 1 when the
+ * try is scheduled, 0 when the step's time is up. */
+static int retry_later(struct etcd_op *op)
+{
+	struct etcd_async *async = op->owner;
+	size_t endpoints = async->store->client->endpoint_count;
+	int64_t now = now_ms(), pause;
+
+	if (now >= op->deadline)
+		return 0;
+	op->tries++;
+	ctx_log(async->ctx, OVL_LOG_WARNING, "%s (trying again)", ovl_ctx_error(async->ctx));
+	pause = op->tries < endpoints ? 0 :
+		(int64_t)PAUSE_FIRST_MS << (op->tries - endpoints < 4 ? op->tries - endpoints : 4);
+	if (pause > PAUSE_MAX_MS)
+		pause = PAUSE_MAX_MS;
+	if (now + pause >= op->deadline)
+		return 0;
+	op->resend_at = now + pause;
+	arm_retry(async);
+	return 1;
+}
+
+/* The retry timer: the steps whose pause is over are tried again. */
+static int on_retry_timer(void *arg, int fd)
+{
+	struct etcd_async *async = arg;
+	struct etcd_op *op, *next;
+	uint64_t expirations;
+	int64_t now = now_ms();
+	int err;
+
+	if (fd != async->retry_fd)
+		return -ENOENT;
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return ctx_fail(async->ctx, -errno, "etcd: timer: %s", ovl_strerror(errno));
+	for (op = async->ops; op; op = next) {
+		next = op->next;
+		if (!op->resend_at || op->resend_at > now)
+			continue;
+		op->resend_at = 0;
+		err = try_step(op);
+		if (err < 0)
+			finish(op, err, NULL, 0);
+	}
+	arm_retry(async);
+	return 0;
 }
 
 /* A revoke nobody waits for: an etcd lease left behind only lives out its
@@ -381,8 +477,7 @@ static int step_done(struct etcd_op *op, json_t *reply)
 static int step_start(struct etcd_op *op)
 {
 	op->step = op->resume;
-	return etcd_request_start(op->owner->store->client, op->owner->loop.multi, op->path,
-				  json_incref(op->body), NULL, on_reply, op, &op->request);
+	return try_step(op);
 }
 
 static void on_reply(void *arg, int err, json_t *reply)
@@ -391,11 +486,9 @@ static void on_reply(void *arg, int err, json_t *reply)
 	struct etcd_client *client = op->owner->store->client;
 
 	op->request = NULL;	/* freed by etcd_request_finish */
-	if (etcd_is_connection_error(err) && ++op->tries < client->endpoint_count) {
-		/* etcd_request_finish moved on to the next endpoint. */
-		ctx_log(op->owner->ctx, OVL_LOG_WARNING, "%s", ovl_ctx_error(op->owner->ctx));
-		err = etcd_request_start(client, op->owner->loop.multi, op->path,
-					 json_incref(op->body), NULL, on_reply, op, &op->request);
+	/* etcd_request_finish moved on to the next endpoint already. */
+	if (etcd_is_connection_error(err) && op->step != STEP_AUTH && retry_later(op)) {
+		err = 0;
 	} else if (err == -EACCES && client->username && !op->authenticated &&
 		   op->step != STEP_AUTH) {
 		/* Tokens expire: one fresh one, then a refusal stands. */
@@ -403,7 +496,7 @@ static void on_reply(void *arg, int err, json_t *reply)
 		op->resume = op->step;
 		op->step = STEP_AUTH;
 		err = etcd_request_start(client, op->owner->loop.multi, "/v3/auth/authenticate",
-					 etcd_authenticate_request(client), NULL, on_reply, op,
+					 etcd_authenticate_request(client), 0, NULL, on_reply, op,
 					 &op->request);
 	} else if (!err) {
 		err = step_done(op, reply);
@@ -430,8 +523,14 @@ int etcd_async_open(struct store_async *store_async)
 		return ctx_fail(store_async->store->ctx, -ENOMEM, "etcd: out of memory");
 	async->store = store_async->store->state;
 	async->ctx = store_async->store->ctx;
-	err = etcd_loop_init(&async->loop, async->ctx, "etcd");
+	async->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	err = async->retry_fd < 0 ? ctx_fail(async->ctx, -errno, "etcd: %s", ovl_strerror(errno)) :
+	      etcd_loop_init(&async->loop, async->ctx, "etcd");
+	if (!err && (err = etcd_loop_add_fd(&async->loop, async->retry_fd)) < 0)
+		etcd_loop_cleanup(&async->loop);
 	if (err < 0) {
+		if (async->retry_fd >= 0)
+			close(async->retry_fd);
 		free(async);
 		return err;
 	}
@@ -460,6 +559,7 @@ void etcd_async_close(struct store_async *store_async)
 		op_free(op);
 	}
 	etcd_loop_cleanup(&async->loop);
+	close(async->retry_fd);
 	free(async);
 	store_async->state = NULL;
 }
@@ -468,7 +568,7 @@ int etcd_async_dispatch(struct store_async *store_async)
 {
 	struct etcd_async *async = store_async->state;
 
-	return etcd_loop_run(&async->loop, 0, NULL, NULL);
+	return etcd_loop_run(&async->loop, 0, on_retry_timer, async);
 }
 
 /* Starts op's first step, or frees it (the start failed: no done call). */
@@ -581,7 +681,7 @@ static int wait_for(struct store_async *store_async, struct wait *wait)
 	/* The revokes it left behind go out too, as they did when each
 	 * request was a blocking call. */
 	while ((!wait->finished || async->ops) && !err)
-		err = etcd_loop_run(&async->loop, 100, NULL, NULL);
+		err = etcd_loop_run(&async->loop, 100, on_retry_timer, async);
 	return wait->finished ? wait->err : err;
 }
 

@@ -310,8 +310,10 @@ static int curl_errno(struct etcd_client *client, const char *what,
 
 int etcd_is_connection_error(int err)
 {
+	/* -EAGAIN is HTTP 503: a member without a leader, or one whose request
+	 * timed out while the cluster elected one. */
 	return err == -ECONNREFUSED || err == -EHOSTUNREACH || err == -ETIMEDOUT ||
-	       err == -ECONNRESET;
+	       err == -ECONNRESET || err == -EAGAIN;
 }
 
 static size_t on_data(char *chunk, size_t size, size_t count, void *userdata)
@@ -555,7 +557,7 @@ int etcd_call(struct etcd_client *client, const char *path, json_t *request,
 }
 
 int etcd_request_start(struct etcd_client *client, CURLM *multi,
-		       const char *path, json_t *body, etcd_line_fn line,
+		       const char *path, json_t *body, long timeout_ms, etcd_line_fn line,
 		       etcd_done_fn done, void *arg, struct etcd_request **out)
 {
 	struct etcd_request *request;
@@ -582,7 +584,8 @@ int etcd_request_start(struct etcd_client *client, CURLM *multi,
 		curl_easy_setopt(request->easy, CURLOPT_TCP_KEEPIDLE, 10L);
 		curl_easy_setopt(request->easy, CURLOPT_TCP_KEEPINTVL, 5L);
 	} else {
-		curl_easy_setopt(request->easy, CURLOPT_TIMEOUT_MS, client->timeout_ms);
+		curl_easy_setopt(request->easy, CURLOPT_TIMEOUT_MS,
+				 timeout_ms > 0 ? timeout_ms : client->timeout_ms);
 	}
 	code = curl_multi_add_handle(multi, request->easy);
 	if (code != CURLM_OK) {

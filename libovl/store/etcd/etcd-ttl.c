@@ -47,7 +47,7 @@ static int ask_start(struct ttl_ask *ask)
 
 	snprintf(id, sizeof(id), "%" PRId64, ask->id);
 	err = etcd_request_start(batch->client, batch->loop.multi, "/v3/lease/timetolive",
-				 json_pack("{s:s}", "ID", id), NULL, ask_done, ask,
+				 json_pack("{s:s}", "ID", id), 0, NULL, ask_done, ask,
 				 &ask->request);
 	if (!err)
 		batch->running++;

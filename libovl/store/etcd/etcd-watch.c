@@ -118,7 +118,7 @@ static int ttl_request(struct etcd_watch *w, int64_t id)
 	lookup->id = id;
 	snprintf(text, sizeof(text), "%lld", (long long)id);
 	err = etcd_request_start(w->store->client, w->loop.multi, "/v3/lease/timetolive",
-				 json_pack("{s:s}", "ID", text), NULL, ttl_done, lookup,
+				 json_pack("{s:s}", "ID", text), 0, NULL, ttl_done, lookup,
 				 &lookup->request);
 	if (err < 0) {
 		free(lookup);
@@ -296,7 +296,7 @@ static int start_stream(struct etcd_watch *w)
 			    "key", etcd_b64(w->store->subnets), "range_end", etcd_b64(end),
 			    "start_revision", from, "prev_kv", 1, "progress_notify", 1);
 	free(end);
-	return etcd_request_start(w->store->client, w->loop.multi, "/v3/watch", request,
+	return etcd_request_start(w->store->client, w->loop.multi, "/v3/watch", request, 0,
 				  on_line, stream_done, w, &w->stream);
 }
 
@@ -373,7 +373,7 @@ static void range_done(void *arg, int err, json_t *reply)
 	if (w->paging) {
 		err = etcd_request_start(w->store->client, w->loop.multi, "/v3/kv/range",
 					 etcd_page_request(w->store->subnets, reply, w->revision),
-					 NULL, range_done, w, &w->range);
+					 0, NULL, range_done, w, &w->range);
 		if (!err)
 			return;
 		w->paging = 0;
@@ -426,8 +426,8 @@ static void start_listing(struct etcd_watch *w)
 	w->need_list = 0;
 	w->paging = 0;
 	err = etcd_request_start(w->store->client, w->loop.multi, "/v3/kv/range",
-				 etcd_page_request(w->store->subnets, NULL, 0), NULL, range_done, w,
-				 &w->range);
+				 etcd_page_request(w->store->subnets, NULL, 0), 0, NULL, range_done,
+				 w, &w->range);
 	if (err == -ENOMEM)
 		set_fatal(w, err);
 	else if (err < 0)

@@ -48,8 +48,10 @@ struct etcd_request;
 typedef void (*etcd_done_fn)(void *arg, int err, json_t *reply);
 /* Called with each complete line of a stream; a negative return ends it. */
 typedef int (*etcd_line_fn)(void *arg, const char *line, size_t length);
+/* timeout_ms bounds a request that is not a stream (0: the client's
+ * timeout). */
 int etcd_request_start(struct etcd_client *client, CURLM *multi,
-		       const char *path, json_t *request, etcd_line_fn line,
+		       const char *path, json_t *request, long timeout_ms, etcd_line_fn line,
 		       etcd_done_fn done, void *arg, struct etcd_request **out);
 /* After curl_multi_info_read reported easy done: calls done, frees. */
 void etcd_request_finish(CURLM *multi, CURL *easy, CURLcode result);
@@ -96,7 +98,8 @@ struct etcd_store {
 /* Takes the recent listing (1 when there is one younger than a second). */
 int etcd_recent_take(struct etcd_store *store, struct ovl_lease ***leases, size_t *count);
 
-/* Errors after which another endpoint may do better. */
+/* Errors after which another endpoint may do better (and a retry may do
+ * better later: a cluster electing a leader answers 503, -EAGAIN). */
 int etcd_is_connection_error(int err);
 /* The body of /v3/auth/authenticate, and taking the token from its reply. */
 json_t *etcd_authenticate_request(const struct etcd_client *client);

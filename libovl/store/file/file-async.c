@@ -16,7 +16,7 @@
 
 #include "store/file/store-file.h"
 
-#define RETRY_MS 50
+#define RETRY_MS 100
 
 enum op_kind { OP_LIST, OP_RENEW, OP_ACQUIRE };
 
