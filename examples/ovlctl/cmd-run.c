@@ -66,6 +66,7 @@ static int run_loop(struct ovlctl *tool, struct ovl_node *node, int sigfd)
 struct run_args {
 	const char *node, *iface, *public_ip, *public_ipv6, *subnet_file;
 	const char *ttl, *margin, *resync;
+	const char *wireguard_userspace, *wireguard_key_file;
 	int teardown, ip_masq;
 };
 
@@ -135,6 +136,8 @@ static int run(struct ovlctl *tool, const struct run_args *args)
 	options.public_ipv6 = args->public_ipv6;
 	options.subnet_file = args->subnet_file;
 	options.ip_masq = args->ip_masq;
+	options.wireguard_userspace = args->wireguard_userspace;
+	options.wireguard_key_file = args->wireguard_key_file;
 	if (number("--ttl", args->ttl, &options.ttl_seconds) < 0 ||
 	    number("--renew-margin", args->margin, &options.renew_margin_seconds) < 0 ||
 	    number("--resync", args->resync, &options.resync_seconds) < 0)
@@ -177,6 +180,8 @@ int cmd_run(struct ovlctl *tool, int argc, char **argv)
 		{ "resync", &args.resync, NULL },
 		{ "ip-masq", NULL, &args.ip_masq },
 		{ "teardown", NULL, &args.teardown },
+		{ "wireguard-userspace", &args.wireguard_userspace, NULL },
+		{ "wireguard-key-file", &args.wireguard_key_file, NULL },
 		{ NULL, NULL, NULL },
 	};
 	char *extra[1];

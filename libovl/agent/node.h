@@ -5,7 +5,8 @@
  * stop), node-lease.c (our lease and subnet.env), node-sync.c (peers and
  * device repair), node-peer.c (which lease records are peers),
  * node-backend.c with node-backend.h (the backends' table; one file per
- * backend: backend-vxlan.c, backend-hostgw.c, backend-udp.c), node-masq.c
+ * backend: backend-vxlan.c, backend-hostgw.c, backend-udp.c,
+ * backend-wireguard.c), node-masq.c
  * (--ip-masq).
  *
  * The agent is the top layer: it uses only the public API (include/ovl.h)
@@ -42,13 +43,16 @@ struct peer_rules {
 };
 
 /* A remote lease as a peer: subnet and public IP of the family and the
- * VtepMAC from its backend data, in the caller's buffers.  0 when valid;
+ * VtepMAC (vxlan) or PublicKey and Port (wireguard) from its backend
+ * data, in the caller's buffers.  0 when valid;
  * -EINVAL (with the reason in ctx) when the record must be skipped;
  * -ENOENT when the lease has no subnet of that family. */
 struct peer_text {
 	char subnet[OVL_PREFIX_STRLEN];
 	char public_ip[46];
 	char mac[18];
+	char public_key[OVL_WIREGUARD_KEY_STRLEN];	/* wireguard */
+	unsigned int port;				/* wireguard; 0: ours */
 };
 int peer_from_lease(struct ovl_ctx *ctx, const struct peer_rules *rules,
 		    const struct ovl_lease *lease, struct peer_text *peer);
@@ -91,6 +95,9 @@ struct ovl_node {
 	unsigned int ttl, margin;
 	int64_t resync_ms;
 	int ip_masq;
+	char *wireguard_userspace;	/* options: backend-wireguard.c's */
+	char *wireguard_key_file;
+	char wireguard_key[OVL_WIREGUARD_KEY_STRLEN];	/* our private key */
 	const struct node_backend_ops *backend;	/* the config's data path */
 	int masq_failed;		/* the last apply failed: retry */
 
