@@ -85,6 +85,13 @@ check "lease BackendData {PublicKey, Port} as flannel's" lease_data_ok 1
 check "subnet.env FLANNEL_MTU=1420 (underlay 1500 - 80)" grep -q '^FLANNEL_MTU=1420' "$T_TMP/h1.env"
 check "pods reach each other across WireGuard" mesh 1 2 3
 check "h1 holds the peers 2 and 3" has_peers 1 "10.244.2.0/24 10.244.3.0/24 "
+status_handshake() {
+	in_host 1 "$OVLCTL" --json --store "$STORE" --config "$CONF" status \
+		--subnet-file "$T_TMP/h1.env" --node h1 |
+		jq -e '.device.name == "flannel-wg" and ([.peers[] | select(.last_handshake > 0 and
+			.rx_bytes > 0 and (.public_key | length) == 44)] | length) == 2'
+}
+check "ovlctl status: per peer key, last handshake, bytes" status_handshake
 
 # ---- the underlay carries WireGuard, not the pods' packets ----------------------
 ip netns exec "${HOST[2]}" timeout 5 tcpdump -i eth0 -n -l -c 40 ip > "$T_TMP/underlay.txt" 2>/dev/null &
