@@ -5,7 +5,8 @@
 # cleartext ICMP; the lease publishes flannel's BackendData; a fourth host
 # joins and one leaves; an agent restart keeps the key, the lease's key
 # and the running data path; a lease with a bad PublicKey is skipped with
-# a log; a killed wireguard-go is brought back with its peers.
+# a log; a killed wireguard-go is brought back with its peers; dual stack
+# in Mode separate (flannel-wg and flannel-wg-v6, one key).
 #
 # `ip netns exec` gives each command a private mount namespace: every host
 # bind-mounts its own directory on /run/wireguard there, so that the
@@ -150,4 +151,37 @@ check "killed wireguard-go: h2's pod reaches the others first" reached_first
 check "killed wireguard-go: then every pod reaches every other" mesh 1 2 4
 
 for n in 1 2 4; do stop_agent "$n"; done
+
+# ---- dual stack, Mode separate: flannel-wg and flannel-wg-v6 ----------------------
+# Hosts 5 and 6 on a store of their own, IPv6 underlay fd77::N, pods with
+# fd44:0:0:N::2.
+STORE="file:$T_TMP/dual.json" CONF="$T_TMP/dual.conf"
+echo '{ "Network": "10.244.0.0/16", "EnableIPv6": true, "IPv6Network": "fd44::/48",
+	"IPv6SubnetLen": 64, "Backend": { "Type": "wireguard" } }' > "$CONF"
+for n in 5 6; do
+	host "$n" || exit 1
+	ip -n "${HOST[$n]}" addr add "fd77::$n/64" dev eth0 nodad
+	ip -n "${HOST[$n]}" addr add "fd44:0:0:$n::1/64" dev cni0 nodad
+	ip -n "${POD[$n]}" addr add "fd44:0:0:$n::2/64" dev eth0 nodad
+	ip -n "${POD[$n]}" route add default via "fd44:0:0:$n::1"
+	printf 'FLANNEL_IPV6_SUBNET=fd44:0:0:%s::1/64\n' "$n" >> "$T_TMP/h$n.env"
+	agent "$n"
+done
+check "dual stack: both agents ready" all_ready 5 6
+dual_devices() {
+	ip -n "${HOST[5]}" addr show flannel-wg-v6 | grep -q 'inet6 fd44:0:0:5::/128' &&
+		ip -6 -n "${HOST[5]}" route show fd44::/48 | grep -q 'dev flannel-wg-v6' &&
+		lease_of 5 | jq -e '.BackendV6Data.Port == 51821 and
+			.BackendV6Data.PublicKey == .BackendData.PublicKey'
+}
+check "dual stack: flannel-wg-v6 with the /128 and the route; BackendV6Data port 51821, one key" dual_devices
+check "dual stack: IPv4 pods reach each other" mesh 5 6
+mesh6() { local d; for d in "$@"; do ADDR="fd44:0:0:$d::2" reached_by "$d" "$@" || return 1; done; }
+check "dual stack: IPv6 pods reach each other over flannel-wg-v6" mesh6 5 6
+v6_endpoint() {
+	in_host 5 "$OVLCTL" --json wireguard show --name flannel-wg-v6 |
+		jq -e '.peers[0].public_ip == "fd77::6" and .peers[0].port == 51821'
+}
+check "dual stack: the IPv6 device's peer is reached at [fd77::6]:51821" v6_endpoint
+for n in 5 6; do stop_agent "$n"; done
 t_finish
