@@ -467,6 +467,12 @@ static int spawn_in_netns(void *arg)
 		return 0;
 	}
 	if (s->pid == 0) {
+		sigset_t none;
+
+		/* The caller may block SIGTERM for a signalfd (ovlctl run
+		 * does): the program must still die of it. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		execlp(s->program, s->program, s->name, (char *)NULL);
 		_exit(127);
 	}
