@@ -159,12 +159,14 @@ OVL_EXPORT const struct ovl_prefix *
 ovl_config_subnet_min(const struct ovl_config *config, int family);
 OVL_EXPORT const struct ovl_prefix *
 ovl_config_subnet_max(const struct ovl_config *config, int family);
-/* "vxlan", "host-gw" or "udp". */
+/* "vxlan", "host-gw", "udp" or "wireguard". */
 OVL_EXPORT const char *ovl_config_backend_type(const struct ovl_config *config);
 OVL_EXPORT uint32_t ovl_config_vni(const struct ovl_config *config);
-/* The backend's UDP port with its default applied (8472 vxlan, 8285 udp). */
+/* The backend's UDP port with its default applied (8472 vxlan, 8285 udp,
+ * wireguard: ListenPort, 51820). */
 OVL_EXPORT unsigned int ovl_config_port(const struct ovl_config *config);
-/* 0 means derive from the underlay device. */
+/* 0 means derive from the underlay device.  For wireguard, as in flannel,
+ * the underlay's MTU: the device gets 80 less. */
 OVL_EXPORT unsigned int ovl_config_mtu(const struct ovl_config *config);
 OVL_EXPORT int ovl_config_gbp(const struct ovl_config *config);
 OVL_EXPORT int ovl_config_learning(const struct ovl_config *config);
@@ -431,6 +433,96 @@ OVL_EXPORT int ovl_link_stats(const struct ovl_link *link,
 			      struct ovl_link_stats *stats);
 
 /* ------------------------------------------------------------------ */
+/* WireGuard: an encrypted device, the kernel's or a userspace one's     */
+/* ------------------------------------------------------------------ */
+
+/* A WireGuard key (32 bytes) as base64 text, with its NUL. */
+#define OVL_WIREGUARD_KEY_STRLEN 45
+/* Where flannel keeps the private key (its WIREGUARD_KEY_FILE default). */
+#define OVL_WIREGUARD_KEY_FILE "/run/flannel/wgkey"
+
+/* Only the kernel's WireGuard: never a userspace implementation. */
+#define OVL_WIREGUARD_KERNEL 0x1u
+/* Only a userspace implementation's UAPI socket: the one already serving
+ * the device, else the program options->userspace names. */
+#define OVL_WIREGUARD_USERSPACE 0x2u
+
+struct ovl_wireguard_options {
+	size_t size;			/* set by OVL_WIREGUARD_OPTIONS_INIT */
+	const char *name;		/* NULL: flannel-wg (IPv4), flannel-wg-v6 */
+	const char *private_key;	/* base64 (required) */
+	const char *preshared_key;	/* base64, for every peer; NULL: none */
+	unsigned int listen_port;	/* 0: 51820 (IPv4 subnet), 51821 (IPv6) */
+	unsigned int keepalive;		/* seconds, for every peer; 0: off */
+	const char *local;		/* underlay address (required) */
+	const char *dev;		/* underlay device; NULL: the one holding local */
+	const char *subnet;		/* our lease subnet (required); family picks v4/v6 */
+	const char *network;		/* the cluster network (required): routed
+					 * into the device */
+	unsigned int mtu;		/* device MTU; 0: underlay MTU - 80 */
+	const char *userspace;		/* program run as "PROGRAM NAME" when the
+					 * kernel has no WireGuard (wireguard-go) */
+	unsigned int flags;		/* OVL_WIREGUARD_* */
+};
+#define OVL_WIREGUARD_OPTIONS_INIT { sizeof(struct ovl_wireguard_options), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/* A WireGuard device in the ctx's namespace with the private key and
+ * listen port, the subnet base as a /32 (/128) and one link-scope route
+ * for the network; peers come with ovl_peer_v2_*.  Waits (bounded) for a
+ * userspace program to come up.  See ovl_wireguard_up(3). */
+OVL_EXPORT int ovl_wireguard_up(struct ovl_ctx *ctx,
+				const struct ovl_wireguard_options *options,
+				struct ovl_link **link);
+/* A new private key (from the system's random source), as base64. */
+OVL_EXPORT int ovl_wireguard_genkey(struct ovl_ctx *ctx,
+				    char key[OVL_WIREGUARD_KEY_STRLEN]);
+/* The public key of a base64 private key. */
+OVL_EXPORT int ovl_wireguard_pubkey(struct ovl_ctx *ctx, const char *private_key,
+				    char key[OVL_WIREGUARD_KEY_STRLEN]);
+/* The private key kept in path (NULL: OVL_WIREGUARD_KEY_FILE); a missing
+ * file is created, mode 0400, with a new key. */
+OVL_EXPORT int ovl_wireguard_key_load(struct ovl_ctx *ctx, const char *path,
+				      char key[OVL_WIREGUARD_KEY_STRLEN]);
+
+/* flannel's wireguard Backend keys: PSK (NULL when none), ListenPort
+ * (family AF_INET, default 51820) and ListenPortV6 (AF_INET6, 51821),
+ * PersistentKeepaliveInterval in seconds, Mode ("separate", "auto",
+ * "ipv4" or "ipv6").  Zero/NULL for another backend. */
+OVL_EXPORT const char *ovl_config_wireguard_psk(const struct ovl_config *config);
+OVL_EXPORT unsigned int ovl_config_wireguard_listen_port(const struct ovl_config *config,
+							 int family);
+OVL_EXPORT unsigned int ovl_config_wireguard_keepalive(const struct ovl_config *config);
+OVL_EXPORT const char *ovl_config_wireguard_mode(const struct ovl_config *config);
+
+/* A peer with what struct ovl_peer cannot carry: the successor of that
+ * frozen struct, for every backend.  It starts with its size, so fields are
+ * appended as options are: arrays of it are laid out with the stride of
+ * their first element's size (every element the same size). */
+struct ovl_peer_v2 {
+	size_t size;			/* set by OVL_PEER_V2_INIT */
+	const char *subnet;		/* as struct ovl_peer */
+	const char *public_ip;
+	const char *mac;		/* vxlan */
+	const char *public_key;		/* wireguard: base64 */
+	unsigned int port;		/* wireguard: the peer's listen port; 0: ours */
+	/* Filled by ovl_peer_v2_list on a wireguard link, else 0: */
+	int64_t last_handshake;		/* unix seconds; 0: none yet */
+	uint64_t rx_bytes;
+	uint64_t tx_bytes;
+};
+#define OVL_PEER_V2_INIT { sizeof(struct ovl_peer_v2), 0, 0, 0, 0, 0, 0, 0, 0 }
+
+OVL_EXPORT int ovl_peer_v2_add(struct ovl_link *link, const struct ovl_peer_v2 *peer);
+OVL_EXPORT int ovl_peer_v2_del(struct ovl_link *link, const struct ovl_peer_v2 *peer);
+OVL_EXPORT int ovl_peer_v2_sync(struct ovl_link *link, const struct ovl_peer_v2 *peers,
+				size_t count);
+/* The installed peers, each element size bytes (the caller's
+ * sizeof(struct ovl_peer_v2)); free with ovl_peers_v2_free(). */
+OVL_EXPORT int ovl_peer_v2_list(struct ovl_link *link, size_t size,
+				struct ovl_peer_v2 **peers, size_t *count);
+OVL_EXPORT void ovl_peers_v2_free(struct ovl_peer_v2 *peers, size_t count);
+
+/* ------------------------------------------------------------------ */
 /* Masquerade and forward rules (flannel's --ip-masq), nftables        */
 /* ------------------------------------------------------------------ */
 
@@ -476,8 +568,13 @@ struct ovl_node_options {
 	unsigned int resync_seconds;	/* full peer resync period; 0: 60 */
 	int ip_masq;			/* FLANNEL_IPMASQ in subnet.env */
 	unsigned int flags;		/* none defined yet: 0 */
+	/* Backend wireguard: the userspace program for a kernel without
+	 * WireGuard (NULL: kernel only), and the private key file (NULL:
+	 * $WIREGUARD_KEY_FILE, else OVL_WIREGUARD_KEY_FILE). */
+	const char *wireguard_userspace;
+	const char *wireguard_key_file;
 };
-#define OVL_NODE_OPTIONS_INIT { sizeof(struct ovl_node_options), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define OVL_NODE_OPTIONS_INIT { sizeof(struct ovl_node_options), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /* Picks the underlay, acquires the lease (keeping the subnet of subnet.env
  * and the VTEP MAC of an existing device), brings up the backend, publishes

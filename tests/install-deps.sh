@@ -1,13 +1,16 @@
 #!/bin/sh
 # install-deps.sh - installs the Debian packages that building libovl and
 # running all its tests and the demo need, when any is missing.
+# --no-install-recommends matters: wireguard-go and wireguard-tools would
+# otherwise pull in a kernel image, initramfs-tools and udev.
 set -e
 packages="build-essential g++ autoconf automake libtool pkg-config
 libnl-3-dev libnl-route-3-dev libjansson-dev libcurl4-openssl-dev libcunit1-dev
-libnftables-dev nftables
+libnftables-dev nftables libssl-dev
 iproute2 iputils-ping tcpdump jq procps util-linux python3
 etcd-server etcd-client containernetworking-plugins iperf3
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev
+wireguard-go wireguard-tools"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -66,6 +66,7 @@ static int run_loop(struct ovlctl *tool, struct ovl_node *node, int sigfd)
 struct run_args {
 	const char *node, *iface, *public_ip, *public_ipv6, *subnet_file;
 	const char *ttl, *margin, *resync;
+	const char *wireguard_userspace, *wireguard_key_file;
 	int teardown, ip_masq;
 };
 
@@ -135,6 +136,8 @@ static int run(struct ovlctl *tool, const struct run_args *args)
 	options.public_ipv6 = args->public_ipv6;
 	options.subnet_file = args->subnet_file;
 	options.ip_masq = args->ip_masq;
+	options.wireguard_userspace = args->wireguard_userspace;
+	options.wireguard_key_file = args->wireguard_key_file;
 	if (number("--ttl", args->ttl, &options.ttl_seconds) < 0 ||
 	    number("--renew-margin", args->margin, &options.renew_margin_seconds) < 0 ||
 	    number("--resync", args->resync, &options.resync_seconds) < 0)
@@ -177,6 +180,8 @@ int cmd_run(struct ovlctl *tool, int argc, char **argv)
 		{ "resync", &args.resync, NULL },
 		{ "ip-masq", NULL, &args.ip_masq },
 		{ "teardown", NULL, &args.teardown },
+		{ "wireguard-userspace", &args.wireguard_userspace, NULL },
+		{ "wireguard-key-file", &args.wireguard_key_file, NULL },
 		{ NULL, NULL, NULL },
 	};
 	char *extra[1];
@@ -203,7 +208,10 @@ static void device_name(struct ovlctl *tool, struct ovl_store *store,
 		return;
 	}
 	if (ovlctl_load_config(tool, store, &config) == 0) {
-		snprintf(name, size, "flannel.%u", ovl_config_vni(config));
+		if (!strcmp(ovl_config_backend_type(config), "wireguard"))
+			snprintf(name, size, "flannel-wg");
+		else
+			snprintf(name, size, "flannel.%u", ovl_config_vni(config));
 		ovl_config_free(config);
 	} else {
 		snprintf(name, size, "flannel.1");
@@ -249,21 +257,30 @@ static json_t *lease_json(struct ovl_store *store, const char *subnet_env_subnet
 static json_t *device_json(struct ovlctl *tool, const char *name, json_t **peers)
 {
 	struct ovl_link *link;
-	struct ovl_peer *list;
+	struct ovl_peer_v2 *list;
 	size_t count, i;
-	json_t *device;
+	json_t *device, *peer;
 
 	*peers = json_array();
 	if (ovl_link_open(tool->ctx, name, &link) < 0)
 		return json_null();
 	device = json_pack("{s:s,s:s,s:i,s:i}", "name", name, "mac", ovl_link_mac(link),
 			   "mtu", (int)ovl_link_mtu(link), "ifindex", ovl_link_ifindex(link));
-	if (ovl_peer_list(link, &list, &count) == 0) {
-		for (i = 0; i < count; i++)
-			json_array_append_new(*peers, json_pack("{s:s,s:s,s:s?}",
-				"subnet", list[i].subnet, "public_ip", list[i].public_ip,
-				"mac", list[i].mac));
-		ovl_peers_free(list, count);
+	if (ovl_peer_v2_list(link, sizeof(*list), &list, &count) == 0) {
+		for (i = 0; i < count; i++) {
+			peer = json_pack("{s:s,s:s?,s:s?}", "subnet", list[i].subnet,
+					 "public_ip", list[i].public_ip, "mac", list[i].mac);
+			/* wireguard: the device's view of the peer */
+			if (peer && list[i].public_key)
+				json_object_update_new(peer, json_pack(
+					"{s:s,s:i,s:I,s:I,s:I}", "public_key", list[i].public_key,
+					"port", (int)list[i].port, "last_handshake",
+					(json_int_t)list[i].last_handshake, "rx_bytes",
+					(json_int_t)list[i].rx_bytes, "tx_bytes",
+					(json_int_t)list[i].tx_bytes));
+			json_array_append_new(*peers, peer);
+		}
+		ovl_peers_v2_free(list, count);
 	}
 	ovl_link_free(link);
 	return device ? device : json_null();
@@ -306,11 +323,25 @@ static void print_status_text(json_t *root)
 		printf("lease       missing\n");
 	}
 	printf("peers       %zu\n", json_array_size(peers));
-	json_array_foreach(peers, i, peer)
-		printf("  %-20s via %-16s mac %s\n",
-		       json_string_value(json_object_get(peer, "subnet")),
-		       json_string_value(json_object_get(peer, "public_ip")),
-		       json_string_value(json_object_get(peer, "mac")) ?: "-");
+	json_array_foreach(peers, i, peer) {
+		json_int_t handshake = json_integer_value(json_object_get(peer, "last_handshake"));
+		char when[32] = "never";
+
+		if (handshake)
+			snprintf(when, sizeof(when), "%llds ago", (long long)(time(NULL) - handshake));
+		if (json_object_get(peer, "public_key"))
+			printf("  %-20s via %-16s key %s handshake %s rx %lld tx %lld\n",
+			       json_string_value(json_object_get(peer, "subnet")),
+			       json_string_value(json_object_get(peer, "public_ip")) ?: "-",
+			       json_string_value(json_object_get(peer, "public_key")), when,
+			       (long long)json_integer_value(json_object_get(peer, "rx_bytes")),
+			       (long long)json_integer_value(json_object_get(peer, "tx_bytes")));
+		else
+			printf("  %-20s via %-16s mac %s\n",
+			       json_string_value(json_object_get(peer, "subnet")),
+			       json_string_value(json_object_get(peer, "public_ip")),
+			       json_string_value(json_object_get(peer, "mac")) ?: "-");
+	}
 	printf("state       %s\n", json_string_value(json_object_get(root, "state")));
 }
 

@@ -48,7 +48,23 @@ static const struct ovlctl_command commands[] = {
 	{ "run", cmd_run, "the embedded agent in the foreground (flanneld's job)",
 	  "ovlctl run [--node N] [--iface IF] [--public-ip IP] [--public-ipv6 IP]\n"
 	  "           [--subnet-file PATH] [--ttl S] [--renew-margin S] [--resync S]\n"
-	  "           [--ip-masq] [--teardown]\n" },
+	  "           [--ip-masq] [--teardown]\n"
+	  "           [--wireguard-userspace PROGRAM] [--wireguard-key-file PATH]\n"
+	  "           PROGRAM: e.g. wireguard-go, for a kernel without WireGuard;\n"
+	  "           PATH: default $WIREGUARD_KEY_FILE, else /run/flannel/wgkey\n" },
+	{ "wireguard", cmd_wireguard, "the wireguard backend: device, keys, peers with keys",
+	  "ovlctl wireguard genkey              a new private key (base64)\n"
+	  "ovlctl wireguard pubkey              the public key of the private key on stdin\n"
+	  "ovlctl wireguard up --local IP --subnet CIDR --network CIDR\n"
+	  "                    [--key-file PATH] [--psk KEY] [--port P] [--keepalive S]\n"
+	  "                    [--dev IF] [--name N] [--mtu N] [--userspace PROGRAM]\n"
+	  "                    [--kernel | --userspace-only]\n"
+	  "ovlctl wireguard down [--name N]\n"
+	  "ovlctl wireguard show [--name N]     device, and per peer: key, endpoint,\n"
+	  "                                     last handshake, bytes\n"
+	  "ovlctl wireguard peer add --subnet CIDR --public-ip IP --public-key KEY [--port P]\n"
+	  "                          [--name N]\n"
+	  "ovlctl wireguard peer del --subnet CIDR [--public-key KEY] [--name N]\n" },
 	{ "masq", cmd_masq, "install, check or remove the masquerade and forward rules",
 	  "ovlctl masq apply  --network CIDR --subnet CIDR [--no-fully-random] [--no-forward]\n"
 	  "ovlctl masq check  --network CIDR --subnet CIDR [--no-fully-random] [--no-forward]\n"

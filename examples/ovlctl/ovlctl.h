@@ -37,6 +37,7 @@ int cmd_run(struct ovlctl *tool, int argc, char **argv);
 int cmd_masq(struct ovlctl *tool, int argc, char **argv);
 int cmd_status(struct ovlctl *tool, int argc, char **argv);
 int cmd_udp(struct ovlctl *tool, int argc, char **argv);
+int cmd_wireguard(struct ovlctl *tool, int argc, char **argv);
 
 /* A `--name value` or `--name` (flag) option of a subcommand. */
 struct ovlctl_option {

@@ -12,12 +12,14 @@
 
 #include "agent/node-backend.h"
 
-extern const struct node_backend_ops backend_vxlan, backend_hostgw, backend_udp;
+extern const struct node_backend_ops backend_vxlan, backend_hostgw, backend_udp,
+	backend_wireguard;
 
 static const struct node_backend_ops *const backends[] = {
 	&backend_vxlan,
 	&backend_hostgw,
 	&backend_udp,
+	&backend_wireguard,
 };
 
 const struct node_backend_ops *node_backend_find(const char *name)

@@ -102,10 +102,24 @@ static void evaluate(struct ovl_node *node, const struct ovl_lease *lease,
 
 /* ------------------------------------------------------- kernel changes */
 
-static int plane_peers(const struct ovl_node *node, int plane,
-		       struct ovl_peer **out, size_t *count)
+/* The kernel's view of a peer's text (struct ovl_peer_v2 carries the
+ * wireguard key); the strings stay text's. */
+static struct ovl_peer_v2 kernel_peer(const struct peer_text *text)
 {
-	struct ovl_peer *peers;
+	struct ovl_peer_v2 peer = OVL_PEER_V2_INIT;
+
+	peer.subnet = text->subnet;
+	peer.public_ip = text->public_ip;
+	peer.mac = text->mac[0] ? text->mac : NULL;
+	peer.public_key = text->public_key[0] ? text->public_key : NULL;
+	peer.port = text->port;
+	return peer;
+}
+
+static int plane_peers(const struct ovl_node *node, int plane,
+		       struct ovl_peer_v2 **out, size_t *count)
+{
+	struct ovl_peer_v2 *peers;
 	size_t i;
 
 	*count = 0;
@@ -118,10 +132,7 @@ static int plane_peers(const struct ovl_node *node, int plane,
 
 		if (!peer->valid || !text->subnet[0] || peer->refused & 1u << plane)
 			continue;
-		peers[*count].subnet = text->subnet;
-		peers[*count].public_ip = text->public_ip;
-		peers[*count].mac = text->mac[0] ? text->mac : NULL;
-		(*count)++;
+		peers[(*count)++] = kernel_peer(text);
 	}
 	*out = peers;
 	return 0;
@@ -134,7 +145,7 @@ static int compare_texts(const void *a, const void *b)
 
 /* Before the first sync: name the entries of hosts that left while we were
  * not running, which the sync is about to remove. */
-static void log_stale(struct ovl_node *node, int plane, const struct ovl_peer *peers,
+static void log_stale(struct ovl_node *node, int plane, const struct ovl_peer_v2 *peers,
 		      size_t count)
 {
 	struct ovl_peer *installed;
@@ -162,7 +173,7 @@ static void log_stale(struct ovl_node *node, int plane, const struct ovl_peer *p
 
 int node_sync_plane(struct ovl_node *node, int plane)
 {
-	struct ovl_peer *peers = NULL;
+	struct ovl_peer_v2 *peers = NULL;
 	size_t count;
 	int err;
 
@@ -171,7 +182,7 @@ int node_sync_plane(struct ovl_node *node, int plane)
 		return err;
 	if (!node->last_sync)
 		log_stale(node, plane, peers, count);
-	err = ovl_peer_sync(node->planes[plane].link, peers, count);
+	err = ovl_peer_v2_sync(node->planes[plane].link, peers, count);
 	free(peers);
 	return err;
 }
@@ -193,14 +204,13 @@ static int apply_peer(struct ovl_node *node, struct node_peer *peer, const char 
 	}
 	for (i = 0; i < node->nplanes; i++) {
 		const struct peer_text *text = &peer->text[i];
-		struct ovl_peer kernel = { text->subnet, text->public_ip,
-					   text->mac[0] ? text->mac : NULL };
+		struct ovl_peer_v2 kernel = kernel_peer(text);
 
 		if (!peer->valid || !text->subnet[0] || !node->planes[i].link ||
 		    peer->refused & 1u << i)
 			continue;
-		err = add ? ovl_peer_add(node->planes[i].link, &kernel) :
-			ovl_peer_del(node->planes[i].link, &kernel);
+		err = add ? ovl_peer_v2_add(node->planes[i].link, &kernel) :
+			ovl_peer_v2_del(node->planes[i].link, &kernel);
 		if (add && is_refusal(node, err))
 			refuse(node, peer, key, i, err);
 		else if (err < 0 && !first)
@@ -217,10 +227,12 @@ static void describe(const struct ovl_node *node, const struct node_peer *peer,
 	out[0] = '\0';
 	for (i = 0; i < node->nplanes && used >= 0 && (size_t)used < size; i++)
 		if (peer->text[i].subnet[0])
-			used += snprintf(out + used, size - used, "%s%s via %s%s%s",
+			used += snprintf(out + used, size - used, "%s%s via %s%s%s%s%s",
 					 used ? ", " : "", peer->text[i].subnet,
 					 peer->text[i].public_ip, peer->text[i].mac[0] ? " mac " : "",
-					 peer->text[i].mac);
+					 peer->text[i].mac,
+					 peer->text[i].public_key[0] ? " key " : "",
+					 peer->text[i].public_key);
 }
 
 /* A kernel change failed: resync soon instead of trusting the table. */
@@ -261,12 +273,11 @@ static int refuse_bad_peers(struct ovl_node *node, int plane)
 	for (i = 0; i < node->peers.count; i++) {
 		struct node_peer *peer = &node->peers.items[i];
 		const struct peer_text *text = &peer->text[plane];
-		struct ovl_peer kernel = { text->subnet, text->public_ip,
-					   text->mac[0] ? text->mac : NULL };
+		struct ovl_peer_v2 kernel = kernel_peer(text);
 
 		if (!peer->valid || !text->subnet[0] || peer->refused & 1u << plane)
 			continue;
-		err = ovl_peer_add(node->planes[plane].link, &kernel);
+		err = ovl_peer_v2_add(node->planes[plane].link, &kernel);
 		if (is_refusal(node, err)) {
 			refuse(node, peer, peer->key, plane, err);
 			refused++;

@@ -67,6 +67,9 @@ static void close_everything(struct ovl_node *node)
 	node_peers_clear(node);
 	free(node->node_name);
 	free(node->subnet_file);
+	free(node->wireguard_userspace);
+	free(node->wireguard_key_file);
+	explicit_bzero(node->wireguard_key, sizeof(node->wireguard_key));
 	free(node);
 }
 
@@ -92,6 +95,11 @@ static int copy_options(struct ovl_node *node, const struct ovl_node_options *op
 	node->node_name = name && *name ? strdup(name) : NULL;
 	node->subnet_file = strdup(file && *file ? file : OVL_SUBNET_ENV_DEFAULT_PATH);
 	if ((name && *name && !node->node_name) || !node->subnet_file)
+		return ctx_fail(node->ctx, -ENOMEM, "out of memory");
+	if ((OPTIONS_HAS(options, wireguard_userspace) && options->wireguard_userspace &&
+	     !(node->wireguard_userspace = strdup(options->wireguard_userspace))) ||
+	    (OPTIONS_HAS(options, wireguard_key_file) && options->wireguard_key_file &&
+	     !(node->wireguard_key_file = strdup(options->wireguard_key_file))))
 		return ctx_fail(node->ctx, -ENOMEM, "out of memory");
 	if (OPTIONS_HAS(options, flags) && options->flags)
 		return ctx_fail(node->ctx, -EINVAL, "options: unknown flags 0x%x",

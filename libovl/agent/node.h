@@ -6,8 +6,9 @@
  * node-repair.c (devices deleted or flapped), node-peer.c (which lease
  * records are peers),
  * node-backend.c with node-backend.h (the backends' table; one file per
- * backend: backend-vxlan.c, backend-hostgw.c, backend-udp.c), node-masq.c
- * (--ip-masq), peer-table.c (the peers by lease key).
+ * backend: backend-vxlan.c, backend-hostgw.c, backend-udp.c,
+ * backend-wireguard.c), node-masq.c (--ip-masq), peer-table.c (the peers
+ * by lease key).
  *
  * The agent is the top layer: it uses only the public API (include/ovl.h)
  * and what the layers below export through their headers (core/internal.h,
@@ -43,13 +44,16 @@ struct peer_rules {
 };
 
 /* A remote lease as a peer: subnet and public IP of the family and the
- * VtepMAC from its backend data, in the caller's buffers.  0 when valid;
+ * VtepMAC (vxlan) or PublicKey and Port (wireguard) from its backend
+ * data, in the caller's buffers.  0 when valid;
  * -EINVAL (with the reason in ctx) when the record must be skipped;
  * -ENOENT when the lease has no subnet of that family. */
 struct peer_text {
 	char subnet[OVL_PREFIX_STRLEN];
 	char public_ip[46];
 	char mac[18];
+	char public_key[OVL_WIREGUARD_KEY_STRLEN];	/* wireguard */
+	unsigned int port;				/* wireguard; 0: ours */
 };
 int peer_from_lease(struct ovl_ctx *ctx, const struct peer_rules *rules,
 		    const struct ovl_lease *lease, struct peer_text *peer);
@@ -106,6 +110,9 @@ struct ovl_node {
 	unsigned int ttl, margin;
 	int64_t resync_ms;
 	int ip_masq;
+	char *wireguard_userspace;	/* options: backend-wireguard.c's */
+	char *wireguard_key_file;
+	char wireguard_key[OVL_WIREGUARD_KEY_STRLEN];	/* our private key */
 	const struct node_backend_ops *backend;	/* the config's data path */
 	int masq_failed;		/* the last apply failed: retry */
 

@@ -46,6 +46,14 @@ struct family_config {
 	struct ovl_prefix subnet_max;
 };
 
+/* Backend "wireguard" (parse_wireguard). */
+struct wireguard_config {
+	char psk[OVL_WIREGUARD_KEY_STRLEN];	/* "" when none */
+	unsigned int listen_port, listen_port_v6;
+	unsigned int keepalive;
+	const char *mode;			/* one of wireguard_modes[] */
+};
+
 struct ovl_config {
 	struct family_config v4;
 	struct family_config v6;
@@ -57,6 +65,7 @@ struct ovl_config {
 	int learning;
 	int direct_routing;
 	int enable_nftables;
+	struct wireguard_config wireguard;
 };
 
 /* The rules that differ between the two families, named as flannel's keys. */
@@ -77,7 +86,7 @@ static const struct family_rules rules_v6 = {
 	AF_INET6, "IPv6Network", "IPv6SubnetLen", "IPv6SubnetMin", "IPv6SubnetMax", 128, 64
 };
 
-static const char *const backend_types[] = { "vxlan", "host-gw", "udp" };
+static const char *const backend_types[] = { "vxlan", "host-gw", "udp", "wireguard" };
 
 enum top_key {
 	K_NETWORK, K_SUBNET_LEN, K_SUBNET_MIN, K_SUBNET_MAX,
@@ -314,6 +323,59 @@ static int parse_family(struct ovl_ctx *ctx, json_t *const *values,
 	return 0;
 }
 
+/* flannel's wireguard keys (pkg/backend/wireguard): PSK, ListenPort,
+ * ListenPortV6, PersistentKeepaliveInterval (seconds), MTU (the underlay's)
+ * and Mode. */
+enum wireguard_key { W_PSK, W_LISTEN_PORT, W_LISTEN_PORT_V6, W_KEEPALIVE, W_MTU, W_MODE,
+		     WIREGUARD_KEYS };
+static const char *const wireguard_names[WIREGUARD_KEYS] = {
+	"PSK", "ListenPort", "ListenPortV6", "PersistentKeepaliveInterval", "MTU", "Mode"
+};
+static const char *const wireguard_modes[] = { "separate", "auto", "ipv4", "ipv6" };
+
+static int parse_wireguard(struct ovl_ctx *ctx, json_t *backend, struct ovl_config *config)
+{
+	struct wireguard_config *wg = &config->wireguard;
+	json_t *values[WIREGUARD_KEYS];
+	json_int_t port = 51820, port6 = 51821, keepalive = 0, mtu = 0;
+	const char *psk = NULL, *mode = "separate";
+	size_t i;
+	int err;
+
+	collect(backend, wireguard_names, WIREGUARD_KEYS, values);
+	if ((values[W_PSK] && (err = get_string(ctx, values[W_PSK], "Backend.PSK", &psk)) < 0) ||
+	    (err = get_int(ctx, values[W_LISTEN_PORT], "Backend.ListenPort", 0, 65535, &port)) < 0 ||
+	    (err = get_int(ctx, values[W_LISTEN_PORT_V6], "Backend.ListenPortV6", 0, 65535,
+			   &port6)) < 0 ||
+	    (err = get_int(ctx, values[W_KEEPALIVE], "Backend.PersistentKeepaliveInterval", 0,
+			   65535, &keepalive)) < 0 ||
+	    (err = get_int(ctx, values[W_MTU], "Backend.MTU", 0, MTU_MAX, &mtu)) < 0 ||
+	    (values[W_MODE] && (err = get_string(ctx, values[W_MODE], "Backend.Mode", &mode)) < 0))
+		return err;
+	if (psk && *psk && (strlen(psk) != OVL_WIREGUARD_KEY_STRLEN - 1 ||
+			    psk[OVL_WIREGUARD_KEY_STRLEN - 2] != '='))
+		return ctx_fail(ctx, -EINVAL, "Backend.PSK: not a base64 WireGuard key (44 characters)");
+	/* The device gets MTU - 80. */
+	if (mtu && mtu < MTU_MIN + 80)
+		return ctx_fail(ctx, -EINVAL, "Backend.MTU: %" JSON_INTEGER_FORMAT
+				" is too small (0 for the underlay's, else at least %d)",
+				mtu, MTU_MIN + 80);
+	for (i = 0; i < ARRAY_SIZE(wireguard_modes) && strcmp(mode, wireguard_modes[i]); i++)
+		;
+	if (i == ARRAY_SIZE(wireguard_modes))
+		return ctx_fail(ctx, -EINVAL,
+				"Backend.Mode: '%s' is none of separate, auto, ipv4, ipv6", mode);
+	snprintf(wg->psk, sizeof(wg->psk), "%s", psk ? psk : "");
+	/* Go decodes 0 as 0; flannel then listens on a random port.  We keep
+	 * the defaults for 0, as Port 0 means the default for vxlan. */
+	wg->listen_port = port ? (unsigned int)port : 51820;
+	wg->listen_port_v6 = port6 ? (unsigned int)port6 : 51821;
+	wg->keepalive = (unsigned int)keepalive;
+	wg->mode = wireguard_modes[i];
+	config->mtu = (unsigned int)mtu;
+	return 0;
+}
+
 static int parse_backend(struct ovl_ctx *ctx, json_t *backend,
 			 struct ovl_config *config)
 {
@@ -338,11 +400,13 @@ static int parse_backend(struct ovl_ctx *ctx, json_t *backend,
 			break;
 	if (i == ARRAY_SIZE(backend_types))
 		return ctx_fail(ctx, -EINVAL,
-				"Backend.Type: unknown backend type '%s' (known: vxlan, host-gw, udp)",
+				"Backend.Type: unknown backend type '%s' (known: vxlan, host-gw, udp, wireguard)",
 				type);
 	config->backend_type = backend_types[i];
 
 	/* Each backend decodes only its own keys, as in flannel. */
+	if (!strcmp(config->backend_type, "wireguard"))
+		return parse_wireguard(ctx, backend, config);
 	if (!strcmp(config->backend_type, "host-gw"))
 		return 0;
 	if ((err = get_int(ctx, values[B_PORT], "Backend.Port", 0, 65535, &port)) < 0)
@@ -519,6 +583,8 @@ OVL_EXPORT unsigned int ovl_config_port(const struct ovl_config *config)
 		return config->port;
 	if (!strcmp(config->backend_type, "vxlan"))
 		return VXLAN_DEFAULT_PORT;
+	if (!strcmp(config->backend_type, "wireguard"))
+		return config->wireguard.listen_port;
 	return !strcmp(config->backend_type, "udp") ? UDP_DEFAULT_PORT : 0;
 }
 
@@ -545,6 +611,35 @@ OVL_EXPORT int ovl_config_direct_routing(const struct ovl_config *config)
 OVL_EXPORT int ovl_config_enable_nftables(const struct ovl_config *config)
 {
 	return config ? config->enable_nftables : 0;
+}
+
+static int is_wireguard(const struct ovl_config *config)
+{
+	return config && !strcmp(config->backend_type, "wireguard");
+}
+
+OVL_EXPORT const char *ovl_config_wireguard_psk(const struct ovl_config *config)
+{
+	return is_wireguard(config) && config->wireguard.psk[0] ? config->wireguard.psk : NULL;
+}
+
+OVL_EXPORT unsigned int ovl_config_wireguard_listen_port(const struct ovl_config *config,
+							 int family)
+{
+	if (!is_wireguard(config))
+		return 0;
+	return family == AF_INET6 ? config->wireguard.listen_port_v6 :
+		family == AF_INET ? config->wireguard.listen_port : 0;
+}
+
+OVL_EXPORT unsigned int ovl_config_wireguard_keepalive(const struct ovl_config *config)
+{
+	return is_wireguard(config) ? config->wireguard.keepalive : 0;
+}
+
+OVL_EXPORT const char *ovl_config_wireguard_mode(const struct ovl_config *config)
+{
+	return is_wireguard(config) ? config->wireguard.mode : NULL;
 }
 
 /* Adds one family's keys (prefix "" or "ipv6_"); 0 or -1 on ENOMEM. */
@@ -575,6 +670,14 @@ static json_t *backend_to_json(const struct ovl_config *config)
 		return json_pack("{s:s}", "type", type);
 	if (!strcmp(type, "udp"))
 		return json_pack("{s:s, s:i}", "type", type, "port", (int)ovl_config_port(config));
+	/* The PSK is a secret: only whether there is one. */
+	if (!strcmp(type, "wireguard"))
+		return json_pack("{s:s, s:i, s:i, s:i, s:i, s:s, s:b}", "type", type,
+				 "listen_port", (int)config->wireguard.listen_port,
+				 "listen_port_v6", (int)config->wireguard.listen_port_v6,
+				 "persistent_keepalive_interval", (int)config->wireguard.keepalive,
+				 "mtu", (int)config->mtu, "mode", config->wireguard.mode,
+				 "psk", config->wireguard.psk[0] != 0);
 	return json_pack("{s:s, s:i, s:i, s:i, s:b, s:b, s:b}", "type", type,
 			 "vni", (int)ovl_config_vni(config), "port", (int)ovl_config_port(config),
 			 "mtu", (int)config->mtu, "gbp", config->gbp, "learning", config->learning,

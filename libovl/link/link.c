@@ -4,9 +4,11 @@
  * counters): it checks the arguments and forwards through link->ops, the
  * table its backend filled.  Also the option parsing every backend shares.
  *
- * Adding a backend (WireGuard is next) means one new file that fills a
- * struct link_ops, and one entry in the reopen table below; nothing else is
- * edited.
+ * Adding a backend means one new file that fills a struct link_ops, and
+ * one entry in the reopen table below; nothing else is edited.  The
+ * ovl_peer_v2_* calls (struct ovl_peer_v2, the successor of the frozen
+ * struct ovl_peer) reach every backend: each side's calls are served
+ * through the other's ops when a backend fills only one kind.
  */
 #include <stdlib.h>
 #include <stddef.h>
@@ -18,11 +20,13 @@
 #include "link/link.h"
 
 /* Backends ovl_link_open() reopens, asked in order whether a name is
- * theirs: host-gw's handles hold a ':', which no device name does; vxlan
- * takes device names.  A udp link lives as long as its TUN fd and is
+ * theirs: host-gw's handles hold a ':', which no device name does;
+ * wireguard takes the names of its devices (a UAPI socket, or flannel's
+ * names); vxlan takes the other device names.  A udp link lives as long as its TUN fd and is
  * never reopened. */
 static const struct link_ops *const reopenable[] = {
 	&hostgw_link_ops,
+	&wireguard_link_ops,
 	&vxlan_link_ops,
 };
 
@@ -109,36 +113,97 @@ OVL_EXPORT char *ovl_link_to_json(const struct ovl_link *link)
 
 /* ---- peers ------------------------------------------------------------ */
 
+static struct ovl_peer_v2 peer_to_v2(const struct ovl_peer *peer)
+{
+	struct ovl_peer_v2 v2 = OVL_PEER_V2_INIT;
+
+	v2.subnet = peer->subnet;
+	v2.public_ip = peer->public_ip;
+	v2.mac = peer->mac;
+	return v2;
+}
+
+static struct ovl_peer peer_from_v2(const struct ovl_peer_v2 *v2)
+{
+	struct ovl_peer peer = { v2->subnet, v2->public_ip, v2->mac };
+
+	return peer;
+}
+
 OVL_EXPORT int ovl_peer_add(struct ovl_link *link, const struct ovl_peer *peer)
 {
+	struct ovl_peer_v2 v2;
+
 	if (!link || !peer)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_add: NULL peer") : -EINVAL;
-	return link->ops->peer_add(link, peer);
+	if (link->ops->peer_add)
+		return link->ops->peer_add(link, peer);
+	v2 = peer_to_v2(peer);
+	return link->ops->peer_v2_add(link, &v2);
 }
 
 OVL_EXPORT int ovl_peer_del(struct ovl_link *link, const struct ovl_peer *peer)
 {
+	struct ovl_peer_v2 v2;
+
 	if (!link || !peer)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_del: NULL peer") : -EINVAL;
-	return link->ops->peer_del(link, peer);
+	if (link->ops->peer_del)
+		return link->ops->peer_del(link, peer);
+	v2 = peer_to_v2(peer);
+	return link->ops->peer_v2_del(link, &v2);
 }
 
 OVL_EXPORT int ovl_peer_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t count)
 {
+	struct ovl_peer_v2 *v2;
+	size_t i;
+	int err;
+
 	if (!link)
 		return -EINVAL;
 	if (count && !peers)
 		return ctx_fail(link->ctx, -EINVAL, "ovl_peer_sync: NULL array of %zu peers", count);
-	return link->ops->peer_sync(link, peers, count);
+	if (link->ops->peer_sync)
+		return link->ops->peer_sync(link, peers, count);
+	v2 = calloc(count ? count : 1, sizeof(*v2));
+	if (!v2)
+		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	for (i = 0; i < count; i++)
+		v2[i] = peer_to_v2(&peers[i]);
+	err = link->ops->peer_v2_sync(link, v2, count);
+	free(v2);
+	return err;
 }
 
 OVL_EXPORT int ovl_peer_list(struct ovl_link *link, struct ovl_peer **peers, size_t *count)
 {
+	struct ovl_peer_v2 *v2 = NULL;
+	size_t n = 0, i;
+	int err;
+
 	if (!link || !peers || !count)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_list: NULL argument") : -EINVAL;
 	*peers = NULL;
 	*count = 0;
-	return link->ops->peer_list(link, peers, count);
+	if (link->ops->peer_list)
+		return link->ops->peer_list(link, peers, count);
+	err = link->ops->peer_v2_list(link, &v2, &n);
+	if (err < 0)
+		return err;
+	*peers = calloc(n ? n : 1, sizeof(**peers));
+	if (!*peers) {
+		ovl_peers_v2_free(v2, n);
+		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	}
+	/* The strings move over; the keys are freed with the v2 array. */
+	for (i = 0; i < n; i++) {
+		(*peers)[i] = peer_from_v2(&v2[i]);
+		v2[i].subnet = v2[i].public_ip = v2[i].mac = NULL;
+	}
+	*count = n;
+	ovl_peers_v2_free(v2, n);
+	return 0;
 }
 
 OVL_EXPORT void ovl_peers_free(struct ovl_peer *peers, size_t count)
@@ -151,6 +216,178 @@ OVL_EXPORT void ovl_peers_free(struct ovl_peer *peers, size_t count)
 		free((char *)peers[i].subnet);
 		free((char *)peers[i].public_ip);
 		free((char *)peers[i].mac);
+	}
+	free(peers);
+}
+
+/* ---- struct ovl_peer_v2 ---------------------------------------------------- */
+
+/* The caller's struct, as long as its size says, in a whole one. */
+static int peer_v2_copy(struct ovl_ctx *ctx, const struct ovl_peer_v2 *in,
+			struct ovl_peer_v2 *out)
+{
+	struct ovl_peer_v2 whole = OVL_PEER_V2_INIT;
+
+	if (in->size < offsetof(struct ovl_peer_v2, public_ip))
+		return ctx_fail(ctx, -EINVAL, "struct ovl_peer_v2: size %zu is too small",
+				in->size);
+	memcpy((char *)&whole + sizeof(size_t), (const char *)in + sizeof(size_t),
+	       (in->size < sizeof(whole) ? in->size : sizeof(whole)) - sizeof(size_t));
+	whole.size = sizeof(whole);
+	*out = whole;
+	return 0;
+}
+
+OVL_EXPORT int ovl_peer_v2_add(struct ovl_link *link, const struct ovl_peer_v2 *peer)
+{
+	struct ovl_peer_v2 whole;
+	struct ovl_peer old;
+	int err;
+
+	if (!link || !peer)
+		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_v2_add: NULL peer") : -EINVAL;
+	err = peer_v2_copy(link->ctx, peer, &whole);
+	if (err < 0)
+		return err;
+	if (link->ops->peer_v2_add)
+		return link->ops->peer_v2_add(link, &whole);
+	old = peer_from_v2(&whole);
+	return link->ops->peer_add(link, &old);
+}
+
+OVL_EXPORT int ovl_peer_v2_del(struct ovl_link *link, const struct ovl_peer_v2 *peer)
+{
+	struct ovl_peer_v2 whole;
+	struct ovl_peer old;
+	int err;
+
+	if (!link || !peer)
+		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_v2_del: NULL peer") : -EINVAL;
+	err = peer_v2_copy(link->ctx, peer, &whole);
+	if (err < 0)
+		return err;
+	if (link->ops->peer_v2_del)
+		return link->ops->peer_v2_del(link, &whole);
+	old = peer_from_v2(&whole);
+	return link->ops->peer_del(link, &old);
+}
+
+OVL_EXPORT int ovl_peer_v2_sync(struct ovl_link *link, const struct ovl_peer_v2 *peers,
+				size_t count)
+{
+	struct ovl_peer_v2 *whole = NULL;
+	struct ovl_peer *old = NULL;
+	size_t stride, i;
+	int err = 0;
+
+	if (!link)
+		return -EINVAL;
+	if (count && !peers)
+		return ctx_fail(link->ctx, -EINVAL, "ovl_peer_v2_sync: NULL array of %zu peers",
+				count);
+	/* The array's stride is its first element's size: all must agree. */
+	stride = count ? peers->size : 0;
+	whole = calloc(count ? count : 1, sizeof(*whole));
+	old = calloc(count ? count : 1, sizeof(*old));
+	if (!whole || !old)
+		err = ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	for (i = 0; i < count && !err; i++) {
+		const struct ovl_peer_v2 *peer =
+			(const struct ovl_peer_v2 *)((const char *)peers + i * stride);
+
+		if (peer->size != stride)
+			err = ctx_fail(link->ctx, -EINVAL,
+				       "ovl_peer_v2_sync: peer %zu has size %zu, peer 0 %zu", i,
+				       peer->size, stride);
+		else
+			err = peer_v2_copy(link->ctx, peer, &whole[i]);
+		if (!err)
+			old[i] = peer_from_v2(&whole[i]);
+	}
+	if (!err)
+		err = link->ops->peer_v2_sync ? link->ops->peer_v2_sync(link, whole, count) :
+			link->ops->peer_sync(link, old, count);
+	free(whole);
+	free(old);
+	return err;
+}
+
+OVL_EXPORT int ovl_peer_v2_list(struct ovl_link *link, size_t size, struct ovl_peer_v2 **peers,
+				size_t *count)
+{
+	struct ovl_peer_v2 *whole = NULL;
+	struct ovl_peer *old = NULL;
+	size_t n = 0, i;
+	char *out;
+	int err;
+
+	if (!link || !peers || !count)
+		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_v2_list: NULL argument") :
+			-EINVAL;
+	*peers = NULL;
+	*count = 0;
+	if (size < offsetof(struct ovl_peer_v2, public_ip))
+		return ctx_fail(link->ctx, -EINVAL, "ovl_peer_v2_list: size %zu is too small",
+				size);
+	if (link->ops->peer_v2_list) {
+		err = link->ops->peer_v2_list(link, &whole, &n);
+	} else {
+		err = link->ops->peer_list(link, &old, &n);
+		whole = err < 0 ? NULL : calloc(n ? n : 1, sizeof(*whole));
+		if (!err && !whole) {
+			ovl_peers_free(old, n);
+			err = ctx_fail(link->ctx, -ENOMEM, "out of memory");
+		}
+		for (i = 0; !err && i < n; i++) {
+			whole[i] = peer_to_v2(&old[i]);
+			old[i].subnet = old[i].public_ip = old[i].mac = NULL;
+		}
+		if (!err)
+			ovl_peers_free(old, n);
+	}
+	if (err < 0)
+		return err;
+	/* Laid out with the caller's stride; strings past its size are not
+	 * the caller's to free, so they go now. */
+	out = calloc(n ? n : 1, size);
+	if (!out) {
+		for (i = 0; i < n; i++)
+			whole[i].size = sizeof(whole[i]);
+		ovl_peers_v2_free(whole, n);
+		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		struct ovl_peer_v2 *peer = (struct ovl_peer_v2 *)(out + i * size);
+
+		whole[i].size = size;
+		memcpy(peer, &whole[i], size < sizeof(whole[i]) ? size : sizeof(whole[i]));
+		if (size < offsetof(struct ovl_peer_v2, mac) + sizeof(peer->mac))
+			free((char *)whole[i].mac);
+		if (size < offsetof(struct ovl_peer_v2, public_key) + sizeof(peer->public_key))
+			free((char *)whole[i].public_key);
+	}
+	free(whole);
+	*peers = (struct ovl_peer_v2 *)out;
+	*count = n;
+	return 0;
+}
+
+OVL_EXPORT void ovl_peers_v2_free(struct ovl_peer_v2 *peers, size_t count)
+{
+	size_t stride, i;
+
+	if (!peers)
+		return;
+	stride = peers->size;
+	for (i = 0; i < count; i++) {
+		struct ovl_peer_v2 *peer = (struct ovl_peer_v2 *)((char *)peers + i * stride);
+
+		free((char *)peer->subnet);
+		free((char *)peer->public_ip);
+		if (stride >= offsetof(struct ovl_peer_v2, mac) + sizeof(peer->mac))
+			free((char *)peer->mac);
+		if (stride >= offsetof(struct ovl_peer_v2, public_key) + sizeof(peer->public_key))
+			free((char *)peer->public_key);
 	}
 	free(peers);
 }

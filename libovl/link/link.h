@@ -1,6 +1,6 @@
 /*
  * link.h - struct ovl_link and struct link_ops, the interface every backend
- * (vxlan.c, hostgw.c, udp/udp.c) fills and link.c calls through; the option
+ * (vxlan.c, hostgw.c, udp/udp.c, wireguard.c) fills and link.c calls through; the option
  * parsing they share (link.c) and the kernel peers vxlan and host-gw share
  * (peer.c).
  */
@@ -21,7 +21,8 @@ struct ovl_link;
  * forwards them here.  An op left NULL is a call the backend does not
  * support (-EOPNOTSUPP), except free: NULL frees the struct ovl_link. */
 struct link_ops {
-	const char *name;		/* "vxlan", "host-gw", "udp": JSON "backend" */
+	const char *name;		/* "vxlan", "host-gw", "udp", "wireguard":
+					 * JSON "backend" */
 	/* Reopening a link by the name ovl_link_name() gave (in link.c's
 	 * table): 1 when name is this backend's, then open makes the handle. */
 	int (*claims)(const char *name);
@@ -34,6 +35,15 @@ struct link_ops {
 	int (*peer_del)(struct ovl_link *link, const struct ovl_peer *peer);
 	int (*peer_sync)(struct ovl_link *link, const struct ovl_peer *peers, size_t count);
 	int (*peer_list)(struct ovl_link *link, struct ovl_peer **peers, size_t *count);
+	/* A backend whose peers need more than struct ovl_peer carries
+	 * (wireguard) fills these instead of the four above; link.c hands
+	 * them whole struct ovl_peer_v2 (the caller's shorter ones copied
+	 * out) and serves the old calls through them.  peer_v2_list returns
+	 * whole structs too. */
+	int (*peer_v2_add)(struct ovl_link *link, const struct ovl_peer_v2 *peer);
+	int (*peer_v2_del)(struct ovl_link *link, const struct ovl_peer_v2 *peer);
+	int (*peer_v2_sync)(struct ovl_link *link, const struct ovl_peer_v2 *peers, size_t count);
+	int (*peer_v2_list)(struct ovl_link *link, struct ovl_peer_v2 **peers, size_t *count);
 	/* A backend with a loop in libovl (udp): its epoll fd, one round of
 	 * it, its counters (stats->size checked already). */
 	int (*fd)(const struct ovl_link *link);
@@ -67,6 +77,7 @@ struct ovl_link {
 /* The backends link.c's ovl_link_open() can reopen. */
 extern const struct link_ops vxlan_link_ops;
 extern const struct link_ops hostgw_link_ops;
+extern const struct link_ops wireguard_link_ops;
 
 /* link.c: the options every backend takes: local (an endpoint address,
  * required), subnet (required; host bits dropped, as in FLANNEL_SUBNET's

@@ -67,8 +67,8 @@ bad() {
 bad len31 '{"Network": "10.244.0.0/16", "SubnetLen": 31}' "SubnetLen: must be less than /31"
 bad small '{"Network": "10.0.0.0/29"}' \
 	"Network: 10.0.0.0/29 is too small, the minimum useful prefix is /28"
-bad backend '{"Network": "10.244.0.0/16", "Backend": {"Type": "wireguard"}}' \
-	"Backend.Type: unknown backend type 'wireguard' (known: vxlan, host-gw, udp)"
+bad backend '{"Network": "10.244.0.0/16", "Backend": {"Type": "ipip"}}' \
+	"Backend.Type: unknown backend type 'ipip' (known: vxlan, host-gw, udp, wireguard)"
 bad vni '{"Network": "10.244.0.0/16", "Backend": {"VNI": 16777216}}' \
 	"Backend.VNI: 16777216 is out of range 0..16777215"
 bad nonet '{"Backend": {"Type": "vxlan"}}' "Network: missing (required when IPv4 is enabled)"

@@ -748,10 +748,10 @@ static void test_error_min_max_not_address(void)
 
 static void test_error_unknown_backend(void)
 {
-	expect_error("{\"Network\": \"10.244.0.0/16\", \"Backend\": {\"Type\": \"wireguard\"}}",
-		     "Backend.Type: unknown backend type 'wireguard' (known: vxlan, host-gw, udp)");
+	expect_error("{\"Network\": \"10.244.0.0/16\", \"Backend\": {\"Type\": \"ipip\"}}",
+		     "Backend.Type: unknown backend type 'ipip' (known: vxlan, host-gw, udp, wireguard)");
 	expect_error("{\"Network\": \"10.244.0.0/16\", \"Backend\": {\"Type\": \"\"}}",
-		     "Backend.Type: unknown backend type '' (known: vxlan, host-gw, udp)");
+		     "Backend.Type: unknown backend type '' (known: vxlan, host-gw, udp, wireguard)");
 }
 
 static void test_error_backend_types(void)
