@@ -125,7 +125,7 @@ static int config_put(struct ovlctl *tool, const char *file)
 	if (!status) {
 		err = ovl_store_config_put(store, text);
 		if (err < 0)
-			status = ovlctl_fail(tool, err, "config put %s", tool->store_uri);
+			status = ovlctl_fail(tool, err, "config put %s", ovlctl_store_shown(tool));
 		ovl_store_close(store);
 	}
 	free(text);

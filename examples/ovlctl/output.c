@@ -88,11 +88,27 @@ int ovlctl_parse_uint(const char *option, const char *text, unsigned long min,
 	return 0;
 }
 
+const char *ovlctl_store_shown(struct ovlctl *tool)
+{
+	const char *uri = tool->store_uri, *at = strstr(uri, "password=");
+	size_t before;
+
+	/* only as an option: after '?' or '&' */
+	while (at && at > uri && at[-1] != '?' && at[-1] != '&')
+		at = strstr(at + 1, "password=");
+	if (!at)
+		return uri;
+	before = (size_t)(at - uri) + strlen("password=");
+	snprintf(tool->store_shown, sizeof(tool->store_shown), "%.*s***%s", (int)before, uri,
+		 strchrnul(at, '&'));
+	return tool->store_shown;
+}
+
 int ovlctl_open_store(struct ovlctl *tool, struct ovl_store **store)
 {
 	int err = ovl_store_open(tool->ctx, tool->store_uri, store);
 
-	return err < 0 ? ovlctl_fail(tool, err, "store %s", tool->store_uri) : 0;
+	return err < 0 ? ovlctl_fail(tool, err, "store %s", ovlctl_store_shown(tool)) : 0;
 }
 
 int ovlctl_load_config(struct ovlctl *tool, struct ovl_store *store,

@@ -11,6 +11,7 @@
 struct ovlctl {
 	struct ovl_ctx *ctx;
 	const char *store_uri;		/* --store, default OVL_STORE_DEFAULT_URI */
+	char store_shown[1024];		/* see ovlctl_store_shown */
 	const char *config_path;	/* --config, NULL: the default */
 	const char *netns;		/* --netns NAME */
 	int json;			/* --json */
@@ -65,6 +66,9 @@ int ovlctl_load_config(struct ovlctl *tool, struct ovl_store *store,
 		       struct ovl_config **config);
 /* Opens --store (reporting failures itself): 0 or the exit status. */
 int ovlctl_open_store(struct ovlctl *tool, struct ovl_store **store);
+/* The store URI for messages: a password= option's value is shown as ***
+ * (errors end up in logs and bug reports). */
+const char *ovlctl_store_shown(struct ovlctl *tool);
 /* Parses a number option within [min, max]; -1 after printing the error. */
 int ovlctl_parse_uint(const char *option, const char *text, unsigned long min,
 		      unsigned long max, unsigned long *value);
