@@ -10,6 +10,7 @@
  * struct ovl_peer) reach every backend: each side's calls are served
  * through the other's ops when a backend fills only one kind.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "core/address.h"
 #include "core/internal.h"
 #include "link/link.h"
+#include "netlink/device.h"
 
 /* Backends ovl_link_open() reopens, asked in order whether a name is
  * theirs: host-gw's handles hold a ':', which no device name does;
@@ -416,6 +418,55 @@ OVL_EXPORT int ovl_link_stats(const struct ovl_link *link, struct ovl_link_stats
 }
 
 /* ---- options -------------------------------------------------------------- */
+
+#define ALIAS_TAG "libovl"
+
+void link_alias_format(const struct ovl_prefix *subnet, const struct ovl_prefix *network,
+		       const char *more, char alias[LINK_ALIAS_SIZE])
+{
+	char subnet_text[OVL_PREFIX_STRLEN], network_text[OVL_PREFIX_STRLEN] = "";
+
+	ovl_prefix_format(subnet, subnet_text, sizeof(subnet_text));
+	if (network->family)
+		ovl_prefix_format(network, network_text, sizeof(network_text));
+	snprintf(alias, LINK_ALIAS_SIZE, "%s subnet=%s%s%s%s%s", ALIAS_TAG, subnet_text,
+		 *network_text ? " network=" : "", network_text, more && *more ? " " : "",
+		 more ? more : "");
+}
+
+int link_alias_parse(const char *alias, struct ovl_link *link,
+		     void (*more)(void *arg, const char *token), void *arg)
+{
+	char copy[LINK_ALIAS_SIZE], *token, *save = NULL;
+	int tagged = 0, has_subnet = 0;
+
+	snprintf(copy, sizeof(copy), "%s", alias);
+	memset(&link->network, 0, sizeof(link->network));
+	for (token = strtok_r(copy, " ", &save); token; token = strtok_r(NULL, " ", &save)) {
+		if (!strcmp(token, ALIAS_TAG))
+			tagged = 1;
+		else if (!strncmp(token, "subnet=", 7))
+			has_subnet = ovl_prefix_parse(token + 7, &link->subnet) == 0;
+		else if (!strncmp(token, "network=", 8) &&
+			 ovl_prefix_parse(token + 8, &link->network) < 0)
+			return -EINVAL;
+		else if (more)
+			more(arg, token);
+	}
+	return tagged && has_subnet ? 0 : -EINVAL;
+}
+
+int link_device_find(struct ovl_ctx *ctx, const char *name, struct device_state *state)
+{
+	int err;
+
+	if (!*name || strlen(name) >= IF_NAMESIZE)
+		return ctx_fail(ctx, -EINVAL, "'%s' is not a device name", name);
+	err = device_get(ctx, 0, name, state);
+	if (err == -ENODEV)
+		return ctx_fail(ctx, err, "%s: no such device", name);
+	return err < 0 ? ctx_fail_prefix(ctx, err, "%s: ", name) : 0;
+}
 
 int link_parse_addresses(struct ovl_ctx *ctx, const char *local, const char *subnet,
 			 const char *network, struct ovl_prefix *local_addr,

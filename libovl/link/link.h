@@ -86,6 +86,21 @@ int link_parse_addresses(struct ovl_ctx *ctx, const char *local, const char *sub
 			 const char *network, struct ovl_prefix *local_addr,
 			 struct ovl_prefix *subnet_prefix, struct ovl_prefix *network_prefix);
 
+/* link.c: the alias libovl gives the devices it makes, "libovl subnet=S
+ * [network=N] MORE", so that ovl_link_open in another process learns the
+ * lease; parsing fills link->subnet and link->network (family 0 when
+ * absent) and hands every other token to more (may be NULL).  -EINVAL
+ * unless the alias is libovl's with a subnet. */
+#define LINK_ALIAS_SIZE 256
+void link_alias_format(const struct ovl_prefix *subnet, const struct ovl_prefix *network,
+		       const char *more, char alias[LINK_ALIAS_SIZE]);
+int link_alias_parse(const char *alias, struct ovl_link *link,
+		     void (*more)(void *arg, const char *token), void *arg);
+/* link.c: a device of ours to reopen by name: -EINVAL for a bad name,
+ * -ENODEV when there is none (both with a message naming it). */
+struct device_state;
+int link_device_find(struct ovl_ctx *ctx, const char *name, struct device_state *state);
+
 /* peer.c: the peers of a kernel-routed link (vxlan, host-gw) as the
  * kernel's neighbours, fdb entries, nexthops and routes; the link_ops peer
  * calls of both backends. */

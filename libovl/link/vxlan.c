@@ -35,7 +35,6 @@
 #define DEFAULT_VNI 1
 #define DEFAULT_PORT 8472
 #define VNI_MAX 0xffffffu
-#define ALIAS_TAG "libovl"
 /* VXLAN headers: outer IPv4 (20) or IPv6 (40) + UDP 8 + VXLAN 8 + inner
  * Ethernet 14. */
 #define OVERHEAD_V4 50
@@ -58,7 +57,7 @@ struct want {
 	unsigned int flags;
 	int underlay_ifindex;
 	char underlay[IF_NAMESIZE];
-	char alias[256];
+	char alias[LINK_ALIAS_SIZE];
 };
 
 static size_t addr_bytes(int family)
@@ -304,13 +303,10 @@ static int tx_checksum_off(struct ovl_ctx *ctx, const char *name)
 
 static void make_alias(struct want *w)
 {
-	char subnet[OVL_PREFIX_STRLEN], network[OVL_PREFIX_STRLEN] = "";
+	char more[32];
 
-	ovl_prefix_format(&w->subnet, subnet, sizeof(subnet));
-	if (w->network.family)
-		ovl_prefix_format(&w->network, network, sizeof(network));
-	snprintf(w->alias, sizeof(w->alias), "%s subnet=%s%s%s direct-routing=%d", ALIAS_TAG,
-		 subnet, *network ? " network=" : "", network, w->direct_routing);
+	snprintf(more, sizeof(more), "direct-routing=%d", w->direct_routing);
+	link_alias_format(&w->subnet, &w->network, more, w->alias);
 }
 
 static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
@@ -543,25 +539,12 @@ OVL_EXPORT int ovl_vxlan_up(struct ovl_ctx *ctx, const struct ovl_vxlan_options 
 
 /* ---- handles on existing devices ------------------------------------- */
 
-/* Reads back what make_alias() wrote. */
-static int parse_alias(const char *alias, struct ovl_link *l)
+static void alias_more(void *arg, const char *token)
 {
-	char copy[256], *token, *save = NULL;
-	int tagged = 0, has_subnet = 0;
+	struct ovl_link *l = arg;
 
-	snprintf(copy, sizeof(copy), "%s", alias);
-	for (token = strtok_r(copy, " ", &save); token; token = strtok_r(NULL, " ", &save)) {
-		if (!strcmp(token, ALIAS_TAG))
-			tagged = 1;
-		else if (!strncmp(token, "subnet=", 7))
-			has_subnet = ovl_prefix_parse(token + 7, &l->subnet) == 0;
-		else if (!strncmp(token, "network=", 8) &&
-			 ovl_prefix_parse(token + 8, &l->network) < 0)
-			return -EINVAL;
-		else if (!strncmp(token, "direct-routing=", 15))
-			l->direct_routing = atoi(token + 15) != 0;
-	}
-	return tagged && has_subnet ? 0 : -EINVAL;
+	if (!strncmp(token, "direct-routing=", 15))
+		l->direct_routing = atoi(token + 15) != 0;
 }
 
 static int vxlan_open(struct ovl_ctx *ctx, const char *name, struct ovl_link **link)
@@ -570,20 +553,16 @@ static int vxlan_open(struct ovl_ctx *ctx, const char *name, struct ovl_link **l
 	struct ovl_link *l;
 	int err;
 
-	if (!*name || strlen(name) >= IF_NAMESIZE)
-		return ctx_fail(ctx, -EINVAL, "'%s' is not a device name", name);
-	err = device_get(ctx, 0, name, &s);
-	if (err == -ENODEV)
-		return ctx_fail(ctx, err, "%s: no such device", name);
+	err = link_device_find(ctx, name, &s);
 	if (err < 0)
-		return ctx_fail_prefix(ctx, err, "%s: ", name);
+		return err;
 	if (!s.is_vxlan)
 		return ctx_fail(ctx, -EINVAL, "%s is a %s device, not vxlan", name,
 				*s.type ? s.type : "non-vxlan");
 	err = link_from_state(ctx, &s, &l);
 	if (err < 0)
 		return err;
-	if (parse_alias(s.alias, l) < 0) {
+	if (link_alias_parse(s.alias, l, alias_more, l) < 0) {
 		free(l);
 		return ctx_fail(ctx, -EINVAL,
 				"%s was not set up by libovl (its alias '%s' does not say 'libovl subnet=...')",

@@ -36,7 +36,6 @@
 #define PORT_V6 51821
 /* flannel's overhead: outer IPv6 40 + UDP 8 + WireGuard 32. */
 #define OVERHEAD 80
-#define ALIAS_TAG "libovl"
 
 struct wg_link {
 	struct ovl_link link;		/* first: the handle link.c sees */
@@ -228,14 +227,12 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_wireguard_options
 	return 0;
 }
 
-static void make_alias(const struct wg_link *w, char *alias, size_t size)
+static void make_alias(const struct wg_link *w, char alias[LINK_ALIAS_SIZE])
 {
-	char subnet[OVL_PREFIX_STRLEN], network[OVL_PREFIX_STRLEN];
+	char more[32];
 
-	ovl_prefix_format(&w->link.subnet, subnet, sizeof(subnet));
-	ovl_prefix_format(&w->link.network, network, sizeof(network));
-	snprintf(alias, size, "%s subnet=%s network=%s keepalive=%d", ALIAS_TAG, subnet,
-		 network, w->keepalive);
+	snprintf(more, sizeof(more), "keepalive=%d", w->keepalive);
+	link_alias_format(&w->link.subnet, &w->link.network, more, alias);
 }
 
 /* An existing device of the name: the kernel's or a userspace one's. */
@@ -282,10 +279,10 @@ static int create_device(struct ovl_ctx *ctx, struct wg_link *w, const char *pro
 static int configure(struct wg_link *w, const struct wg_device *device)
 {
 	struct ovl_link *l = &w->link;
-	char alias[256];
+	char alias[LINK_ALIAS_SIZE];
 	int err;
 
-	make_alias(w, alias, sizeof(alias));
+	make_alias(w, alias);
 	err = set_device(l, alias);
 	if (err == 0)
 		err = add_address(l);
@@ -366,23 +363,12 @@ OVL_EXPORT int ovl_wireguard_up(struct ovl_ctx *ctx, const struct ovl_wireguard_
 
 /* ---- reopening and removal ------------------------------------------------ */
 
-static int parse_alias(const char *alias, struct wg_link *w)
+static void alias_more(void *arg, const char *token)
 {
-	char copy[256], *token, *save = NULL;
-	int tagged = 0, has_subnet = 0, has_network = 0;
+	struct wg_link *w = arg;
 
-	snprintf(copy, sizeof(copy), "%s", alias);
-	for (token = strtok_r(copy, " ", &save); token; token = strtok_r(NULL, " ", &save)) {
-		if (!strcmp(token, ALIAS_TAG))
-			tagged = 1;
-		else if (!strncmp(token, "subnet=", 7))
-			has_subnet = ovl_prefix_parse(token + 7, &w->link.subnet) == 0;
-		else if (!strncmp(token, "network=", 8))
-			has_network = ovl_prefix_parse(token + 8, &w->link.network) == 0;
-		else if (!strncmp(token, "keepalive=", 10))
-			w->keepalive = atoi(token + 10);
-	}
-	return tagged && has_subnet && has_network ? 0 : -EINVAL;
+	if (!strncmp(token, "keepalive=", 10))
+		w->keepalive = atoi(token + 10);
 }
 
 static int wireguard_open(struct ovl_ctx *ctx, const char *name, struct ovl_link **link)
@@ -392,13 +378,9 @@ static int wireguard_open(struct ovl_ctx *ctx, const char *name, struct ovl_link
 	struct wg_link *w;
 	int err;
 
-	if (!*name || strlen(name) >= IF_NAMESIZE)
-		return ctx_fail(ctx, -EINVAL, "'%s' is not a device name", name);
-	err = device_get(ctx, 0, name, &s);
-	if (err == -ENODEV)
-		return ctx_fail(ctx, err, "%s: no such device", name);
+	err = link_device_find(ctx, name, &s);
 	if (err < 0)
-		return ctx_fail_prefix(ctx, err, "%s: ", name);
+		return err;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return ctx_fail(ctx, -ENOMEM, "out of memory");
@@ -408,7 +390,8 @@ static int wireguard_open(struct ovl_ctx *ctx, const char *name, struct ovl_link
 	w->link.mtu = s.mtu;
 	snprintf(w->link.name, sizeof(w->link.name), "%s", s.name);
 	err = adopt_device(ctx, w, &s, 0);
-	if (err == 0 && parse_alias(s.alias, w) < 0)
+	if (err == 0 && (link_alias_parse(s.alias, &w->link, alias_more, w) < 0 ||
+			 !w->link.network.family))
 		err = ctx_fail(ctx, -EINVAL,
 			       "%s was not set up by libovl (its alias '%s' does not say 'libovl subnet=...')",
 			       name, s.alias);

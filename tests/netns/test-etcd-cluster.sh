@@ -14,9 +14,6 @@ source "$(dirname "$0")/lib-etcd.sh"
 trap 't_cleanup; rm -rf "$ETCD_SHM"' EXIT
 trap 't_cleanup; rm -rf "$ETCD_SHM"; exit 1' INT TERM
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 cat >"$T_TMP/net.json" <<'JSON'
 {"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":1}}
 JSON

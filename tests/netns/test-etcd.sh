@@ -12,10 +12,6 @@ source "$(dirname "$0")/lib-etcd.sh"
 trap 't_cleanup; rm -rf "$ETCD_SHM"' EXIT
 trap 't_cleanup; rm -rf "$ETCD_SHM"; exit 1' INT TERM
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # etcd_start NAME SCHEME [TLS FLAGS...]: sets ETCD_PID, ETCD_PORT and
 # ETCD_DATA; reuses ETCD_PORT/ETCD_PEER and the data dir when set (restart).
 etcd_start() {
