@@ -3,7 +3,7 @@
 # machine lacks, builds with --enable-werror, runs the unit and contract tests
 # (make check), the same unit tests under ASan+UBSan, make distcheck, and the
 # kernel/etcd/CNI tests in network namespaces (as root; three of them again on
-# the ASan build), then prints one line `N passed, N failed` that counts every
+# the ASan build, the threaded UDP test on a ThreadSanitizer build), then prints one line `N passed, N failed` that counts every
 # test it ran.
 #
 #   tests/run-all.sh            everything
@@ -118,6 +118,21 @@ else
 			rm -f "$out"
 		done
 		rm -rf "$san"
+	fi
+	# The threaded UDP test again with libovl and the program built with
+	# ThreadSanitizer: a report fails it.
+	if [ -z "${OVL_NETNS_ONLY:-}" ]; then
+		note "threads under ThreadSanitizer (build-tsan)"
+		rm -rf build-tsan && mkdir build-tsan
+		if step "configure + make (tsan)" sh -c 'cd build-tsan && ../configure --enable-werror --enable-tsan && make -j2 tests/tools/udp-threads'; then
+			out=$(mktemp)
+			started=$SECONDS
+			OVL_TOP="$top" OVL_BUILD="$top/build-tsan" timeout 300 \
+				bash "$top/tests/netns/test-udp-threads.sh" > "$out" 2>&1; rc=$?
+			cat "$out"
+			count "tsan netns: test-udp-threads.sh" $rc "$out" "($((SECONDS - started)) s)"
+			rm -f "$out"
+		fi
 	fi
 fi
 

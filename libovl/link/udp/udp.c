@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,6 +436,25 @@ static int run_epoll(struct udp_link *u, int stop_fd)
 	return ep;
 }
 
+/* ovl_udp_run runs on a thread of its own while other threads may change
+ * peers, and those calls record their failures in the link's context: the
+ * loop therefore never writes the context's error.  It returns its
+ * failures and tells their reasons through the log callback (read-only
+ * here), from its own thread. */
+static int run_failed(const struct ovl_link *link, int err, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+static int run_failed(const struct ovl_link *link, int err, const char *format, ...)
+{
+	char reason[512];
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(reason, sizeof(reason), format, args);
+	va_end(args);
+	ctx_log(link->ctx, OVL_LOG_ERR, "ovl_udp_run: %s", reason);
+	return err;
+}
+
 static int run_loop(struct udp_link *u, int ep)
 {
 	struct epoll_event ev[3];
@@ -448,15 +468,15 @@ static int run_loop(struct udp_link *u, int ep)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return ctx_fail(u->link.ctx, -errno, "epoll_wait: %s", ovl_strerror(errno));
+			return run_failed(&u->link, -errno, "epoll_wait: %s", ovl_strerror(errno));
 		for (ready = 0, i = 0; i < n; i++)
 			ready |= ev[i].data.u32;
 		if (ready & RUN_STOP)
 			return 0;
 		moved = ready ? udp_forward(u, ready) : 0;
 		if (moved < 0)
-			return ctx_fail(u->link.ctx, moved, "%s: %s", u->link.name,
-					ovl_strerror(moved));
+			return run_failed(&u->link, moved, "%s: %s", u->link.name,
+					  ovl_strerror(moved));
 	}
 }
 
@@ -469,13 +489,13 @@ OVL_EXPORT int ovl_udp_run(struct ovl_link *link, int stop_fd)
 		return -EINVAL;
 	u = link->ops == &udp_link_ops ? udp_of(link) : NULL;
 	if (!u)
-		return ctx_fail(link->ctx, -EOPNOTSUPP, "%s is not a udp link", link->name);
+		return run_failed(link, -EOPNOTSUPP, "%s is not a udp link", link->name);
 	if (u->epoll_fd < 0)
-		return ctx_fail(link->ctx, -EBADF, "%s is down", link->name);
+		return run_failed(link, -EBADF, "%s is down", link->name);
 	ep = run_epoll(u, stop_fd);
 	if (ep < 0)
-		return ctx_fail(link->ctx, ep, "epoll for the loop (stop_fd %d): %s", stop_fd,
-				ovl_strerror(ep));
+		return run_failed(link, ep, "epoll for the loop (stop_fd %d): %s", stop_fd,
+				  ovl_strerror(ep));
 	err = run_loop(u, ep);
 	close(ep);
 	return err;
