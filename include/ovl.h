@@ -516,8 +516,13 @@ struct ovl_node_status {
 	int64_t last_sync;		/* unix seconds of the last full resync */
 	int last_error;			/* negative errno of the last failure, 0 */
 	char last_error_text[256];	/* its reason, "" when none */
+	/* Appended after 0.1 (a caller built before passes a smaller size):
+	 * the links as ovl_link_open() takes them, "" when none, e.g.
+	 * "flannel.1", "host-gw:eth0", "host-gw-v6:eth0". */
+	char link[32];			/* the IPv4 link */
+	char ipv6_link[32];		/* the IPv6 link */
 };
-#define OVL_NODE_STATUS_INIT { sizeof(struct ovl_node_status), 0, 0, "", "", "", "", "", "", "", "", 0, 0, 0, 0, 0, 0, "" }
+#define OVL_NODE_STATUS_INIT { sizeof(struct ovl_node_status), 0, 0, "", "", "", "", "", "", "", "", 0, 0, 0, 0, 0, 0, "", "", "" }
 
 OVL_EXPORT int ovl_node_status(const struct ovl_node *node,
 			       struct ovl_node_status *status);

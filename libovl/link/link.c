@@ -30,6 +30,7 @@ OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_l
 {
 	size_t i;
 
+	ctx_clear_error(ctx);
 	if (!ctx || !name || !link)
 		return ctx ? ctx_fail(ctx, -EINVAL, "ovl_link_open: NULL argument") : -EINVAL;
 	*link = NULL;
@@ -41,6 +42,7 @@ OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_l
 
 OVL_EXPORT int ovl_link_down(struct ovl_link *link)
 {
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link)
 		return -EINVAL;
 	return link->ops->down(link);
@@ -111,6 +113,7 @@ OVL_EXPORT char *ovl_link_to_json(const struct ovl_link *link)
 
 OVL_EXPORT int ovl_peer_add(struct ovl_link *link, const struct ovl_peer *peer)
 {
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link || !peer)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_add: NULL peer") : -EINVAL;
 	return link->ops->peer_add(link, peer);
@@ -118,6 +121,7 @@ OVL_EXPORT int ovl_peer_add(struct ovl_link *link, const struct ovl_peer *peer)
 
 OVL_EXPORT int ovl_peer_del(struct ovl_link *link, const struct ovl_peer *peer)
 {
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link || !peer)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_del: NULL peer") : -EINVAL;
 	return link->ops->peer_del(link, peer);
@@ -125,6 +129,7 @@ OVL_EXPORT int ovl_peer_del(struct ovl_link *link, const struct ovl_peer *peer)
 
 OVL_EXPORT int ovl_peer_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t count)
 {
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link)
 		return -EINVAL;
 	if (count && !peers)
@@ -134,6 +139,7 @@ OVL_EXPORT int ovl_peer_sync(struct ovl_link *link, const struct ovl_peer *peers
 
 OVL_EXPORT int ovl_peer_list(struct ovl_link *link, struct ovl_peer **peers, size_t *count)
 {
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link || !peers || !count)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_list: NULL argument") : -EINVAL;
 	*peers = NULL;
@@ -157,25 +163,37 @@ OVL_EXPORT void ovl_peers_free(struct ovl_peer *peers, size_t count)
 
 /* ---- a loop in libovl (udp) --------------------------------------------- */
 
+static int unsupported(const struct ovl_link *link, const char *call)
+{
+	return ctx_fail(link->ctx, -EOPNOTSUPP, "%s: %s is a %s link, without a userspace data "
+			"path", call, link->name, link->ops->name);
+}
+
 OVL_EXPORT int ovl_link_fd(const struct ovl_link *link)
 {
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link)
 		return -EINVAL;
-	return link->ops->fd ? link->ops->fd(link) : -EOPNOTSUPP;
+	return link->ops->fd ? link->ops->fd(link) : unsupported(link, "ovl_link_fd");
 }
 
 OVL_EXPORT int ovl_link_dispatch(struct ovl_link *link)
 {
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link)
 		return -EINVAL;
-	return link->ops->dispatch ? link->ops->dispatch(link) : -EOPNOTSUPP;
+	return link->ops->dispatch ? link->ops->dispatch(link) : unsupported(link, "ovl_link_dispatch");
 }
 
 OVL_EXPORT int ovl_link_stats(const struct ovl_link *link, struct ovl_link_stats *stats)
 {
-	if (!link || !stats || stats->size < offsetof(struct ovl_link_stats, packets_out))
+	ctx_clear_error(link ? link->ctx : NULL);
+	if (!link || !stats)
+		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_link_stats: NULL stats") : -EINVAL;
+	if (output_check(link->ctx, "ovl_link_stats: stats", stats, LINK_STATS_SIZE_0_1,
+			 sizeof(*stats)) < 0)
 		return -EINVAL;
-	return link->ops->stats ? link->ops->stats(link, stats) : -EOPNOTSUPP;
+	return link->ops->stats ? link->ops->stats(link, stats) : unsupported(link, "ovl_link_stats");
 }
 
 /* ---- options -------------------------------------------------------------- */

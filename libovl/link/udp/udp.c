@@ -330,9 +330,14 @@ OVL_EXPORT int ovl_udp_up(struct ovl_ctx *ctx, const struct ovl_udp_options *opt
 	struct udp_link *u;
 	int err;
 
+	ctx_clear_error(ctx);
 	if (!ctx || !options || !link)
 		return ctx ? ctx_fail(ctx, -EINVAL, "ovl_udp_up: NULL argument") : -EINVAL;
 	*link = NULL;
+	err = options_check(ctx, "ovl_udp_up: options", options, UDP_OPTIONS_SIZE_0_1,
+			    sizeof(*options));
+	if (err < 0)
+		return err;
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return ctx_fail(ctx, -ENOMEM, "out of memory");
@@ -465,6 +470,7 @@ OVL_EXPORT int ovl_udp_run(struct ovl_link *link, int stop_fd)
 	struct udp_link *u;
 	int ep, err;
 
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link)
 		return -EINVAL;
 	u = link->ops == &udp_link_ops ? udp_of(link) : NULL;
