@@ -48,6 +48,7 @@ int output_check(struct ovl_ctx *ctx, const char *what, void *output, size_t fir
 int flags_check(struct ovl_ctx *ctx, const char *what, unsigned int flags, unsigned int known)
 {
 	if (flags & ~known)
-		return ctx_fail(ctx, -EINVAL, "%s: unknown flag bits 0x%x", what, flags & ~known);
+		return ctx_fail(ctx, -EINVAL, "%s: unknown bits 0x%x in flags", what,
+				flags & ~known);
 	return 0;
 }
