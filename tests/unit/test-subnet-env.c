@@ -2,7 +2,8 @@
  * test-subnet-env.c - flannel's subnet.env: the exact text written (only
  * the enabled families, base + 1 form), atomic replacement and mode, reading
  * flannel's own files (comma lists, quotes, comments, export), refusing
- * malformed lines with their line number, and structs shorter than the first release's refused.
+ * malformed lines with their line number, and refusing a struct shorter
+ * than in the first release.
  */
 #include <stdio.h>
 #include <stdlib.h>
