@@ -451,35 +451,29 @@ static void case_subnet_env_read(void)
 static void case_vxlan_up(void)
 {
 	struct ovl_vxlan_options options = OVL_VXLAN_OPTIONS_INIT;
-	struct ovl_link *link = NULL;
 
-	FAILS(ovl_vxlan_up(f.ctx, NULL, &link), -EINVAL, "ovl_vxlan_up");
-	options.local = "192.0.2.1";
-	options.subnet = "10.244.0.0/33";
-	FAILS(ovl_vxlan_up(f.ctx, &options, &link), -EINVAL, "10.244.0.0/33");
+	options.local = "192.0.2.1", options.subnet = "10.244.0.0/33";
+	FAILS(run_vxlan_up(NULL), -EINVAL, "ovl_vxlan_up");
+	FAILS(run_vxlan_up(&options), -EINVAL, "10.244.0.0/33");
 }
 
 static void case_hostgw_up(void)
 {
 	struct ovl_hostgw_options options = OVL_HOSTGW_OPTIONS_INIT;
-	struct ovl_link *link = NULL;
 
-	FAILS(ovl_hostgw_up(f.ctx, NULL, &link), -EINVAL, "ovl_hostgw_up");
-	options.local = "192.0.2.1";
-	options.subnet = "10.244.0.0/33";
-	FAILS(ovl_hostgw_up(f.ctx, &options, &link), -EINVAL, "10.244.0.0/33");
+	options.local = "192.0.2.1", options.subnet = "10.244.0.0/33";
+	FAILS(run_hostgw_up(NULL), -EINVAL, "ovl_hostgw_up");
+	FAILS(run_hostgw_up(&options), -EINVAL, "10.244.0.0/33");
 }
 
 static void case_udp_up(void)
 {
 	struct ovl_udp_options options = OVL_UDP_OPTIONS_INIT;
-	struct ovl_link *link = NULL;
 
-	FAILS(ovl_udp_up(f.ctx, NULL, &link), -EINVAL, "ovl_udp_up");
-	options.local = "192.0.2.1";
-	options.subnet = "10.244.0.0/33";
+	options.local = "192.0.2.1", options.subnet = "10.244.0.0/33";
 	options.network = "10.244.0.0/16";
-	FAILS(ovl_udp_up(f.ctx, &options, &link), -EINVAL, "10.244.0.0/33");
+	FAILS(run_udp_up(NULL), -EINVAL, "ovl_udp_up");
+	FAILS(run_udp_up(&options), -EINVAL, "10.244.0.0/33");
 }
 
 static void case_link_open(void)
@@ -606,10 +600,8 @@ static const struct entry {
 } functions[] = {
 	{ "ovl_version", ACCESSOR, NULL },
 	{ "ovl_ctx_new", NULL_ONLY, case_ctx_new },
-	{ "ovl_ctx_free", ACCESSOR, NULL },
-	{ "ovl_ctx_set_log", ACCESSOR, NULL },
-	{ "ovl_ctx_error", ACCESSOR, NULL },
-	{ "ovl_strerror", ACCESSOR, NULL },
+	{ "ovl_ctx_free", ACCESSOR, NULL }, { "ovl_ctx_set_log", ACCESSOR, NULL },
+	{ "ovl_ctx_error", ACCESSOR, NULL }, { "ovl_strerror", ACCESSOR, NULL },
 	{ "ovl_free", ACCESSOR, NULL },
 	{ "ovl_ctx_set_netns", SETS, case_ctx_set_netns },
 	{ "ovl_ctx_set_netns_name", SETS, case_ctx_set_netns_name },
@@ -617,10 +609,8 @@ static const struct entry {
 	{ "ovl_addr_parse", PURE, case_addr_parse },
 	{ "ovl_prefix_format", PURE, case_prefix_format },
 	{ "ovl_addr_format", PURE, case_prefix_format },
-	{ "ovl_prefix_equal", ACCESSOR, NULL },
-	{ "ovl_prefix_contains", ACCESSOR, NULL },
-	{ "ovl_prefix_overlaps", ACCESSOR, NULL },
-	{ "ovl_prefix_is_aligned", ACCESSOR, NULL },
+	{ "ovl_prefix_equal", ACCESSOR, NULL }, { "ovl_prefix_contains", ACCESSOR, NULL },
+	{ "ovl_prefix_overlaps", ACCESSOR, NULL }, { "ovl_prefix_is_aligned", ACCESSOR, NULL },
 	{ "ovl_prefix_mask", ACCESSOR, NULL },
 	{ "ovl_prefix_next", PURE, case_prefix_next },
 	{ "ovl_prefix_subnet_count", ACCESSOR, NULL },
@@ -628,19 +618,14 @@ static const struct entry {
 	{ "ovl_prefix_subnet_index", PURE, case_prefix_nth_subnet },
 	{ "ovl_config_parse", SETS, case_config_parse },
 	{ "ovl_config_load", SETS, case_config_load },
-	{ "ovl_config_free", ACCESSOR, NULL },
-	{ "ovl_config_to_json", ACCESSOR, NULL },
+	{ "ovl_config_free", ACCESSOR, NULL }, { "ovl_config_to_json", ACCESSOR, NULL },
 	{ "ovl_config_family_enabled", ACCESSOR, NULL },
-	{ "ovl_config_network", ACCESSOR, NULL },
-	{ "ovl_config_subnet_len", ACCESSOR, NULL },
+	{ "ovl_config_network", ACCESSOR, NULL }, { "ovl_config_subnet_len", ACCESSOR, NULL },
 	{ "ovl_config_subnet_min", ACCESSOR, NULL },
 	{ "ovl_config_subnet_max", ACCESSOR, NULL },
-	{ "ovl_config_backend_type", ACCESSOR, NULL },
-	{ "ovl_config_vni", ACCESSOR, NULL },
-	{ "ovl_config_port", ACCESSOR, NULL },
-	{ "ovl_config_mtu", ACCESSOR, NULL },
-	{ "ovl_config_gbp", ACCESSOR, NULL },
-	{ "ovl_config_learning", ACCESSOR, NULL },
+	{ "ovl_config_backend_type", ACCESSOR, NULL }, { "ovl_config_vni", ACCESSOR, NULL },
+	{ "ovl_config_port", ACCESSOR, NULL }, { "ovl_config_mtu", ACCESSOR, NULL },
+	{ "ovl_config_gbp", ACCESSOR, NULL }, { "ovl_config_learning", ACCESSOR, NULL },
 	{ "ovl_config_direct_routing", ACCESSOR, NULL },
 	{ "ovl_config_enable_nftables", ACCESSOR, NULL },
 	{ "ovl_store_open", SETS, case_store_open },
@@ -651,12 +636,9 @@ static const struct entry {
 	{ "ovl_lease_renew", SETS, case_lease_renew },
 	{ "ovl_lease_release", SETS, case_lease_release },
 	{ "ovl_leases", SETS, case_leases },
-	{ "ovl_leases_free", ACCESSOR, NULL },
-	{ "ovl_lease_free", ACCESSOR, NULL },
-	{ "ovl_lease_key", ACCESSOR, NULL },
-	{ "ovl_lease_subnet", ACCESSOR, NULL },
-	{ "ovl_lease_public_ip", ACCESSOR, NULL },
-	{ "ovl_lease_node_name", ACCESSOR, NULL },
+	{ "ovl_leases_free", ACCESSOR, NULL }, { "ovl_lease_free", ACCESSOR, NULL },
+	{ "ovl_lease_key", ACCESSOR, NULL }, { "ovl_lease_subnet", ACCESSOR, NULL },
+	{ "ovl_lease_public_ip", ACCESSOR, NULL }, { "ovl_lease_node_name", ACCESSOR, NULL },
 	{ "ovl_lease_backend_type", ACCESSOR, NULL },
 	{ "ovl_lease_backend_data", ACCESSOR, NULL },
 	{ "ovl_lease_expiration", ACCESSOR, NULL },
@@ -671,12 +653,9 @@ static const struct entry {
 	{ "ovl_vxlan_up", SETS, case_vxlan_up },
 	{ "ovl_link_open", SETS, case_link_open },
 	{ "ovl_link_down", NULL_ONLY, case_link_down },
-	{ "ovl_link_free", ACCESSOR, NULL },
-	{ "ovl_link_name", ACCESSOR, NULL },
-	{ "ovl_link_mac", ACCESSOR, NULL },
-	{ "ovl_link_mtu", ACCESSOR, NULL },
-	{ "ovl_link_ifindex", ACCESSOR, NULL },
-	{ "ovl_link_to_json", ACCESSOR, NULL },
+	{ "ovl_link_free", ACCESSOR, NULL }, { "ovl_link_name", ACCESSOR, NULL },
+	{ "ovl_link_mac", ACCESSOR, NULL }, { "ovl_link_mtu", ACCESSOR, NULL },
+	{ "ovl_link_ifindex", ACCESSOR, NULL }, { "ovl_link_to_json", ACCESSOR, NULL },
 	{ "ovl_peer_add", SETS, case_peer_add },
 	{ "ovl_peer_del", SETS, case_peer_del },
 	{ "ovl_peer_sync", SETS, case_peer_sync },
