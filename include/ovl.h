@@ -2,15 +2,19 @@
  * ovl.h - the one public header of libovl, flannel's overlay as a C library.
  *
  * Contract (see ovl(3)):
- *  - every call that can fail returns 0 or a negative errno; ovl_ctx_error()
- *    then holds the specific reason for the last failure on that context;
+ *  - every call that can fail returns 0 or a negative errno; it clears
+ *    ovl_ctx_error() on entry and sets it on every failure, so the message
+ *    is always about the last call (accessors, _free and _close never touch
+ *    it; a NULL handle sets nothing);
  *  - handles are opaque; each _new/_open has a _free/_close/_close;
  *  - addresses, prefixes and MACs cross the API as plain strings so that FFI
  *    bindings need no struct mirrors; struct ovl_prefix is for C callers who
  *    want binary;
  *  - option structs start with a size field set by their _INIT macro; fields
  *    are only ever appended, and the library reads only the fields the
- *    caller's size covers, so old binaries keep working;
+ *    caller's size covers, so old binaries keep working; a size below the
+ *    first release's is -EINVAL, unknown non-zero bytes past the library's
+ *    size -E2BIG, unknown flag bits -EINVAL;
  *  - no global state: one ctx per thread (thread-compatible);
  *  - this header needs nothing but the C library and compiles as C89, C11
  *    and C++.
@@ -613,15 +617,20 @@ struct ovl_node_status {
 	int64_t last_sync;		/* unix seconds of the last full resync */
 	int last_error;			/* negative errno of the last failure, 0 */
 	char last_error_text[256];	/* its reason, "" when none */
+	/* Appended after 0.1 (a caller built before passes a smaller size):
+	 * the links as ovl_link_open() takes them, "" when none, e.g.
+	 * "flannel.1", "host-gw:eth0", "host-gw-v6:eth0". */
+	char link[32];			/* the IPv4 link */
+	char ipv6_link[32];		/* the IPv6 link */
 };
-#define OVL_NODE_STATUS_INIT { sizeof(struct ovl_node_status), 0, 0, "", "", "", "", "", "", "", "", 0, 0, 0, 0, 0, 0, "" }
+#define OVL_NODE_STATUS_INIT { sizeof(struct ovl_node_status), 0, 0, "", "", "", "", "", "", "", "", 0, 0, 0, 0, 0, 0, "", "", "" }
 
 OVL_EXPORT int ovl_node_status(const struct ovl_node *node,
 			       struct ovl_node_status *status);
 /* Stops following the store and frees node.  flags 0 keeps the device, the
  * peers, the lease and subnet.env; OVL_NODE_TEARDOWN removes the device and
  * subnet.env and releases the lease (the first failure is returned, node is
- * freed anyway). */
+ * freed anyway).  Unknown flag bits: -EINVAL, nothing done, node kept. */
 OVL_EXPORT int ovl_node_stop(struct ovl_node *node, unsigned int flags);
 
 #ifdef __cplusplus

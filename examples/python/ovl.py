@@ -128,6 +128,8 @@ class _NodeStatus(ctypes.Structure):
         ("last_sync", ctypes.c_int64),
         ("last_error", ctypes.c_int),
         ("last_error_text", ctypes.c_char * 256),
+        ("link", ctypes.c_char * 32),
+        ("ipv6_link", ctypes.c_char * 32),
     ]
 
 

@@ -101,9 +101,6 @@ static int copy_options(struct ovl_node *node, const struct ovl_node_options *op
 	    (OPTIONS_HAS(options, wireguard_key_file) && options->wireguard_key_file &&
 	     !(node->wireguard_key_file = strdup(options->wireguard_key_file))))
 		return ctx_fail(node->ctx, -ENOMEM, "out of memory");
-	if (OPTIONS_HAS(options, flags) && options->flags)
-		return ctx_fail(node->ctx, -EINVAL, "options: unknown flags 0x%x",
-				options->flags);
 	return 0;
 }
 
@@ -291,13 +288,17 @@ OVL_EXPORT int ovl_node_start(struct ovl_ctx *ctx, struct ovl_store *store,
 	char error[sizeof(ctx->error)];
 	int err;
 
+	ctx_clear_error(ctx);
 	if (!ctx || !store || !config || !out)
 		return ctx_fail(ctx, -EINVAL, "ovl_node_start: ctx, store, config and node are required");
 	if (!options)
 		options = &defaults;
-	if (options->size < offsetof(struct ovl_node_options, node_name))
-		return ctx_fail(ctx, -EINVAL, "ovl_node_options: size %zu is too small",
-				options->size);
+	err = options_check(ctx, "ovl_node_start: options", options, NODE_OPTIONS_SIZE_0_1,
+			    sizeof(*options));
+	if (!err)
+		err = flags_check(ctx, "ovl_node_start: options", options->flags, 0);
+	if (err < 0)
+		return err;
 	node = calloc(1, sizeof(*node));
 	if (!node)
 		return ctx_fail(ctx, -ENOMEM, "out of memory");
@@ -413,7 +414,11 @@ OVL_EXPORT int ovl_node_status(const struct ovl_node *node,
 	size_t size;
 	int i;
 
-	if (!node || !status || status->size < sizeof(size_t))
+	ctx_clear_error(node ? node->ctx : NULL);
+	if (!node || !status)
+		return node ? ctx_fail(node->ctx, -EINVAL, "ovl_node_status: NULL status") : -EINVAL;
+	if (output_check(node->ctx, "ovl_node_status: status", status, NODE_STATUS_SIZE_0_1,
+			 sizeof(*status)) < 0)
 		return -EINVAL;
 	out.ready = node->ready;
 	out.lease_lost = node->lease_lost;
@@ -422,6 +427,8 @@ OVL_EXPORT int ovl_node_status(const struct ovl_node *node,
 
 		snprintf(plane->family == AF_INET ? out.subnet : out.ipv6_subnet,
 			 sizeof(out.subnet), "%s", plane->subnet);
+		snprintf(plane->family == AF_INET ? out.link : out.ipv6_link,
+			 sizeof(out.link), "%s", plane->device);
 	}
 	snprintf(out.backend, sizeof(out.backend), "%s",
 		 ovl_config_backend_type(node->config));
@@ -447,30 +454,39 @@ OVL_EXPORT int ovl_node_status(const struct ovl_node *node,
 	return 0;
 }
 
+/* Keeps the first failure of a teardown and its reason: the next steps'
+ * public calls clear the context's message on entry. */
+static void keep_first(struct ovl_node *node, int step, int *err, char *reason)
+{
+	if (step < 0 && !*err) {
+		*err = step;
+		memcpy(reason, node->ctx->error, sizeof(node->ctx->error));
+	}
+}
+
 OVL_EXPORT int ovl_node_stop(struct ovl_node *node, unsigned int flags)
 {
-	int err = 0, step, i;
+	char reason[sizeof(node->ctx->error)];
+	int err = 0, i;
 
 	if (!node)
 		return 0;
+	ctx_clear_error(node->ctx);
+	if (flags_check(node->ctx, "ovl_node_stop", flags, OVL_NODE_TEARDOWN) < 0)
+		return -EINVAL;
 	if (flags & OVL_NODE_TEARDOWN) {
 		/* Release first so the others drop us as early as possible. */
-		if (node->lease && !node->lease_lost) {
-			step = ovl_lease_release(node->store, node->lease);
-			if (step < 0 && !err)
-				err = step;
-		}
-		for (i = 0; i < node->nplanes; i++) {
-			step = node->planes[i].link ? ovl_link_down(node->planes[i].link) : 0;
-			if (step < 0 && !err)
-				err = step;
-		}
-		step = node->ip_masq ? node_masq_remove(node) : 0;
-		if (step < 0 && !err)
-			err = step;
-		if (unlink(node->subnet_file) < 0 && errno != ENOENT && !err)
-			err = ctx_fail(node->ctx, -errno, "%s: %s", node->subnet_file,
-				       ovl_strerror(errno));
+		if (node->lease && !node->lease_lost)
+			keep_first(node, ovl_lease_release(node->store, node->lease), &err, reason);
+		for (i = 0; i < node->nplanes; i++)
+			keep_first(node, node->planes[i].link ? ovl_link_down(node->planes[i].link)
+				   : 0, &err, reason);
+		keep_first(node, node->ip_masq ? node_masq_remove(node) : 0, &err, reason);
+		if (unlink(node->subnet_file) < 0 && errno != ENOENT)
+			keep_first(node, ctx_fail(node->ctx, -errno, "%s: %s", node->subnet_file,
+						  ovl_strerror(errno)), &err, reason);
+		if (err)
+			memcpy(node->ctx->error, reason, sizeof(reason));
 		ctx_log(node->ctx, OVL_LOG_NOTICE, "stopped: lease %s released, %s removed",
 			node->lease ? ovl_lease_key(node->lease) : "-", node->planes[0].device);
 	} else if (!node->backend->outlives_node) {

@@ -487,6 +487,7 @@ static int parse_buffer(struct ovl_ctx *ctx, const char *text, size_t length,
 OVL_EXPORT int ovl_config_parse(struct ovl_ctx *ctx, const char *json,
 				struct ovl_config **config)
 {
+	ctx_clear_error(ctx);
 	if (!json || !config)
 		return ctx_fail(ctx, -EINVAL, "ovl_config_parse: json and config must not be NULL");
 	return parse_buffer(ctx, json, strlen(json), config);
@@ -499,6 +500,7 @@ OVL_EXPORT int ovl_config_load(struct ovl_ctx *ctx, const char *path,
 	char *text = NULL;
 	int err;
 
+	ctx_clear_error(ctx);
 	if (!path || !config)
 		return ctx_fail(ctx, -EINVAL, "ovl_config_load: path and config must not be NULL");
 	err = file_read(ctx, path, CONFIG_FILE_MAX, &text, &length);

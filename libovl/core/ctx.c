@@ -100,6 +100,7 @@ OVL_EXPORT int ovl_ctx_set_netns(struct ovl_ctx *ctx, int netns_fd)
 
 	if (!ctx)
 		return -EINVAL;
+	ctx_clear_error(ctx);
 	if (netns_fd >= 0) {
 		copy = fcntl(netns_fd, F_DUPFD_CLOEXEC, 3);
 		if (copy < 0)
@@ -122,6 +123,7 @@ OVL_EXPORT int ovl_ctx_set_netns_name(struct ovl_ctx *ctx, const char *name)
 
 	if (!ctx)
 		return -EINVAL;
+	ctx_clear_error(ctx);
 	if (!name || !*name || strchr(name, '/') || !strcmp(name, ".") ||
 	    !strcmp(name, ".."))
 		return ctx_fail(ctx, -EINVAL, "invalid network namespace name '%s'",

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include "ovl.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -16,6 +17,35 @@
  * read as zero (their default). */
 #define OPTIONS_HAS(options, field) \
 	((options)->size >= offsetof(__typeof__(*(options)), field) + sizeof((options)->field))
+
+/* The end of an option struct's field: a struct's size in a release is
+ * the end of the last field it had then. */
+#define OPTIONS_END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* Each struct's size in libovl 0.1, its first release: a caller's size
+ * below it is -EINVAL.  These never change; fields are only appended. */
+#define LEASE_REQUEST_SIZE_0_1 OPTIONS_END(struct ovl_lease_request, flags)
+#define SUBNET_ENV_SIZE_0_1 OPTIONS_END(struct ovl_subnet_env, ipmasq)
+#define VXLAN_OPTIONS_SIZE_0_1 OPTIONS_END(struct ovl_vxlan_options, flags)
+#define HOSTGW_OPTIONS_SIZE_0_1 OPTIONS_END(struct ovl_hostgw_options, flags)
+#define UDP_OPTIONS_SIZE_0_1 OPTIONS_END(struct ovl_udp_options, flags)
+#define LINK_STATS_SIZE_0_1 OPTIONS_END(struct ovl_link_stats, drop_io)
+#define NODE_OPTIONS_SIZE_0_1 OPTIONS_END(struct ovl_node_options, flags)
+#define NODE_STATUS_SIZE_0_1 OPTIONS_END(struct ovl_node_status, last_error_text)
+/* Structs new in 0.2: their first size is 0.2's. */
+#define WIREGUARD_OPTIONS_SIZE_0_2 OPTIONS_END(struct ovl_wireguard_options, flags)
+
+/* options.c: the option-struct rule of ovl(3).  An input struct's size
+ * must reach first_size and its bytes past known_size be zero (-EINVAL,
+ * -E2BIG); an output struct's size must reach first_size and its bytes past
+ * known_size are zeroed.  what names the call and argument in the message
+ * ("ovl_vxlan_up: options"). */
+int options_check(struct ovl_ctx *ctx, const char *what, const void *options,
+		  size_t first_size, size_t known_size);
+int output_check(struct ovl_ctx *ctx, const char *what, void *output, size_t first_size,
+		 size_t known_size);
+/* options.c: -EINVAL naming the bits of flags outside known. */
+int flags_check(struct ovl_ctx *ctx, const char *what, unsigned int flags, unsigned int known);
 
 struct nl_sock;
 

@@ -94,8 +94,13 @@ OVL_EXPORT int ovl_subnet_env_write(struct ovl_ctx *ctx, const char *path,
 	char text[1024];
 	int err, n;
 
-	if (!env || env->size < sizeof(env->size))
-		return ctx_fail(ctx, -EINVAL, "subnet.env: size not set (use OVL_SUBNET_ENV_INIT)");
+	ctx_clear_error(ctx);
+	if (!env)
+		return ctx_fail(ctx, -EINVAL, "ovl_subnet_env_write: NULL env");
+	err = options_check(ctx, "ovl_subnet_env_write: env", env, SUBNET_ENV_SIZE_0_1,
+			    sizeof(*env));
+	if (err < 0)
+		return err;
 	if (!path)
 		path = OVL_SUBNET_ENV_DEFAULT_PATH;
 	whole_env(env, &e);
@@ -253,10 +258,15 @@ OVL_EXPORT int ovl_subnet_env_read(struct ovl_ctx *ctx, const char *path,
 	unsigned int number = 0;
 	size_t cap = 0;
 	FILE *file;
-	int err = 0;
+	int err;
 
-	if (!env || env->size < sizeof(env->size))
-		return ctx_fail(ctx, -EINVAL, "subnet.env: size not set (use OVL_SUBNET_ENV_INIT)");
+	ctx_clear_error(ctx);
+	if (!env)
+		return ctx_fail(ctx, -EINVAL, "ovl_subnet_env_read: NULL env");
+	err = output_check(ctx, "ovl_subnet_env_read: env", env, SUBNET_ENV_SIZE_0_1,
+			   sizeof(*env));
+	if (err < 0)
+		return err;
 	if (!path)
 		path = OVL_SUBNET_ENV_DEFAULT_PATH;
 	file = fopen(path, "re");
@@ -273,7 +283,8 @@ OVL_EXPORT int ovl_subnet_env_read(struct ovl_ctx *ctx, const char *path,
 	}
 	/* getline also stops when it cannot grow its buffer, without EOF */
 	if (!err && (ferror(file) || !feof(file)))
-		err = errno == ENOMEM ? -ENOMEM : ctx_fail(ctx, -EIO, "%s: read error", path);
+		err = errno == ENOMEM ? ctx_fail(ctx, -ENOMEM, "%s: out of memory", path)
+				      : ctx_fail(ctx, -EIO, "%s: read error", path);
 	free(line);
 	fclose(file);
 	if (err < 0)

@@ -51,13 +51,18 @@ OVL_EXPORT int ovl_hostgw_up(struct ovl_ctx *ctx, const struct ovl_hostgw_option
 	struct ovl_prefix local, subnet, network;
 	struct underlay u;
 	char text[OVL_PREFIX_STRLEN];
-	unsigned int flags;
 	int err;
 
+	ctx_clear_error(ctx);
 	if (!ctx || !options || !link)
 		return ctx ? ctx_fail(ctx, -EINVAL, "ovl_hostgw_up: NULL argument") : -EINVAL;
 	*link = NULL;
-	err = link_parse_addresses(ctx, FIELD(options, local), FIELD(options, subnet),
+	err = options_check(ctx, "ovl_hostgw_up: options", options, HOSTGW_OPTIONS_SIZE_0_1,
+			    sizeof(*options));
+	if (!err)
+		err = flags_check(ctx, "ovl_hostgw_up: options", options->flags, 0);
+	if (!err)
+		err = link_parse_addresses(ctx, FIELD(options, local), FIELD(options, subnet),
 				   FIELD(options, network), &local, &subnet, &network);
 	if (err < 0)
 		return err;
@@ -66,9 +71,6 @@ OVL_EXPORT int ovl_hostgw_up(struct ovl_ctx *ctx, const struct ovl_hostgw_option
 				"local %s is %s but subnet %s is %s: host-gw routes need a gateway "
 				"of the subnet's family", options->local, family_name(local.family),
 				options->subnet, family_name(subnet.family));
-	flags = FIELD(options, flags);
-	if (flags)
-		return ctx_fail(ctx, -EINVAL, "flags: unknown bits 0x%x", flags);
 	dev = FIELD(options, dev);
 	err = underlay_find(ctx, dev, &local, 1, &u);
 	if (err == -EADDRNOTAVAIL) {

@@ -36,6 +36,7 @@ OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_l
 {
 	size_t i;
 
+	ctx_clear_error(ctx);
 	if (!ctx || !name || !link)
 		return ctx ? ctx_fail(ctx, -EINVAL, "ovl_link_open: NULL argument") : -EINVAL;
 	*link = NULL;
@@ -47,6 +48,7 @@ OVL_EXPORT int ovl_link_open(struct ovl_ctx *ctx, const char *name, struct ovl_l
 
 OVL_EXPORT int ovl_link_down(struct ovl_link *link)
 {
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link)
 		return -EINVAL;
 	return link->ops->down(link);
@@ -136,6 +138,7 @@ OVL_EXPORT int ovl_peer_add(struct ovl_link *link, const struct ovl_peer *peer)
 {
 	struct ovl_peer_v2 v2;
 
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link || !peer)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_add: NULL peer") : -EINVAL;
 	if (link->ops->peer_add)
@@ -148,6 +151,7 @@ OVL_EXPORT int ovl_peer_del(struct ovl_link *link, const struct ovl_peer *peer)
 {
 	struct ovl_peer_v2 v2;
 
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link || !peer)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_del: NULL peer") : -EINVAL;
 	if (link->ops->peer_del)
@@ -162,6 +166,7 @@ OVL_EXPORT int ovl_peer_sync(struct ovl_link *link, const struct ovl_peer *peers
 	size_t i;
 	int err;
 
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link)
 		return -EINVAL;
 	if (count && !peers)
@@ -184,6 +189,7 @@ OVL_EXPORT int ovl_peer_list(struct ovl_link *link, struct ovl_peer **peers, siz
 	size_t n = 0, i;
 	int err;
 
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link || !peers || !count)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_list: NULL argument") : -EINVAL;
 	*peers = NULL;
@@ -246,6 +252,7 @@ OVL_EXPORT int ovl_peer_v2_add(struct ovl_link *link, const struct ovl_peer_v2 *
 	struct ovl_peer old;
 	int err;
 
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link || !peer)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_v2_add: NULL peer") : -EINVAL;
 	err = peer_v2_copy(link->ctx, peer, &whole);
@@ -263,6 +270,7 @@ OVL_EXPORT int ovl_peer_v2_del(struct ovl_link *link, const struct ovl_peer_v2 *
 	struct ovl_peer old;
 	int err;
 
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link || !peer)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_v2_del: NULL peer") : -EINVAL;
 	err = peer_v2_copy(link->ctx, peer, &whole);
@@ -282,6 +290,7 @@ OVL_EXPORT int ovl_peer_v2_sync(struct ovl_link *link, const struct ovl_peer_v2 
 	size_t stride, i;
 	int err = 0;
 
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link)
 		return -EINVAL;
 	if (count && !peers)
@@ -323,6 +332,7 @@ OVL_EXPORT int ovl_peer_v2_list(struct ovl_link *link, size_t size, struct ovl_p
 	char *out;
 	int err;
 
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link || !peers || !count)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_peer_v2_list: NULL argument") :
 			-EINVAL;
@@ -396,25 +406,37 @@ OVL_EXPORT void ovl_peers_v2_free(struct ovl_peer_v2 *peers, size_t count)
 
 /* ---- a loop in libovl (udp) --------------------------------------------- */
 
+static int unsupported(const struct ovl_link *link, const char *call)
+{
+	return ctx_fail(link->ctx, -EOPNOTSUPP, "%s: %s is a %s link, without a userspace data "
+			"path", call, link->name, link->ops->name);
+}
+
 OVL_EXPORT int ovl_link_fd(const struct ovl_link *link)
 {
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link)
 		return -EINVAL;
-	return link->ops->fd ? link->ops->fd(link) : -EOPNOTSUPP;
+	return link->ops->fd ? link->ops->fd(link) : unsupported(link, "ovl_link_fd");
 }
 
 OVL_EXPORT int ovl_link_dispatch(struct ovl_link *link)
 {
+	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link)
 		return -EINVAL;
-	return link->ops->dispatch ? link->ops->dispatch(link) : -EOPNOTSUPP;
+	return link->ops->dispatch ? link->ops->dispatch(link) : unsupported(link, "ovl_link_dispatch");
 }
 
 OVL_EXPORT int ovl_link_stats(const struct ovl_link *link, struct ovl_link_stats *stats)
 {
-	if (!link || !stats || stats->size < offsetof(struct ovl_link_stats, packets_out))
+	ctx_clear_error(link ? link->ctx : NULL);
+	if (!link || !stats)
+		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_link_stats: NULL stats") : -EINVAL;
+	if (output_check(link->ctx, "ovl_link_stats: stats", stats, LINK_STATS_SIZE_0_1,
+			 sizeof(*stats)) < 0)
 		return -EINVAL;
-	return link->ops->stats ? link->ops->stats(link, stats) : -EOPNOTSUPP;
+	return link->ops->stats ? link->ops->stats(link, stats) : unsupported(link, "ovl_link_stats");
 }
 
 /* ---- options -------------------------------------------------------------- */

@@ -529,12 +529,14 @@ static int check_or_apply(struct ovl_ctx *ctx, const char *network, const char *
 OVL_EXPORT int ovl_masq_apply(struct ovl_ctx *ctx, const char *network,
 			      const char *subnet, unsigned int flags)
 {
+	ctx_clear_error(ctx);
 	return check_or_apply(ctx, network, subnet, flags, 1);
 }
 
 OVL_EXPORT int ovl_masq_check(struct ovl_ctx *ctx, const char *network,
 			      const char *subnet, unsigned int flags)
 {
+	ctx_clear_error(ctx);
 	return check_or_apply(ctx, network, subnet, flags, 0);
 }
 
@@ -546,6 +548,7 @@ OVL_EXPORT int ovl_masq_remove(struct ovl_ctx *ctx, int family)
 
 	if (!ctx)
 		return -EINVAL;
+	ctx_clear_error(ctx);
 	if (family != 0 && family != AF_INET && family != AF_INET6)
 		return ctx_fail(ctx, -EINVAL, "family: %d is neither AF_INET, AF_INET6 nor 0",
 				family);

@@ -468,10 +468,17 @@ OVL_EXPORT int ovl_vxlan_up(struct ovl_ctx *ctx, const struct ovl_vxlan_options 
 	char diff[512];
 	int err, created = 0;
 
+	ctx_clear_error(ctx);
 	if (!ctx || !options || !link)
 		return ctx ? ctx_fail(ctx, -EINVAL, "ovl_vxlan_up: NULL argument") : -EINVAL;
 	*link = NULL;
-	err = parse_options(ctx, options, &w);
+	err = options_check(ctx, "ovl_vxlan_up: options", options, VXLAN_OPTIONS_SIZE_0_1,
+			    sizeof(*options));
+	if (!err)
+		err = flags_check(ctx, "ovl_vxlan_up: options", options->flags,
+				  OVL_VXLAN_REPLACE | OVL_VXLAN_TX_CHECKSUM_OFF);
+	if (!err)
+		err = parse_options(ctx, options, &w);
 	if (!err)
 		err = underlay_find(ctx, OPTION(options, dev, NULL), &w.local, 0, &under);
 	if (err < 0)

@@ -56,6 +56,7 @@ OVL_EXPORT int ovl_wireguard_genkey(struct ovl_ctx *ctx, char key[OVL_WIREGUARD_
 	unsigned char raw[WG_KEY_LEN];
 	int err;
 
+	ctx_clear_error(ctx);
 	if (!ctx || !key)
 		return ctx ? ctx_fail(ctx, -EINVAL, "ovl_wireguard_genkey: NULL key") : -EINVAL;
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
@@ -77,6 +78,7 @@ OVL_EXPORT int ovl_wireguard_pubkey(struct ovl_ctx *ctx, const char *private_key
 	EVP_PKEY *pkey;
 	int err = 0;
 
+	ctx_clear_error(ctx);
 	if (!ctx || !private_key || !key)
 		return ctx ? ctx_fail(ctx, -EINVAL, "ovl_wireguard_pubkey: NULL argument") : -EINVAL;
 	if (wg_key_from_base64(private_key, raw) < 0)
@@ -134,6 +136,7 @@ OVL_EXPORT int ovl_wireguard_key_load(struct ovl_ctx *ctx, const char *path,
 	size_t length = 0;
 	int err;
 
+	ctx_clear_error(ctx);
 	if (!ctx || !key)
 		return ctx ? ctx_fail(ctx, -EINVAL, "ovl_wireguard_key_load: NULL key") : -EINVAL;
 	if (!path)

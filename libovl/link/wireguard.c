@@ -198,8 +198,6 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_wireguard_options
 		return err;
 	if (!l->network.family)
 		return ctx_fail(ctx, -EINVAL, "network: (none: required, it is routed into the device)");
-	if (flags & ~(OVL_WIREGUARD_KERNEL | OVL_WIREGUARD_USERSPACE))
-		return ctx_fail(ctx, -EINVAL, "flags: unknown bits 0x%x", flags);
 	if ((flags & OVL_WIREGUARD_KERNEL) && (flags & OVL_WIREGUARD_USERSPACE))
 		return ctx_fail(ctx, -EINVAL,
 				"flags: OVL_WIREGUARD_KERNEL and OVL_WIREGUARD_USERSPACE exclude each other");
@@ -311,12 +309,17 @@ OVL_EXPORT int ovl_wireguard_up(struct ovl_ctx *ctx, const struct ovl_wireguard_
 	int err, created = 0;
 	char error[sizeof(ctx->error)];
 
+	ctx_clear_error(ctx);
 	if (!ctx || !options || !link)
 		return ctx ? ctx_fail(ctx, -EINVAL, "ovl_wireguard_up: NULL argument") : -EINVAL;
 	*link = NULL;
-	if (options->size < offsetof(struct ovl_wireguard_options, name))
-		return ctx_fail(ctx, -EINVAL, "ovl_wireguard_options: size %zu is too small",
-				options->size);
+	err = options_check(ctx, "ovl_wireguard_up: options", options,
+			    WIREGUARD_OPTIONS_SIZE_0_2, sizeof(*options));
+	if (!err)
+		err = flags_check(ctx, "ovl_wireguard_up: options", options->flags,
+				  OVL_WIREGUARD_KERNEL | OVL_WIREGUARD_USERSPACE);
+	if (err < 0)
+		return err;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return ctx_fail(ctx, -ENOMEM, "out of memory");

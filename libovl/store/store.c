@@ -26,8 +26,9 @@ OVL_EXPORT int ovl_store_open(struct ovl_ctx *ctx, const char *uri,
 	size_t length, i;
 	int err;
 
+	ctx_clear_error(ctx);
 	if (!ctx || !store)
-		return -EINVAL;
+		return ctx_fail(ctx, -EINVAL, "ovl_store_open: NULL store");
 	*store = NULL;
 	if (!uri)
 		uri = OVL_STORE_DEFAULT_URI;
@@ -45,7 +46,7 @@ OVL_EXPORT int ovl_store_open(struct ovl_ctx *ctx, const char *uri,
 				"file, etcd or etcds)", uri, (int)length, uri);
 	new_store = calloc(1, sizeof(*new_store));
 	if (!new_store)
-		return -ENOMEM;
+		return ctx_fail(ctx, -ENOMEM, "store '%s': out of memory", uri);
 	new_store->ops = schemes[i].ops;
 	new_store->ctx = ctx;
 	err = new_store->ops->open(new_store, uri);
@@ -70,8 +71,10 @@ OVL_EXPORT int ovl_store_config_get(struct ovl_store *store, struct ovl_config *
 	char *json = NULL;
 	int err;
 
+	ctx_clear_error(store ? store->ctx : NULL);
 	if (!store || !config)
-		return -EINVAL;
+		return store ? ctx_fail(store->ctx, -EINVAL, "ovl_store_config_get: NULL config")
+			     : -EINVAL;
 	*config = NULL;
 	err = store->ops->config_get(store, &json);
 	if (err < 0)
@@ -86,8 +89,10 @@ OVL_EXPORT int ovl_store_config_put(struct ovl_store *store, const char *json)
 	struct ovl_config *config;
 	int err;
 
+	ctx_clear_error(store ? store->ctx : NULL);
 	if (!store || !json)
-		return -EINVAL;
+		return store ? ctx_fail(store->ctx, -EINVAL, "ovl_store_config_put: NULL json")
+			     : -EINVAL;
 	err = ovl_config_parse(store->ctx, json, &config);
 	if (err < 0)
 		return err;
@@ -102,15 +107,21 @@ OVL_EXPORT int ovl_lease(struct ovl_store *store, const struct ovl_config *confi
 			 struct ovl_lease **lease)
 {
 	struct ovl_lease_request whole = { 0 };
+	int err;
 
-	if (!lease)
-		return -EINVAL;
-	*lease = NULL;
-	if (!store || !config || !request)
-		return -EINVAL;
-	if (request->size < sizeof(request->size))
-		return ctx_fail(store->ctx, -EINVAL, "lease request: size not set "
-				"(use OVL_LEASE_REQUEST_INIT)");
+	ctx_clear_error(store ? store->ctx : NULL);
+	if (lease)
+		*lease = NULL;
+	if (!store || !config || !request || !lease)
+		return store ? ctx_fail(store->ctx, -EINVAL, "ovl_lease: NULL config, request "
+					"or lease") : -EINVAL;
+	err = options_check(store->ctx, "ovl_lease: request", request, LEASE_REQUEST_SIZE_0_1,
+			    sizeof(*request));
+	if (!err)
+		err = flags_check(store->ctx, "ovl_lease: request", request->flags,
+				  OVL_LEASE_RESERVE);
+	if (err < 0)
+		return err;
 	/* fields past an old caller's size read as zero: their default */
 	memcpy(&whole, request, request->size < sizeof(whole) ? request->size : sizeof(whole));
 	whole.size = sizeof(whole);
@@ -120,15 +131,18 @@ OVL_EXPORT int ovl_lease(struct ovl_store *store, const struct ovl_config *confi
 OVL_EXPORT int ovl_lease_renew(struct ovl_store *store, struct ovl_lease *lease,
 			       unsigned int ttl_seconds)
 {
+	ctx_clear_error(store ? store->ctx : NULL);
 	if (!store || !lease)
-		return -EINVAL;
+		return store ? ctx_fail(store->ctx, -EINVAL, "ovl_lease_renew: NULL lease") : -EINVAL;
 	return store->ops->renew(store, lease, ttl_seconds);
 }
 
 OVL_EXPORT int ovl_lease_release(struct ovl_store *store, const struct ovl_lease *lease)
 {
+	ctx_clear_error(store ? store->ctx : NULL);
 	if (!store || !lease)
-		return -EINVAL;
+		return store ? ctx_fail(store->ctx, -EINVAL, "ovl_lease_release: NULL lease")
+			     : -EINVAL;
 	return store->ops->release(store, lease);
 }
 
@@ -175,12 +189,12 @@ OVL_EXPORT int ovl_leases(struct ovl_store *store, struct ovl_lease ***leases,
 	uint64_t revision;
 	int err;
 
-	if (!leases || !count)
-		return -EINVAL;
+	ctx_clear_error(store ? store->ctx : NULL);
+	if (!store || !leases || !count)
+		return store ? ctx_fail(store->ctx, -EINVAL, "ovl_leases: NULL leases or count")
+			     : -EINVAL;
 	*leases = NULL;
 	*count = 0;
-	if (!store)
-		return -EINVAL;
 	err = store->ops->list(store, leases, count, &revision);
 	if (err < 0)
 		return err;

@@ -229,6 +229,7 @@ static void watch_free(struct ovl_watch *watch)
 
 OVL_EXPORT int ovl_watch_open(struct ovl_store *store, struct ovl_watch **watch)
 {
+	ctx_clear_error(store ? store->ctx : NULL);
 	return store_watch_open(store, 0, watch);
 }
 
@@ -237,14 +238,12 @@ int store_watch_open(struct ovl_store *store, unsigned int flags, struct ovl_wat
 	struct ovl_watch *new_watch;
 	int err;
 
-	if (!watch)
-		return -EINVAL;
+	if (!store || !watch)
+		return store ? ctx_fail(store->ctx, -EINVAL, "ovl_watch_open: NULL watch") : -EINVAL;
 	*watch = NULL;
-	if (!store)
-		return -EINVAL;
 	new_watch = calloc(1, sizeof(*new_watch));
 	if (!new_watch)
-		return -ENOMEM;
+		return ctx_fail(store->ctx, -ENOMEM, "watch: out of memory");
 	new_watch->store = store;
 	new_watch->nonblocking = !!(flags & STORE_WATCH_NONBLOCKING);
 	new_watch->alive_only = !!(flags & STORE_WATCH_ALIVE_ONLY);
@@ -258,7 +257,7 @@ int store_watch_open(struct ovl_store *store, unsigned int flags, struct ovl_wat
 	}
 	if (!new_watch->known || !new_watch->pending) {
 		watch_free(new_watch);
-		return -ENOMEM;
+		return ctx_fail(store->ctx, -ENOMEM, "watch: out of memory");
 	}
 	err = store->ops->watch_open(new_watch);
 	if (err < 0) {
@@ -280,8 +279,10 @@ OVL_EXPORT int ovl_watch_next(struct ovl_watch *watch, int *event,
 	struct watch_pending *pending;
 	int err;
 
+	ctx_clear_error(watch ? watch->store->ctx : NULL);
 	if (!watch || !event || !lease)
-		return -EINVAL;
+		return watch ? ctx_fail(watch->store->ctx, -EINVAL, "ovl_watch_next: NULL event "
+					"or lease") : -EINVAL;
 	*lease = NULL;
 	pending = watch->pending;
 	if (pending->head == pending->count) {
@@ -289,7 +290,7 @@ OVL_EXPORT int ovl_watch_next(struct ovl_watch *watch, int *event,
 		if (err < 0)
 			return err;
 		if (pending->head == pending->count)
-			return -EAGAIN;
+			return ctx_fail(watch->store->ctx, -EAGAIN, "ovl_watch_next: no event pending");
 	}
 	*event = pending->items[pending->head].event;
 	*lease = pending->items[pending->head].lease;

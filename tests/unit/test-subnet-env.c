@@ -2,7 +2,8 @@
  * test-subnet-env.c - flannel's subnet.env: the exact text written (only
  * the enabled families, base + 1 form), atomic replacement and mode, reading
  * flannel's own files (comma lists, quotes, comments, export), refusing
- * malformed lines with their line number, and old callers' short structs.
+ * malformed lines with their line number, and refusing a struct shorter
+ * than in the first release.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,24 +204,23 @@ static void test_read_rejects(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), path));
 }
 
-/* A caller built against a header whose struct ended after subnet. */
+/* A struct shorter than in libovl 0.1, the first release, was never any
+ * header's: both calls refuse it and leave it alone (ovl(3), the size rule). */
 static void test_short_struct(void)
 {
 	struct ovl_subnet_env env = OVL_SUBNET_ENV_INIT;
-	size_t old_size = offsetof(struct ovl_subnet_env, ipv6_network);
+	size_t short_size = offsetof(struct ovl_subnet_env, ipv6_network);
 
 	setup();
 	spit("FLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_IPV6_SUBNET=fd00::1/64\nFLANNEL_MTU=1400\n");
-	env.size = old_size;
-	CU_ASSERT_EQUAL(ovl_subnet_env_read(ctx, path, &env), 0);
-	CU_ASSERT_EQUAL(env.size, old_size);
-	CU_ASSERT_STRING_EQUAL(env.subnet, "10.1.17.1/24");
-	/* fields past the caller's size are not touched */
-	CU_ASSERT_STRING_EQUAL(env.ipv6_subnet, "");
-	CU_ASSERT_EQUAL(env.mtu, 0);
-	snprintf(env.ipv6_subnet, sizeof(env.ipv6_subnet), "garbage");
-	CU_ASSERT_EQUAL(ovl_subnet_env_write(ctx, path, &env), 0);
-	CU_ASSERT_PTR_NULL(strstr(slurp(path), "IPV6"));
+	env.size = short_size;
+	CU_ASSERT_EQUAL(ovl_subnet_env_read(ctx, path, &env), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), "ovl_subnet_env_read"));
+	CU_ASSERT_EQUAL(env.size, short_size);
+	CU_ASSERT_STRING_EQUAL(env.subnet, "");
+	snprintf(env.subnet, sizeof(env.subnet), "10.1.18.0/24");
+	CU_ASSERT_EQUAL(ovl_subnet_env_write(ctx, path, &env), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(slurp(path), "10.1.17.1/24"));
 	teardown();
 	ovl_ctx_free(ctx);
 	ctx = NULL;
@@ -233,7 +233,7 @@ void register_tests(void)
 		{ "write rejects", test_write_rejects },
 		{ "read flannel's files", test_read_flannel_files },
 		{ "read rejects malformed lines", test_read_rejects },
-		{ "short struct of an old caller", test_short_struct },
+		{ "a struct shorter than 0.1's is refused", test_short_struct },
 		CU_TEST_INFO_NULL,
 	};
 

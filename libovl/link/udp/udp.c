@@ -275,9 +275,6 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_udp_options *o,
 				65535 - OVERHEAD);
 	u->link.mtu = mtu;
 	u->flags = OPTION(o, flags, 0);
-	if (u->flags & ~(OVL_UDP_SIMPLE | OVL_UDP_NO_OFFLOAD))
-		return ctx_fail(ctx, -EINVAL, "flags: unknown bits 0x%x",
-				u->flags & ~(OVL_UDP_SIMPLE | OVL_UDP_NO_OFFLOAD));
 	u->tun_addr = host_order(&u->link.subnet);
 	u->subnet_mask = 0xffffffffu << (32 - u->link.subnet.len);
 	u->subnet = u->tun_addr & u->subnet_mask;
@@ -331,9 +328,17 @@ OVL_EXPORT int ovl_udp_up(struct ovl_ctx *ctx, const struct ovl_udp_options *opt
 	struct udp_link *u;
 	int err;
 
+	ctx_clear_error(ctx);
 	if (!ctx || !options || !link)
 		return ctx ? ctx_fail(ctx, -EINVAL, "ovl_udp_up: NULL argument") : -EINVAL;
 	*link = NULL;
+	err = options_check(ctx, "ovl_udp_up: options", options, UDP_OPTIONS_SIZE_0_1,
+			    sizeof(*options));
+	if (!err)
+		err = flags_check(ctx, "ovl_udp_up: options", options->flags,
+				  OVL_UDP_SIMPLE | OVL_UDP_NO_OFFLOAD);
+	if (err < 0)
+		return err;
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return ctx_fail(ctx, -ENOMEM, "out of memory");
@@ -485,6 +490,8 @@ OVL_EXPORT int ovl_udp_run(struct ovl_link *link, int stop_fd)
 	struct udp_link *u;
 	int ep, err;
 
+	/* Not even cleared: the context belongs to the thread changing peers
+	 * (run_failed). */
 	if (!link)
 		return -EINVAL;
 	u = link->ops == &udp_link_ops ? udp_of(link) : NULL;
