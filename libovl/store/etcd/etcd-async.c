@@ -8,7 +8,7 @@
  * token is renewed once; every request has the client's timeout.
  *
  * The blocking ovl_lease and ovl_lease_renew run the same chains to their
- * end (etcd_async_wait), so there is one implementation of each operation.
+ * end (etcd-wait.c), so there is one implementation of each operation.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -655,77 +655,14 @@ int etcd_async_acquire(struct store_async *store_async, const struct ovl_config 
 	return op_start(op, lease_request_copy(async->ctx, request, &op->request_copy));
 }
 
-/* ---- the blocking calls --------------------------------------------- */
-
-struct wait {
-	int finished, err;
-	struct ovl_lease *lease;
-};
-
-static void wait_done(void *arg, int err, struct ovl_lease *lease)
-{
-	struct wait *wait = arg;
-
-	wait->finished = 1;
-	wait->err = err;
-	wait->lease = lease;
-}
-
-/* Runs async until its one operation (started with wait_done) ends; every
- * request has a timeout, so this ends too. */
-static int wait_for(struct store_async *store_async, struct wait *wait)
+int etcd_async_wait(struct store_async *store_async, const int *finished)
 {
 	struct etcd_async *async = store_async->state;
 	int err = 0;
 
-	/* The revokes it left behind go out too, as they did when each
-	 * request was a blocking call. */
-	while ((!wait->finished || async->ops) && !err)
+	/* The revokes an operation left behind go out too, as they did when
+	 * each request was a blocking call. */
+	while ((!*finished || async->ops) && !err)
 		err = etcd_loop_run(&async->loop, 100, on_retry_timer, async);
-	return wait->finished ? wait->err : err;
-}
-
-/* A private async (no outer epoll set) for one blocking call. */
-static int blocking_open(struct ovl_store *store, struct store_async *async)
-{
-	async->store = store;
-	async->epoll_fd = -1;
-	async->state = NULL;
-	return etcd_async_open(async);
-}
-
-int etcd_acquire_wait(struct ovl_store *store, const struct ovl_config *config,
-		      const struct ovl_lease_request *request, struct ovl_lease **lease)
-{
-	struct store_async async;
-	struct wait wait = { 0 };
-	int err;
-
-	*lease = NULL;
-	err = blocking_open(store, &async);
-	if (!err)
-		err = etcd_async_acquire(&async, config, request, wait_done, &wait);
-	if (!err)
-		err = wait_for(&async, &wait);
-	if (!err)
-		*lease = wait.lease;
-	else if (wait.lease)
-		ovl_lease_free(wait.lease);
-	etcd_async_close(&async);
-	return err;
-}
-
-int etcd_renew_wait(struct ovl_store *store, struct ovl_lease *lease, unsigned int ttl_seconds)
-{
-	struct store_async async;
-	struct wait wait = { 0 };
-	int err;
-
-	err = blocking_open(store, &async);
-	if (!err)
-		err = etcd_async_renew(&async, lease, ttl_seconds, wait_done, &wait);
-	if (!err)
-		err = wait_for(&async, &wait);
-	etcd_async_close(&async);
 	return err;
 }

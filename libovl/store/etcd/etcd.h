@@ -167,8 +167,11 @@ int etcd_async_renew(struct store_async *async, struct ovl_lease *lease,
 int etcd_async_acquire(struct store_async *async, const struct ovl_config *config,
 		       const struct ovl_lease_request *request, store_lease_done done,
 		       void *arg);
-/* The same operations run to their end: the store's blocking acquire and
- * renew. */
+/* Runs the async's loop until *finished is set and no request of it is
+ * left: 0, or the loop's -errno. */
+int etcd_async_wait(struct store_async *async, const int *finished);
+/* The same operations run to their end (etcd-wait.c): the store's blocking
+ * acquire and renew. */
 int etcd_acquire_wait(struct ovl_store *store, const struct ovl_config *config,
 		      const struct ovl_lease_request *request, struct ovl_lease **lease);
 int etcd_renew_wait(struct ovl_store *store, struct ovl_lease *lease, unsigned int ttl_seconds);
