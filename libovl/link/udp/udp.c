@@ -3,9 +3,10 @@
  * IFF_NO_PI, with IFF_VNET_HDR and TSO unless told otherwise), its address
  * and the route for the whole network, the UDP socket bound to the underlay
  * address (UDP_SEGMENT / UDP_GRO when the kernel has them), the epoll fd
- * the caller waits on, the loop on a caller's thread, the counters, the
- * teardown, and the struct link_ops link.c calls (no reopen by name).  The TUN lives as long as its fd: there is nothing to clean up
- * after a crash.
+ * the caller waits on, the loop on a caller's thread (which logs its
+ * failures instead of writing the ctx's error), the counters, the teardown,
+ * and the struct link_ops link.c calls (no reopen by name).  The TUN lives
+ * as long as its fd: there is nothing to clean up after a crash.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -400,6 +401,31 @@ fail:
 
 /* ---- the loop ------------------------------------------------------------ */
 
+/* The loop (ovl_link_dispatch, ovl_udp_run) may run on a thread of its own
+ * while other threads change the link's peers, and those calls record
+ * their failures in the link's context: the loop therefore never writes
+ * the context's error, or each thread could read the other's message (and
+ * the buffer would be written by two threads at once).  It returns the
+ * errno and gives the reason to the log callback, which it only reads,
+ * from its own thread.  (Per-thread error storage, the other way, would
+ * make every ovl_ctx_error() depend on the calling thread and add
+ * thread-local state to a library that has none, for reasons the errno
+ * nearly gives.) */
+static int loop_failed(const struct ovl_link *link, const char *call, int err,
+		       const char *format, ...) __attribute__((format(printf, 4, 5)));
+static int loop_failed(const struct ovl_link *link, const char *call, int err,
+		       const char *format, ...)
+{
+	char reason[512];
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(reason, sizeof(reason), format, args);
+	va_end(args);
+	ctx_log(link->ctx, OVL_LOG_ERR, "%s: %s", call, reason);
+	return err;
+}
+
 static int udp_fd(const struct ovl_link *link)
 {
 	struct udp_link *u = udp_of((struct ovl_link *)link);
@@ -411,7 +437,8 @@ static int udp_dispatch(struct ovl_link *link)
 {
 	int n = udp_forward(udp_of(link), UDP_READY_TUN | UDP_READY_SOCK);
 
-	return n == -EBADF ? ctx_fail(link->ctx, n, "%s is down", link->name) : n;
+	return n == -EBADF ? loop_failed(link, "ovl_link_dispatch", n, "%s is down", link->name)
+			   : n;
 }
 
 /* The tag of stop_fd beside UDP_READY_TUN and UDP_READY_SOCK. */
@@ -441,25 +468,6 @@ static int run_epoll(struct udp_link *u, int stop_fd)
 	return ep;
 }
 
-/* ovl_udp_run runs on a thread of its own while other threads may change
- * peers, and those calls record their failures in the link's context: the
- * loop therefore never writes the context's error.  It returns its
- * failures and tells their reasons through the log callback (read-only
- * here), from its own thread. */
-static int run_failed(const struct ovl_link *link, int err, const char *format, ...)
-	__attribute__((format(printf, 3, 4)));
-static int run_failed(const struct ovl_link *link, int err, const char *format, ...)
-{
-	char reason[512];
-	va_list args;
-
-	va_start(args, format);
-	vsnprintf(reason, sizeof(reason), format, args);
-	va_end(args);
-	ctx_log(link->ctx, OVL_LOG_ERR, "ovl_udp_run: %s", reason);
-	return err;
-}
-
 static int run_loop(struct udp_link *u, int ep)
 {
 	struct epoll_event ev[3];
@@ -473,15 +481,16 @@ static int run_loop(struct udp_link *u, int ep)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return run_failed(&u->link, -errno, "epoll_wait: %s", ovl_strerror(errno));
+			return loop_failed(&u->link, "ovl_udp_run", -errno, "epoll_wait: %s",
+					   ovl_strerror(errno));
 		for (ready = 0, i = 0; i < n; i++)
 			ready |= ev[i].data.u32;
 		if (ready & RUN_STOP)
 			return 0;
 		moved = ready ? udp_forward(u, ready) : 0;
 		if (moved < 0)
-			return run_failed(&u->link, moved, "%s: %s", u->link.name,
-					  ovl_strerror(moved));
+			return loop_failed(&u->link, "ovl_udp_run", moved, "%s: %s",
+					   u->link.name, ovl_strerror(moved));
 	}
 }
 
@@ -496,13 +505,14 @@ OVL_EXPORT int ovl_udp_run(struct ovl_link *link, int stop_fd)
 		return -EINVAL;
 	u = link->ops == &udp_link_ops ? udp_of(link) : NULL;
 	if (!u)
-		return run_failed(link, -EOPNOTSUPP, "%s is not a udp link", link->name);
+		return loop_failed(link, "ovl_udp_run", -EOPNOTSUPP, "%s is not a udp link",
+				   link->name);
 	if (u->epoll_fd < 0)
-		return run_failed(link, -EBADF, "%s is down", link->name);
+		return loop_failed(link, "ovl_udp_run", -EBADF, "%s is down", link->name);
 	ep = run_epoll(u, stop_fd);
 	if (ep < 0)
-		return run_failed(link, ep, "epoll for the loop (stop_fd %d): %s", stop_fd,
-				  ovl_strerror(ep));
+		return loop_failed(link, "ovl_udp_run", ep, "epoll for the loop (stop_fd %d): %s",
+				   stop_fd, ovl_strerror(ep));
 	err = run_loop(u, ep);
 	close(ep);
 	return err;
