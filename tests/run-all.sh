@@ -3,12 +3,13 @@
 # machine lacks, builds with --enable-werror, runs the unit and contract tests
 # (make check), the same unit tests under ASan+UBSan, make distcheck, and the
 # kernel/etcd/CNI tests in network namespaces (as root; three of them again on
-# the ASan build, the threaded UDP test on a ThreadSanitizer build), then prints one line `N passed, N failed` that counts every
-# test it ran.
+# the ASan build, the threaded UDP test on a ThreadSanitizer build), then
+# prints one line `N passed, N failed` that counts every test it ran.
 #
 #   tests/run-all.sh            everything
 #   OVL_SKIP_DISTCHECK=1 ...    skip distcheck (for quick local runs)
-#   OVL_NETNS_ONLY=test-x.sh    run only that netns test (after a build)
+#   OVL_NETNS_ONLY=test-x.sh    run only that netns test (after a build;
+#                               test-udp-threads.sh: also its TSan run)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -121,7 +122,7 @@ else
 	fi
 	# The threaded UDP test again with libovl and the program built with
 	# ThreadSanitizer: a report fails it.
-	if [ -z "${OVL_NETNS_ONLY:-}" ]; then
+	if [ -z "${OVL_NETNS_ONLY:-}" ] || [ "$OVL_NETNS_ONLY" = test-udp-threads.sh ]; then
 		note "threads under ThreadSanitizer (build-tsan)"
 		rm -rf build-tsan && mkdir build-tsan
 		if step "configure + make (tsan)" sh -c 'cd build-tsan && ../configure --enable-werror --enable-tsan && make -j2 tests/tools/udp-threads'; then
