@@ -412,9 +412,11 @@ static int unsupported(const struct ovl_link *link, const char *call)
 			"path", call, link->name, link->ops->name);
 }
 
+/* ovl_link_fd, ovl_link_dispatch and ovl_link_stats run beside a UDP
+ * link's loop on other threads (ovl_udp_up(3)): they never clear the
+ * context's message, and set it only where no loop runs. */
 OVL_EXPORT int ovl_link_fd(const struct ovl_link *link)
 {
-	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link)
 		return -EINVAL;
 	return link->ops->fd ? link->ops->fd(link) : unsupported(link, "ovl_link_fd");
@@ -422,7 +424,6 @@ OVL_EXPORT int ovl_link_fd(const struct ovl_link *link)
 
 OVL_EXPORT int ovl_link_dispatch(struct ovl_link *link)
 {
-	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link)
 		return -EINVAL;
 	return link->ops->dispatch ? link->ops->dispatch(link) : unsupported(link, "ovl_link_dispatch");
@@ -430,7 +431,6 @@ OVL_EXPORT int ovl_link_dispatch(struct ovl_link *link)
 
 OVL_EXPORT int ovl_link_stats(const struct ovl_link *link, struct ovl_link_stats *stats)
 {
-	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link || !stats)
 		return link ? ctx_fail(link->ctx, -EINVAL, "ovl_link_stats: NULL stats") : -EINVAL;
 	if (output_check(link->ctx, "ovl_link_stats: stats", stats, LINK_STATS_SIZE_0_1,
