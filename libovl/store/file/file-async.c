@@ -141,9 +141,11 @@ int file_async_dispatch(struct store_async *async)
 	struct file_op *pending = fa->ops, *kept = NULL, **kept_tail = &kept, *op;
 	uint64_t expirations;
 
-	if (read(fa->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		return ctx_fail(async->store->ctx, -errno, "file store: timer: %s",
-				ovl_strerror(errno));
+	/* The requests run when the timer says so, not on every wake-up of
+	 * the caller's loop (a held lock is tried every RETRY_MS, no more). */
+	if (read(fa->timer_fd, &expirations, sizeof(expirations)) < 0)
+		return errno == EAGAIN ? 0 : ctx_fail(async->store->ctx, -errno,
+						      "file store: timer: %s", ovl_strerror(errno));
 	/* Done functions may start new requests: they queue on the emptied
 	 * list and run at once, after the ones still waiting for the lock. */
 	fa->ops = NULL;

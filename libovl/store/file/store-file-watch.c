@@ -26,13 +26,20 @@ static int watch_relist(struct ovl_watch *watch)
 	struct itimerspec when = { { 0, 0 }, { 0, 0 } };
 	struct ovl_lease **leases;
 	uint64_t revision;
+	struct timespec now;
 	size_t count;
 	int err;
+
 
 	err = store_file_list(watch->store, &leases, &count, &revision);
 	if (err < 0)
 		return err;
-	err = watch_snapshot(watch, leases, count, time(NULL));
+	/* The timer's own clock: time() reads a coarse clock that can still
+	 * say the second before the one the timer fired at, and the record
+	 * that expires then would re-arm the timer into the past until it
+	 * ticks over (a burst of wake-ups). */
+	clock_gettime(CLOCK_REALTIME, &now);
+	err = watch_snapshot(watch, leases, count, now.tv_sec);
 	if (err < 0)
 		return err;
 	fw->dirty = 0;
