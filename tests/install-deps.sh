@@ -3,9 +3,9 @@
 # running all its tests and the demo need, when any is missing.
 set -e
 packages="build-essential g++ autoconf automake libtool pkg-config
-libnl-3-dev libnl-route-3-dev libjansson-dev libcurl4-openssl-dev libcunit1-dev
+libnl-3-dev libnl-route-3-dev libjansson-dev libcurl4-openssl-dev libcunit1-dev libyaml-dev
 libnftables-dev nftables
-iproute2 iputils-ping tcpdump jq procps util-linux python3
+iproute2 iputils-ping tcpdump jq procps util-linux python3 curl openssl
 etcd-server etcd-client containernetworking-plugins iperf3
 clang libclang-rt-14-dev"
 missing=""

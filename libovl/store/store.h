@@ -1,5 +1,5 @@
 /*
- * store.h - the store interface every backend (file, etcd) implements, and
+ * store.h - the store interface every backend (file, etcd, kube) implements, and
  * the generic watch machinery (watch.c) they feed.
  */
 #ifndef OVL_STORE_H
@@ -81,6 +81,7 @@ struct ovl_store {
 
 extern const struct store_ops store_file_ops;
 extern const struct store_ops store_etcd_ops;
+extern const struct store_ops store_kube_ops;
 
 /* Generic watch state (watch.c): the known set, the pending events. */
 struct watch_known;
