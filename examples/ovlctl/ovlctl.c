@@ -48,7 +48,12 @@ static const struct ovlctl_command commands[] = {
 	{ "run", cmd_run, "the embedded agent in the foreground (flanneld's job)",
 	  "ovlctl run [--node N] [--iface IF] [--public-ip IP] [--public-ipv6 IP]\n"
 	  "           [--subnet-file PATH] [--ttl S] [--renew-margin S] [--resync S]\n"
-	  "           [--ip-masq] [--teardown]\n" },
+	  "           [--ip-masq] [--teardown]\n"
+	  "           [--kube-subnet-mgr [--kubeconfig-file PATH] [--kube-api-url URL]\n"
+	  "            [--kube-annotation-prefix P] [--net-config-path PATH]\n"
+	  "            [--set-node-network-unavailable true|false]]\n"
+	  "           --kube-subnet-mgr: flanneld's kube mode on a kube: store; the node\n"
+	  "           is --node, else NODE_NAME\n" },
 	{ "masq", cmd_masq, "install, check or remove the masquerade and forward rules",
 	  "ovlctl masq apply  --network CIDR --subnet CIDR [--no-fully-random] [--no-forward]\n"
 	  "ovlctl masq check  --network CIDR --subnet CIDR [--no-fully-random] [--no-forward]\n"

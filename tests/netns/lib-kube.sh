@@ -41,7 +41,8 @@ kube_token() { awk -F, -v u="$1" '$2 == u {print $1}' "$KUBE_DIR/tokens.csv"; }
 
 # kube_start NS IP PORT [AUTHZ]: etcd (on NS's loopback, data on tmpfs) and
 # the apiserver on IP:PORT; waits until /readyz answers.  Keeps the data and
-# the PKI, so a second kube_start is an apiserver restart.
+# the PKI, so a second kube_start is an apiserver restart.  Call it
+# directly, not inside $(...) or check: it sets KUBE_PID and KUBE_URL.
 kube_start() {
 	local ns=$1 ip=$2 port=$3 authz=${4:-AlwaysAllow}
 	KUBE_NS=$ns KUBE_IP=$ip KUBE_PORT=$port KUBE_URL="https://$ip:$port"
@@ -76,6 +77,7 @@ kube_start() {
 }
 kube_stop() {
 	etcd_stop "$KUBE_PID"
+	wait "$KUBE_PID" 2>/dev/null	# no "Killed" notice from the shell
 }
 
 # kube_api METHOD PATH [BODY [CONTENT-TYPE]]: a request as admin; prints the
