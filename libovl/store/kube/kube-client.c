@@ -177,10 +177,11 @@ static int status_error(struct kube_client *client, const char *what, long statu
 			const char *body, size_t size)
 {
 	json_t *root = NULL;
+	json_error_t error;
 	const char *message = NULL;
 	int err;
 
-	if (ovl_json_parse(body, size, 0, &root, NULL) == 0)
+	if (ovl_json_parse(body, size, 0, &root, &error) == 0)
 		message = json_string_value(json_object_get(root, "message"));
 	switch (status) {
 	case 401: err = -EACCES; break;

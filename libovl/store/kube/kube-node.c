@@ -131,11 +131,13 @@ int kube_node_key(struct ovl_ctx *ctx, const struct kube_store *store,
 static int add_data(struct ovl_ctx *ctx, json_t *attrs, const char *member, const char *name,
 		    const char *annotation, const char *text)
 {
+	json_error_t error;
 	json_t *value;
 
 	if (!text || !*text)
 		return 0;
-	if (ovl_json_parse(text, strlen(text), 0, &value, NULL) < 0)
+	/* flanneld writes "null" for a backend without data (host-gw). */
+	if (ovl_json_parse(text, strlen(text), JSON_DECODE_ANY, &value, &error) < 0)
 		return ctx_fail(ctx, -EINVAL, "node %s: annotation %s is not JSON", name,
 				annotation);
 	return json_object_set_new(attrs, member, value) ? -ENOMEM : 0;
