@@ -9,8 +9,10 @@
 # the annotation does not.  A host whose Node has no pod CIDR yet waits for
 # it.  A restarted agent whose device is gone takes its VTEP MAC back from
 # its annotation; a frozen (SIGSTOP) and then a restarted apiserver leave
-# the data path alone and the watch resumes.  Bad input gives errors that
-# name the field.
+# the data path alone and the watch resumes.  With RBAC, the manifest
+# (examples/kube-flannel.yml) applies and its service account's token is
+# enough in-cluster, one without the ClusterRole gets a 403 naming the
+# permission.  Bad input gives errors that name the field.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-etcd.sh"
 . "$(dirname "$0")/lib-kube.sh"
@@ -60,6 +62,7 @@ installed_on() { # SUBNET MAC VTEP N...
 	for n in "$@"; do installed "$n" "$subnet" "$mac" "$vtep" || return 1; done
 }
 absent() { ! ip -n "${HOST[$1]}" route show "$2" | grep -q .; }
+lease_list() { ip netns exec "$sw" "$OVLCTL" --store "$1" lease list; }
 kstore() { echo "kube:$KC?net-config-path=$NC${1:+&node=$1}"; }
 fails_with() { # TEXT COMMAND...: fails, and its message says TEXT
 	local text=$1 out; shift
@@ -71,8 +74,8 @@ fails_with() { # TEXT COMMAND...: fails, and its message says TEXT
 sw=$(underlay_add)
 ip -n "$sw" addr add "$API_IP/24" dev br0
 started=$SECONDS
-kube_start "$sw" "$API_IP" 6443
-check "kube-apiserver and etcd start in the switch namespace" test $? = 0
+kube_start "$sw" "$API_IP" 6443 RBAC
+check "kube-apiserver (RBAC) and etcd start in the switch namespace" test $? = 0
 echo "apiserver ready in $((SECONDS - started)) s"
 kube_kubeconfig "$KC" admin
 for n in 1 2 3; do
@@ -138,7 +141,7 @@ sleep 2
 check "apiserver frozen: agents keep running" running 1 2 3 4
 kill -CONT "$KUBE_PID"
 kube_stop
-kube_start "$sw" "$API_IP" 6443
+kube_start "$sw" "$API_IP" 6443 RBAC
 check "apiserver restarts on the same data" test $? = 0
 kube_node_create late 10.244.7.0/24
 kube_api PATCH /api/v1/nodes/late/status '{"metadata":{"annotations":{"flannel.alpha.coreos.com/kube-subnet-manager":"true","flannel.alpha.coreos.com/backend-type":"vxlan","flannel.alpha.coreos.com/backend-data":"{\"VNI\":1,\"VtepMAC\":\"0e:11:22:33:44:77\"}","flannel.alpha.coreos.com/public-ip":"192.168.79.17"}}}' \
@@ -147,8 +150,38 @@ check "the watch resumed: a Node added after the restart is a peer on all" \
 	wait_for 15 installed_on 10.244.7.0/24 0e:11:22:33:44:77 192.168.79.17 1 2 3 4
 check "pods still ping after the restart" pings 1 2 3
 
+# ---- RBAC: the manifest's ClusterRole is enough, no role is a 403 --------
+kubectl_admin() { ip netns exec "$sw" "$KUBECTL_BIN" --kubeconfig "$KC" "$@"; }
+check "the manifest applies (examples/kube-flannel.yml)" kubectl_admin apply -f "$OVL_TOP/examples/kube-flannel.yml"
+# service account tokens through the TokenRequest API (no controller manager runs)
+sa_token() { # NAMESPACE NAME
+	kube_api POST "/api/v1/namespaces/$1/serviceaccounts/$2/token" \
+		'{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":3600}}' |
+		jq -r .status.token
+}
+kubectl_admin -n kube-flannel create serviceaccount unbound >/dev/null
+for sa in flannel unbound; do
+	mkdir -p "$T_TMP/sa-$sa"
+	cp "$KUBE_DIR/ca.crt" "$T_TMP/sa-$sa/ca.crt"
+	sa_token kube-flannel "$sa" > "$T_TMP/sa-$sa/token"
+done
+kube_node_create rbac 10.244.6.0/24
+in_cluster() { # SA COMMAND...: ovlctl as a pod of service account SA would run
+	local sa=$1; shift
+	KUBERNETES_SERVICE_HOST=$API_IP KUBERNETES_SERVICE_PORT=6443 ip netns exec "$sw" "$OVLCTL" \
+		--store "kube:?serviceaccount=$T_TMP/sa-$sa&net-config-path=$NC&node=rbac" "$@"
+}
+check "in-cluster, the manifest's service account lists the leases" in_cluster flannel lease list
+check "and acquires (patches nodes/status)" in_cluster flannel lease acquire --node rbac --public-ip 192.168.79.36
+check "its annotations are written" test "$(kube_annotation rbac public-ip)" = 192.168.79.36
+check "without the ClusterRole: 403 naming the permission" fails_with \
+	'cannot get resource "nodes"' in_cluster unbound lease acquire --node rbac --public-ip 192.168.79.36
+check "without the ClusterRole: lease list is a 403 too" fails_with 'HTTP 403' in_cluster unbound lease list
+kube_kubeconfig "$T_TMP/nobody.yaml" nobody
+check "a user without any role: 403, not a hang" fails_with 'cannot list resource "nodes"' \
+	lease_list "kube:$T_TMP/nobody.yaml"
+
 # ---- bad input: each error names the field ------------------------------
-lease_list() { ip netns exec "$sw" "$OVLCTL" --store "$1" lease list; }
 check "missing kubeconfig" fails_with "$T_TMP/nope" lease_list "kube:$T_TMP/nope"
 printf 'clusters: [\n  - name: x\n' > "$T_TMP/bad.yaml"
 check "bad YAML names the line" fails_with "kubeconfig $T_TMP/bad.yaml: line" lease_list "kube:$T_TMP/bad.yaml"
