@@ -5,9 +5,8 @@
  * annotations, set its NetworkUnavailable condition; renew: get the Node,
  * restore what differs), one request in flight at a time, moving on from
  * the previous reply.  The blocking store calls run the same chains to
- * their end, so there is one implementation of each operation.
+ * their end (store_wait_*), so there is one implementation of each.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,113 +381,4 @@ int kube_async_acquire(struct store_async *store_async, const struct ovl_config 
 		err = set_node_name(op, async->store->node_name ? async->store->node_name :
 				    request->node_name);
 	return op_start(op, err);
-}
-
-/* ---- the blocking calls --------------------------------------------- */
-
-struct wait {
-	int finished, err;
-	struct ovl_lease *lease;
-	struct ovl_lease **leases;
-	size_t count;
-};
-
-static void wait_lease_done(void *arg, int err, struct ovl_lease *lease)
-{
-	struct wait *wait = arg;
-
-	wait->finished = 1;
-	wait->err = err;
-	wait->lease = lease;
-}
-
-static void wait_list_done(void *arg, int err, struct ovl_lease **leases, size_t count)
-{
-	struct wait *wait = arg;
-
-	wait->finished = 1;
-	wait->err = err;
-	wait->leases = leases;
-	wait->count = count;
-}
-
-/* Runs async until its one operation ends; every request has a timeout,
- * so this ends too. */
-static int wait_for(struct store_async *store_async, struct wait *wait)
-{
-	struct kube_async *async = store_async->state;
-	int err = 0;
-
-	while (!wait->finished && !err)
-		err = http_loop_run(&async->loop, 100, NULL, NULL);
-	return wait->finished ? wait->err : err;
-}
-
-static int blocking_open(struct ovl_store *store, struct store_async *async)
-{
-	async->store = store;
-	async->epoll_fd = -1;
-	async->state = NULL;
-	return kube_async_open(async);
-}
-
-int kube_acquire_wait(struct ovl_store *store, const struct ovl_config *config,
-		      const struct ovl_lease_request *request, struct ovl_lease **lease)
-{
-	struct store_async async;
-	struct wait wait = { 0 };
-	int err;
-
-	*lease = NULL;
-	err = blocking_open(store, &async);
-	if (!err)
-		err = kube_async_acquire(&async, config, request, wait_lease_done, &wait);
-	if (!err)
-		err = wait_for(&async, &wait);
-	if (!err)
-		*lease = wait.lease;
-	else
-		ovl_lease_free(wait.lease);
-	kube_async_close(&async);
-	return err;
-}
-
-int kube_renew_wait(struct ovl_store *store, struct ovl_lease *lease, unsigned int ttl_seconds)
-{
-	struct store_async async;
-	struct wait wait = { 0 };
-	int err;
-
-	err = blocking_open(store, &async);
-	if (!err)
-		err = kube_async_renew(&async, lease, ttl_seconds, wait_lease_done, &wait);
-	if (!err)
-		err = wait_for(&async, &wait);
-	kube_async_close(&async);
-	return err;
-}
-
-int kube_list_wait(struct ovl_store *store, struct ovl_lease ***leases, size_t *count,
-		   uint64_t *revision)
-{
-	struct store_async async;
-	struct wait wait = { 0 };
-	int err;
-
-	*leases = NULL;
-	*count = 0;
-	*revision = 0;
-	err = blocking_open(store, &async);
-	if (!err)
-		err = kube_async_list(&async, wait_list_done, &wait);
-	if (!err)
-		err = wait_for(&async, &wait);
-	if (!err) {
-		*leases = wait.leases;
-		*count = wait.count;
-	} else {
-		ovl_leases_free(wait.leases, wait.count);
-	}
-	kube_async_close(&async);
-	return err;
 }

@@ -151,12 +151,6 @@ int kube_async_renew(struct store_async *async, struct ovl_lease *lease,
 int kube_async_acquire(struct store_async *async, const struct ovl_config *config,
 		       const struct ovl_lease_request *request, store_lease_done done,
 		       void *arg);
-/* The same run to their end: the store's blocking calls. */
-int kube_acquire_wait(struct ovl_store *store, const struct ovl_config *config,
-		      const struct ovl_lease_request *request, struct ovl_lease **lease);
-int kube_renew_wait(struct ovl_store *store, struct ovl_lease *lease, unsigned int ttl_seconds);
-int kube_list_wait(struct ovl_store *store, struct ovl_lease ***leases, size_t *count,
-		   uint64_t *revision);
 
 /* The path of a listing's page (the first when continue_token is NULL). */
 void kube_list_path(const char *continue_token, char *path, size_t size);
