@@ -5,9 +5,9 @@
 # otherwise pull in a kernel image, initramfs-tools and udev.
 set -e
 packages="build-essential g++ autoconf automake libtool pkg-config
-libnl-3-dev libnl-route-3-dev libjansson-dev libcurl4-openssl-dev libcunit1-dev
+libnl-3-dev libnl-route-3-dev libjansson-dev libcurl4-openssl-dev libcunit1-dev libyaml-dev
 libnftables-dev nftables libssl-dev
-iproute2 iputils-ping tcpdump jq procps util-linux python3
+iproute2 iputils-ping tcpdump jq procps util-linux python3 curl openssl
 etcd-server etcd-client containernetworking-plugins iperf3
 clang libclang-rt-14-dev
 wireguard-go wireguard-tools"

@@ -1,6 +1,7 @@
 /*
  * cmd-run.c - `ovlctl run`: the embedded agent (ovl_node) in the foreground,
- * driven by poll() on its one fd and a signalfd, one log line per event;
+ * driven by poll() on its one fd and a signalfd, one log line per event
+ * (with flanneld's --kube-subnet-mgr flags, on a kube: store);
  * `ovlctl status`: what a running agent left behind, read back from
  * subnet.env, the kernel and the store.
  */
@@ -68,6 +69,10 @@ struct run_args {
 	const char *ttl, *margin, *resync;
 	const char *wireguard_userspace, *wireguard_key_file;
 	int teardown, ip_masq;
+	/* flanneld's kube subnet manager flags */
+	int kube_subnet_mgr;
+	const char *kubeconfig, *kube_api_url, *kube_prefix, *net_config_path;
+	const char *set_network_unavailable;
 };
 
 static int number(const char *option, const char *text, unsigned int *value)
@@ -82,10 +87,12 @@ static int number(const char *option, const char *text, unsigned int *value)
 	return 0;
 }
 
+/* Worth waiting for: the store cannot be reached yet, or (kube) the node
+ * has no pod CIDR yet. */
 static int unreachable(int err)
 {
 	return err == -ECONNREFUSED || err == -EHOSTUNREACH || err == -ETIMEDOUT ||
-	       err == -ECONNRESET;
+	       err == -ECONNRESET || err == -EAGAIN;
 }
 
 /* Config and first lease, waiting like flanneld for a store that cannot be
@@ -112,9 +119,9 @@ static int start(struct ovlctl *tool, struct ovl_store *store,
 		} else if (!unreachable(err)) {
 			return ovlctl_fail(tool, err, "run: config");
 		}
-		/* The store logged the reason already. */
 		log_line((void *)(options->node_name ? options->node_name : "ovl"),
-			 OVL_LOG_WARNING, "store unreachable: retrying in 1 s");
+			 OVL_LOG_WARNING, err == -EAGAIN ? ovl_ctx_error(tool->ctx) :
+			 "store unreachable: retrying in 1 s");
 		if (poll(&signal, 1, 1000) > 0) {
 			fprintf(stderr, "ovlctl: run: stopped while waiting for the store\n");
 			return 0;
@@ -122,14 +129,72 @@ static int start(struct ovlctl *tool, struct ovl_store *store,
 	}
 }
 
-static int run(struct ovlctl *tool, const struct run_args *args)
+/* Appends prefix then text %-escaped (what a URI's path or query value
+ * may not hold) to *uri. */
+static int append(char **uri, const char *prefix, const char *text)
+{
+	size_t length = strlen(*uri), i;
+	char *grown, *p;
+
+	grown = realloc(*uri, length + strlen(prefix) + 3 * strlen(text) + 1);
+	if (!grown)
+		return -ENOMEM;
+	*uri = grown;
+	p = grown + length;
+	p += sprintf(p, "%s", prefix);
+	for (i = 0; text[i]; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c == '%' || c == '&' || c == '?' || c == '=' || c <= ' ' || c >= 0x7f)
+			p += sprintf(p, "%%%02X", c);
+		else
+			*p++ = (char)c;
+	}
+	*p = '\0';
+	return 0;
+}
+
+/* --kube-subnet-mgr: the kube: store URI flanneld's flags describe; the
+ * node name from --node, else NODE_NAME (see ovlctl(8)). */
+static int kube_store_uri(struct ovlctl *tool, struct run_args *args, char **uri)
+{
+	const char *env = getenv("NODE_NAME");
+	const char *names[] = { "node", "api-url", "annotation-prefix", "net-config-path",
+				"node-network-unavailable" };
+	const char *values[] = { NULL, args->kube_api_url, args->kube_prefix,
+				 args->net_config_path, args->set_network_unavailable };
+	size_t i;
+	int err;
+
+	if (!args->node && env && *env)
+		args->node = env;
+	if (!args->node)
+		return ovlctl_usage_error("run --kube-subnet-mgr: which Node is this host? "
+					  "(--node NAME or NODE_NAME)");
+	values[0] = args->node;
+	*uri = strdup("kube:");
+	err = *uri ? append(uri, "", args->kubeconfig ? args->kubeconfig : "") : -ENOMEM;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]) && !err; i++)
+		if (values[i])
+			err = append(uri, strchr(*uri, '?') ? "&" : "?", names[i]) < 0 ? -ENOMEM :
+			      append(uri, "=", values[i]);
+	if (err < 0)
+		return ovlctl_fail(tool, err, "run");
+	tool->store_uri = *uri;
+	return 0;
+}
+
+static int run(struct ovlctl *tool, struct run_args *args)
 {
 	struct ovl_node_options options = OVL_NODE_OPTIONS_INIT;
 	struct ovl_store *store = NULL;
 	struct ovl_config *config = NULL;
 	struct ovl_node *node = NULL;
+	char *kube_uri = NULL;
 	int status, err, sigfd;
 
+	if (args->kube_subnet_mgr && (status = kube_store_uri(tool, args, &kube_uri)))
+		return status;
 	options.node_name = args->node;
 	options.iface = args->iface;
 	options.public_ip = args->public_ip;
@@ -140,13 +205,17 @@ static int run(struct ovlctl *tool, const struct run_args *args)
 	options.wireguard_key_file = args->wireguard_key_file;
 	if (number("--ttl", args->ttl, &options.ttl_seconds) < 0 ||
 	    number("--renew-margin", args->margin, &options.renew_margin_seconds) < 0 ||
-	    number("--resync", args->resync, &options.resync_seconds) < 0)
+	    number("--resync", args->resync, &options.resync_seconds) < 0) {
+		free(kube_uri);
 		return 2;
+	}
 	ovl_ctx_set_log(tool->ctx, tool->verbose ? OVL_LOG_DEBUG : OVL_LOG_INFO, log_line,
 			(void *)(args->node ? args->node : "ovl"));
 	status = ovlctl_open_store(tool, &store);
-	if (status)
+	if (status) {
+		free(kube_uri);
 		return status;
+	}
 	sigfd = signal_fd();
 	if (sigfd < 0) {
 		status = ovlctl_fail(tool, sigfd, "run: signalfd");
@@ -163,6 +232,7 @@ static int run(struct ovlctl *tool, const struct run_args *args)
 out:
 	ovl_config_free(config);
 	ovl_store_close(store);
+	free(kube_uri);
 	return status;
 }
 
@@ -182,6 +252,12 @@ int cmd_run(struct ovlctl *tool, int argc, char **argv)
 		{ "teardown", NULL, &args.teardown },
 		{ "wireguard-userspace", &args.wireguard_userspace, NULL },
 		{ "wireguard-key-file", &args.wireguard_key_file, NULL },
+		{ "kube-subnet-mgr", NULL, &args.kube_subnet_mgr },
+		{ "kubeconfig-file", &args.kubeconfig, NULL },
+		{ "kube-api-url", &args.kube_api_url, NULL },
+		{ "kube-annotation-prefix", &args.kube_prefix, NULL },
+		{ "net-config-path", &args.net_config_path, NULL },
+		{ "set-node-network-unavailable", &args.set_network_unavailable, NULL },
 		{ NULL, NULL, NULL },
 	};
 	char *extra[1];

@@ -51,7 +51,12 @@ static const struct ovlctl_command commands[] = {
 	  "           [--ip-masq] [--teardown]\n"
 	  "           [--wireguard-userspace PROGRAM] [--wireguard-key-file PATH]\n"
 	  "           PROGRAM: e.g. wireguard-go, for a kernel without WireGuard;\n"
-	  "           PATH: default $WIREGUARD_KEY_FILE, else /run/flannel/wgkey\n" },
+	  "           PATH: default $WIREGUARD_KEY_FILE, else /run/flannel/wgkey\n"
+	  "           [--kube-subnet-mgr [--kubeconfig-file PATH] [--kube-api-url URL]\n"
+	  "            [--kube-annotation-prefix P] [--net-config-path PATH]\n"
+	  "            [--set-node-network-unavailable true|false]]\n"
+	  "           --kube-subnet-mgr: flanneld's kube mode on a kube: store; the node\n"
+	  "           is --node, else NODE_NAME\n" },
 	{ "wireguard", cmd_wireguard, "the wireguard backend: device, keys, peers with keys",
 	  "ovlctl wireguard genkey              a new private key (base64)\n"
 	  "ovlctl wireguard pubkey              the public key of the private key on stdin\n"

@@ -16,6 +16,7 @@ static const struct {
 	{ "file", &store_file_ops },
 	{ "etcd", &store_etcd_ops },
 	{ "etcds", &store_etcd_ops },
+	{ "kube", &store_kube_ops },
 };
 
 OVL_EXPORT int ovl_store_open(struct ovl_ctx *ctx, const char *uri,
@@ -40,10 +41,10 @@ OVL_EXPORT int ovl_store_open(struct ovl_ctx *ctx, const char *uri,
 			break;
 	if (!colon || !length)
 		return ctx_fail(ctx, -EINVAL, "store '%s': not a URI (want file:PATH, "
-				"etcd://HOST:PORT/PREFIX or etcds://...)", uri);
+				"etcd://HOST:PORT/PREFIX, etcds://... or kube:[KUBECONFIG])", uri);
 	if (i == ARRAY_SIZE(schemes))
 		return ctx_fail(ctx, -EINVAL, "store '%s': unknown scheme '%.*s' (want "
-				"file, etcd or etcds)", uri, (int)length, uri);
+				"file, etcd, etcds or kube)", uri, (int)length, uri);
 	new_store = calloc(1, sizeof(*new_store));
 	if (!new_store)
 		return ctx_fail(ctx, -ENOMEM, "store '%s': out of memory", uri);

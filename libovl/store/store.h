@@ -1,5 +1,5 @@
 /*
- * store.h - the store interface every backend (file, etcd) implements, and
+ * store.h - the store interface every backend (file, etcd, kube) implements, and
  * the generic watch machinery (watch.c) they feed.
  */
 #ifndef OVL_STORE_H
@@ -91,6 +91,7 @@ struct ovl_store {
 
 extern const struct store_ops store_file_ops;
 extern const struct store_ops store_etcd_ops;
+extern const struct store_ops store_kube_ops;
 
 /* Generic watch state (watch.c): the known set, the pending events. */
 struct watch_known;
@@ -165,5 +166,14 @@ int store_async_renew(struct store_async *async, struct ovl_lease *lease,
 int store_async_acquire(struct store_async *async, const struct ovl_config *config,
 			const struct ovl_lease_request *request, store_lease_done done,
 			void *arg);
+
+/* The blocking acquire, renew and list made of the async hooks (one
+ * request on a private async, dispatched until it ends), for backends
+ * whose operations are chains of requests; *revision is 0. */
+int store_wait_acquire(struct ovl_store *store, const struct ovl_config *config,
+		       const struct ovl_lease_request *request, struct ovl_lease **lease);
+int store_wait_renew(struct ovl_store *store, struct ovl_lease *lease, unsigned int ttl_seconds);
+int store_wait_list(struct ovl_store *store, struct ovl_lease ***leases, size_t *count,
+		    uint64_t *revision);
 
 #endif

@@ -1,0 +1,384 @@
+/*
+ * kube-async.c - the kube store's listings, acquisitions and renewals as
+ * requests that never block: each operation is a short chain of HTTP
+ * requests on an http_loop (list: pages; acquire: get the Node, patch its
+ * annotations, set its NetworkUnavailable condition; renew: get the Node,
+ * restore what differs), one request in flight at a time, moving on from
+ * the previous reply.  The blocking store calls run the same chains to
+ * their end (store_wait_*), so there is one implementation of each.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "store/kube/kube.h"
+
+enum op_kind { OP_LIST, OP_ACQUIRE, OP_RENEW };
+enum op_step { STEP_PAGE, STEP_GET, STEP_PATCH, STEP_CONDITION };
+
+struct kube_op {
+	struct kube_async *owner;
+	struct kube_op *next;
+	enum op_kind kind;
+	enum op_step step;
+	struct kube_request *request;
+	store_list_done list_done;
+	store_lease_done lease_done;
+	void *arg;
+	/* list */
+	struct ovl_lease **leases;
+	size_t count;
+	char *resource_version, *continue_token;
+	/* acquire: the new lease; renew: the caller's */
+	struct ovl_lease *lease;
+	const struct ovl_config *config;
+	struct lease_request_copy request_copy;
+	unsigned int ttl;
+	char *node_name;
+};
+
+struct kube_async {
+	struct kube_store *store;
+	struct ovl_ctx *ctx;
+	struct http_loop loop;
+	struct kube_op *ops;
+};
+
+static void on_reply(void *arg, int err, json_t *reply);
+
+static void op_unlink(struct kube_op *op)
+{
+	struct kube_op **p;
+
+	for (p = &op->owner->ops; *p; p = &(*p)->next)
+		if (*p == op) {
+			*p = op->next;
+			break;
+		}
+}
+
+static void op_free(struct kube_op *op)
+{
+	kube_request_cancel(&op->owner->loop, op->request);
+	ovl_leases_free(op->leases, op->count);
+	free(op->resource_version);
+	free(op->continue_token);
+	if (op->kind == OP_ACQUIRE)
+		ovl_lease_free(op->lease);
+	lease_request_copy_free(&op->request_copy);
+	free(op->node_name);
+	free(op);
+}
+
+static struct kube_op *op_new(struct kube_async *async, enum op_kind kind)
+{
+	struct kube_op *op = calloc(1, sizeof(*op));
+
+	if (!op)
+		return NULL;
+	op->owner = async;
+	op->kind = kind;
+	op->next = async->ops;
+	async->ops = op;
+	return op;
+}
+
+/* Ends op: its done function runs, then it is gone. */
+static void finish(struct kube_op *op, int err)
+{
+	struct ovl_lease *lease = op->lease, **leases = op->leases;
+	size_t count = op->count;
+
+	op_unlink(op);
+	if (op->kind == OP_ACQUIRE) {
+		op->lease = NULL;	/* the caller's now, or freed */
+		if (err < 0) {
+			ovl_lease_free(lease);
+			lease = NULL;
+		}
+	}
+	if (op->kind == OP_LIST) {
+		op->leases = NULL;
+		op->count = 0;
+		if (err < 0) {
+			ovl_leases_free(leases, count);
+			leases = NULL;
+			count = 0;
+		}
+		op->list_done(op->arg, err, leases, count);
+	} else {
+		op->lease_done(op->arg, err, lease);
+	}
+	op_free(op);
+}
+
+static int send_step(struct kube_op *op, enum op_step step, const char *method,
+		     const char *path, const char *body)
+{
+	struct kube_async *async = op->owner;
+
+	if (!path)
+		return ctx_fail(async->ctx, -ENOMEM, "kube: out of memory");
+	op->step = step;
+	return kube_request_start(&async->store->client, &async->loop, method, path, body,
+				  NULL, 0, on_reply, op, &op->request);
+}
+
+static int send_page(struct kube_op *op)
+{
+	char path[4096];
+
+	kube_list_path(op->continue_token, path, sizeof(path));
+	return send_step(op, STEP_PAGE, "GET", path, NULL);
+}
+
+static int send_node_step(struct kube_op *op, enum op_step step, const char *method,
+			  const char *suffix, const char *body)
+{
+	char *path = kube_node_path(op->node_name, suffix);
+	int err = send_step(op, step, method, path, body);
+
+	free(path);
+	return err;
+}
+
+static int send_condition(struct kube_op *op)
+{
+	char *patch;
+	int err;
+
+	if (!op->owner->store->set_network_unavailable || op->kind != OP_ACQUIRE) {
+		finish(op, 0);
+		return 0;
+	}
+	patch = kube_condition_patch(time(NULL));
+	if (!patch)
+		return ctx_fail(op->owner->ctx, -ENOMEM, "kube: out of memory");
+	err = send_node_step(op, STEP_CONDITION, "PATCH", "/status", patch);
+	free(patch);
+	return err;
+}
+
+/* The Node is read: what acquire or renew does with it. */
+static int node_read(struct kube_op *op, const json_t *node)
+{
+	struct kube_async *async = op->owner;
+	struct kube_store *store = async->store;
+	char *patch = NULL;
+	int err;
+
+	if (op->kind == OP_ACQUIRE) {
+		err = kube_node_claim(async->ctx, store, op->config, &op->request_copy.request,
+				      node, &op->lease, &patch);
+		if (err < 0)
+			return err;
+		/* Leases the store lists from now on have the config's families. */
+		store->ipv4 = op->lease->has_ipv4;
+		store->ipv6 = op->lease->has_ipv6;
+		store->families_known = 1;
+		op->lease->expiration = lease_expiration_after(time(NULL), op->ttl);
+	} else {
+		err = kube_node_recheck(async->ctx, store, node, op->lease, &patch);
+		if (err == -ESTALE)
+			op->lease->lost = 1;
+		if (err < 0)
+			return err;
+		if (op->lease->expiration)
+			op->lease->expiration = lease_expiration_after(time(NULL), op->ttl);
+	}
+	if (!patch)
+		return send_condition(op);
+	ctx_log(async->ctx, OVL_LOG_INFO, "kube: node %s: setting annotations %s",
+		op->node_name, patch);
+	/* Through the status subresource, as flanneld: a node's kubelet
+	 * credentials (and flannel's ClusterRole) allow nodes/status. */
+	err = send_node_step(op, STEP_PATCH, "PATCH", "/status", patch);
+	free(patch);
+	return err;
+}
+
+static int step_done(struct kube_op *op, json_t *reply)
+{
+	struct kube_async *async = op->owner;
+	int err;
+
+	switch (op->step) {
+	case STEP_PAGE:
+		free(op->continue_token);
+		op->continue_token = NULL;
+		err = kube_listing_page(async->ctx, async->store, reply, &op->leases, &op->count,
+					&op->resource_version, &op->continue_token);
+		if (err < 0)
+			return err == -ENOMEM ? ctx_fail(async->ctx, err, "kube: out of memory") :
+			       err;
+		if (op->continue_token)
+			return send_page(op);
+		finish(op, 0);
+		return 0;
+	case STEP_GET:
+		return node_read(op, reply);
+	case STEP_PATCH:
+		return send_condition(op);
+	case STEP_CONDITION:
+		finish(op, 0);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void on_reply(void *arg, int err, json_t *reply)
+{
+	struct kube_op *op = arg;
+
+	op->request = NULL;	/* freed by the client */
+	if (err == -ENOENT && op->step == STEP_GET)
+		err = ctx_fail(op->owner->ctx, op->kind == OP_RENEW ? -ESTALE : -ENOENT,
+			       "kube: node %s not found (--node or NODE_NAME must be this "
+			       "host's Node object)", op->node_name);
+	if (err == -ESTALE && op->kind == OP_RENEW)
+		op->lease->lost = 1;
+	if (err == -ESTALE && op->step == STEP_PAGE)	/* the continue token expired */
+		err = ctx_fail(op->owner->ctx, -EAGAIN, "kube: listing expired between pages; "
+			       "list again");
+	if (!err)
+		err = step_done(op, reply);
+	if (err < 0)
+		finish(op, err);
+}
+
+/* ---- store_ops hooks ------------------------------------------------ */
+
+int kube_async_open(struct store_async *store_async)
+{
+	struct epoll_event nest = { .events = EPOLLIN };
+	struct kube_async *async = calloc(1, sizeof(*async));
+	int err;
+
+	if (!async)
+		return ctx_fail(store_async->store->ctx, -ENOMEM, "kube: out of memory");
+	async->store = store_async->store->state;
+	async->ctx = store_async->store->ctx;
+	err = http_loop_init(&async->loop, async->ctx, "kube");
+	if (err < 0) {
+		free(async);
+		return err;
+	}
+	store_async->state = async;
+	if (store_async->epoll_fd >= 0) {
+		nest.data.fd = async->loop.epoll_fd;
+		if (epoll_ctl(store_async->epoll_fd, EPOLL_CTL_ADD, async->loop.epoll_fd,
+			      &nest) < 0) {
+			err = ctx_fail(async->ctx, -errno, "kube: epoll: %s", ovl_strerror(errno));
+			kube_async_close(store_async);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void kube_async_close(struct store_async *store_async)
+{
+	struct kube_async *async = store_async->state;
+	struct kube_op *op;
+
+	if (!async)
+		return;
+	while ((op = async->ops)) {
+		async->ops = op->next;
+		op_free(op);
+	}
+	http_loop_cleanup(&async->loop);
+	free(async);
+	store_async->state = NULL;
+}
+
+int kube_async_dispatch(struct store_async *store_async)
+{
+	struct kube_async *async = store_async->state;
+
+	return http_loop_run(&async->loop, 0, NULL, NULL);
+}
+
+/* Starts op's first step, or frees it (the start failed: no done call). */
+static int op_start(struct kube_op *op, int err)
+{
+	if (!err)
+		err = op->kind == OP_LIST ? send_page(op) :
+		      send_node_step(op, STEP_GET, "GET", NULL, NULL);
+	if (err < 0) {
+		op_unlink(op);
+		op_free(op);
+	}
+	return err;
+}
+
+int kube_async_list(struct store_async *store_async, store_list_done done, void *arg)
+{
+	struct kube_async *async = store_async->state;
+	struct kube_op *op = op_new(async, OP_LIST);
+
+	if (!op)
+		return ctx_fail(async->ctx, -ENOMEM, "kube: out of memory");
+	op->list_done = done;
+	op->arg = arg;
+	return op_start(op, 0);
+}
+
+/* Node names are DNS subdomains: nothing to escape in a path. */
+static int set_node_name(struct kube_op *op, const char *name)
+{
+	struct kube_async *async = op->owner;
+	const char *p;
+
+	if (!name || !*name)
+		return ctx_fail(async->ctx, -EINVAL, "kube: which Node is this host? (give "
+				"the store's node= option or the lease request's node name: "
+				"ovlctl --node, NODE_NAME)");
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '.'))
+			return ctx_fail(async->ctx, -EINVAL, "kube: '%s' is not a Node name "
+					"(lowercase letters, digits, '-' and '.')", name);
+	op->node_name = strdup(name);
+	return op->node_name ? 0 : ctx_fail(async->ctx, -ENOMEM, "kube: out of memory");
+}
+
+int kube_async_renew(struct store_async *store_async, struct ovl_lease *lease,
+		     unsigned int ttl_seconds, store_lease_done done, void *arg)
+{
+	struct kube_async *async = store_async->state;
+	struct kube_op *op = op_new(async, OP_RENEW);
+
+	if (!op)
+		return ctx_fail(async->ctx, -ENOMEM, "kube: out of memory");
+	op->lease_done = done;
+	op->arg = arg;
+	op->lease = lease;
+	op->ttl = ttl_seconds ? ttl_seconds : LEASE_DEFAULT_TTL;
+	return op_start(op, set_node_name(op, async->store->node_name ? async->store->node_name :
+					  lease->node_name));
+}
+
+int kube_async_acquire(struct store_async *store_async, const struct ovl_config *config,
+		       const struct ovl_lease_request *request, store_lease_done done,
+		       void *arg)
+{
+	struct kube_async *async = store_async->state;
+	struct kube_op *op = op_new(async, OP_ACQUIRE);
+	int err;
+
+	if (!op)
+		return ctx_fail(async->ctx, -ENOMEM, "kube: out of memory");
+	op->lease_done = done;
+	op->arg = arg;
+	op->config = config;
+	op->ttl = request->ttl_seconds ? request->ttl_seconds : LEASE_DEFAULT_TTL;
+	err = lease_request_copy(async->ctx, request, &op->request_copy);
+	if (!err)
+		err = set_node_name(op, async->store->node_name ? async->store->node_name :
+				    request->node_name);
+	return op_start(op, err);
+}

@@ -1,0 +1,477 @@
+/*
+ * kube-watch.c - the kube store's watch without blocking, as an informer
+ * does it: list the Nodes (paged with limit/continue) and hand the leases
+ * to watch_snapshot, then watch from the listing's resourceVersion with
+ * bookmarks.  ADDED/MODIFIED of a managed node -> ADDED (watch.c drops
+ * updates that change nothing of the lease, such as kubelet heartbeats);
+ * DELETED, or a node no longer managed -> REMOVED.  A dropped stream
+ * resumes from the last resourceVersion seen after a backoff; 410 Gone
+ * (that version was compacted) lists again and watch_snapshot reports the
+ * difference.  Everything runs on an http_loop nested in the watch's fd.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/kube/kube.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 3000
+/* The server ends each watch after this long (client-go picks 5-10 min);
+ * a silent server is given a minute more before the stream is dropped. */
+#define WATCH_SECONDS 300
+#define WATCH_GRACE_MS 60000
+
+/* The key each managed node's lease was last reported under. */
+struct node_key {
+	char *name;
+	char key[sizeof(((struct ovl_lease *)0)->key)];
+};
+
+struct kube_watch {
+	struct ovl_watch *watch;
+	struct kube_store *store;
+	struct ovl_ctx *ctx;
+	struct http_loop loop;
+	int retry_fd;
+	struct kube_request *page, *stream;
+	int listing;			/* a listing is under way */
+	int need_list;			/* the next start lists (else resumes) */
+	int synced;			/* a snapshot was delivered */
+	struct ovl_lease **listed;
+	size_t listed_count;
+	char *continue_token;
+	char *resource_version;		/* changes up to here are applied */
+	struct node_key *keys;
+	size_t key_count, key_cap;
+	int opening, open_error;
+	long backoff_ms;
+	int fatal;			/* an error poll must return */
+};
+
+static void set_fatal(struct kube_watch *w, int err)
+{
+	if (!w->fatal)
+		w->fatal = err;
+}
+
+/* ---- node name -> key --------------------------------------------------- */
+
+static struct node_key *key_find(struct kube_watch *w, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < w->key_count; i++)
+		if (!strcmp(w->keys[i].name, name))
+			return &w->keys[i];
+	return NULL;
+}
+
+static void key_drop(struct kube_watch *w, struct node_key *entry)
+{
+	free(entry->name);
+	*entry = w->keys[--w->key_count];
+}
+
+static void keys_clear(struct kube_watch *w)
+{
+	while (w->key_count)
+		key_drop(w, &w->keys[w->key_count - 1]);
+}
+
+static int key_set(struct kube_watch *w, const char *name, const char *key)
+{
+	struct node_key *entry = key_find(w, name), *grown;
+
+	if (!entry) {
+		if (w->key_count == w->key_cap) {
+			grown = realloc(w->keys, (w->key_cap * 2 + 16) * sizeof(*grown));
+			if (!grown)
+				return -ENOMEM;
+			w->keys = grown;
+			w->key_cap = w->key_cap * 2 + 16;
+		}
+		entry = &w->keys[w->key_count];
+		entry->name = strdup(name);
+		if (!entry->name)
+			return -ENOMEM;
+		w->key_count++;
+	}
+	snprintf(entry->key, sizeof(entry->key), "%s", key);
+	return 0;
+}
+
+/* A REMOVED event for key (watch.c reports the last known record). */
+static int removed(struct kube_watch *w, const char *key)
+{
+	struct ovl_lease *lease = lease_new();
+
+	if (!lease)
+		return -ENOMEM;
+	if (lease_key_parse(w->ctx, key, lease) < 0) {
+		ovl_lease_free(lease);
+		return 0;
+	}
+	return watch_event(w->watch, OVL_WATCH_REMOVED, lease);
+}
+
+/* ---- the stream ------------------------------------------------------- */
+
+static int set_version(struct kube_watch *w, const json_t *object)
+{
+	const char *version = json_string_value(json_object_get(
+			json_object_get(object, "metadata"), "resourceVersion"));
+	char *copy;
+
+	if (!version)
+		return 0;
+	copy = strdup(version);
+	if (!copy)
+		return -ENOMEM;
+	free(w->resource_version);
+	w->resource_version = copy;
+	return 0;
+}
+
+/* One node changed: what it means for the leases. */
+static int node_event(struct kube_watch *w, const char *type, const json_t *node)
+{
+	const char *name = kube_node_name(node);
+	struct node_key *old = key_find(w, name);
+	struct ovl_lease *lease = NULL;
+	int err = -ENOENT;
+
+	if (strcmp(type, "DELETED")) {
+		err = kube_node_lease(w->ctx, w->store, node, &lease);
+		if (err == -ENOMEM)
+			return err;
+		if (err < 0 && err != -ENOENT)
+			ctx_log(w->ctx, OVL_LOG_WARNING, "kube watch: %s", ovl_ctx_error(w->ctx));
+	}
+	/* Gone, no longer managed, or moved to another pod CIDR: the old
+	 * lease goes first. */
+	if (old && (err < 0 || strcmp(old->key, lease->key))) {
+		int dropped = removed(w, old->key);
+
+		key_drop(w, old);
+		if (dropped < 0) {
+			ovl_lease_free(lease);
+			return dropped;
+		}
+	}
+	if (err < 0)
+		return 0;
+	err = key_set(w, name, lease->key);
+	if (err < 0) {
+		ovl_lease_free(lease);
+		return err;
+	}
+	return watch_event(w->watch, OVL_WATCH_ADDED, lease);
+}
+
+/* One line of the stream: a watch event.  Runs inside libcurl's write
+ * callback: it must not start requests. */
+static int on_line(void *arg, const char *text, size_t length)
+{
+	struct kube_watch *w = arg;
+	json_error_t error;
+	const json_t *object;
+	const char *type;
+	json_t *root;
+	int err;
+
+	err = ovl_json_parse(text, length, 0, &root, &error);
+	if (err == -ENOMEM)
+		return err;
+	if (err < 0)
+		return ctx_fail(w->ctx, -EPROTO, "kube watch: malformed event: %s", error.text);
+	type = json_string_value(json_object_get(root, "type"));
+	object = json_object_get(root, "object");
+	if (!type || !json_is_object(object)) {
+		err = ctx_fail(w->ctx, -EPROTO, "kube watch: event without type or object");
+	} else if (!strcmp(type, "ERROR")) {
+		json_int_t code = json_integer_value(json_object_get(object, "code"));
+		const char *message = json_string_value(json_object_get(object, "message"));
+
+		err = ctx_fail(w->ctx, code == 410 ? -ESTALE : -EPROTO, "kube watch: %s%s",
+			       code == 410 ? "410 Gone: " : "", message ? message : "error event");
+	} else {
+		if (strcmp(type, "BOOKMARK"))
+			err = node_event(w, type, object);
+		if (!err)
+			err = set_version(w, object);
+		if (w->backoff_ms > BACKOFF_MIN_MS && !err) {
+			ctx_log(w->ctx, OVL_LOG_NOTICE, "kube watch: reconnected at "
+				"resourceVersion %s", w->resource_version);
+			w->backoff_ms = BACKOFF_MIN_MS;
+		}
+	}
+	json_decref(root);
+	return err;
+}
+
+static void schedule_restart(struct kube_watch *w, int err);
+
+static void stream_done(void *arg, int err, json_t *reply)
+{
+	struct kube_watch *w = arg;
+
+	w->stream = NULL;
+	schedule_restart(w, err);
+}
+
+static int start_stream(struct kube_watch *w)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/api/v1/nodes?watch=1&allowWatchBookmarks=true"
+		 "&resourceVersion=%s&timeoutSeconds=%d", w->resource_version, WATCH_SECONDS);
+	return kube_request_start(&w->store->client, &w->loop, "GET", path, NULL, on_line,
+				  WATCH_SECONDS * 1000L + WATCH_GRACE_MS, stream_done, w,
+				  &w->stream);
+}
+
+/* ---- the listing ------------------------------------------------------ */
+
+static void listed_free(struct kube_watch *w)
+{
+	ovl_leases_free(w->listed, w->listed_count);
+	w->listed = NULL;
+	w->listed_count = 0;
+	free(w->continue_token);
+	w->continue_token = NULL;
+}
+
+static int request_page(struct kube_watch *w);
+
+/* The whole listing is in: it replaces what was known. */
+static int listing_complete(struct kube_watch *w)
+{
+	size_t i;
+	int err = 0;
+
+	keys_clear(w);
+	for (i = 0; i < w->listed_count && !err; i++)
+		if (w->listed[i]->node_name)
+			err = key_set(w, w->listed[i]->node_name, w->listed[i]->key);
+	if (!err)
+		err = watch_snapshot(w->watch, w->listed, w->listed_count, time(NULL));
+	else
+		ovl_leases_free(w->listed, w->listed_count);
+	w->listed = NULL;
+	w->listed_count = 0;
+	w->listing = 0;
+	w->synced = 1;
+	if (err < 0)
+		return err;
+	return start_stream(w);
+}
+
+static void page_done(void *arg, int err, json_t *reply)
+{
+	struct kube_watch *w = arg;
+
+	w->page = NULL;
+	if (!err) {
+		free(w->continue_token);
+		w->continue_token = NULL;
+		err = kube_listing_page(w->ctx, w->store, reply, &w->listed, &w->listed_count,
+					&w->resource_version, &w->continue_token);
+	}
+	if (!err)
+		err = w->continue_token ? request_page(w) : listing_complete(w);
+	if (err == -ENOMEM)
+		set_fatal(w, ctx_fail(w->ctx, err, "kube watch: out of memory"));
+	else if (err < 0)
+		schedule_restart(w, err == -ESTALE ? -ECANCELED : err);
+}
+
+static int request_page(struct kube_watch *w)
+{
+	char path[4096];
+
+	kube_list_path(w->continue_token, path, sizeof(path));
+	return kube_request_start(&w->store->client, &w->loop, "GET", path, NULL, NULL, 0,
+				  page_done, w, &w->page);
+}
+
+/* A fresh listing now: drops the stream. */
+static void start_listing(struct kube_watch *w)
+{
+	int err;
+
+	kube_request_cancel(&w->loop, w->stream);
+	w->stream = NULL;
+	kube_request_cancel(&w->loop, w->page);
+	w->page = NULL;
+	listed_free(w);
+	w->listing = 1;
+	w->need_list = 0;
+	err = request_page(w);
+	if (err == -ENOMEM)
+		set_fatal(w, err);
+	else if (err < 0)
+		schedule_restart(w, err);
+}
+
+/* After a failure or the end of a stream: resume (or list again) after a
+ * pause; a stream the server ended on time resumes at once. */
+static void schedule_restart(struct kube_watch *w, int err)
+{
+	int ended = err == -ECONNRESET && w->synced && !w->listing &&
+		    strstr(ovl_ctx_error(w->ctx), "stream ended");
+
+	kube_request_cancel(&w->loop, w->stream);
+	w->stream = NULL;
+	kube_request_cancel(&w->loop, w->page);
+	w->page = NULL;
+	if (err == -ESTALE || err == -ECANCELED || w->listing || !w->synced)
+		w->need_list = 1;
+	w->listing = 0;
+	if (w->opening) {
+		if (!w->open_error)
+			w->open_error = err;
+		return;
+	}
+	if (ended) {
+		ctx_clear_error(w->ctx);
+		http_timer_arm(w->retry_fd, 0);
+		return;
+	}
+	ctx_log(w->ctx, OVL_LOG_WARNING, "%s; %s in %ld ms", ovl_ctx_error(w->ctx),
+		w->need_list ? "listing again" : "resuming", w->backoff_ms);
+	http_timer_arm(w->retry_fd, err == -ESTALE ? 0 : w->backoff_ms);
+	w->backoff_ms = w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+			w->backoff_ms * 2;
+}
+
+/* The watch's own fd in its loop: the retry timer. */
+static int on_retry(void *arg, int fd)
+{
+	struct kube_watch *w = arg;
+	uint64_t expirations;
+	int err;
+
+	if (fd != w->retry_fd)
+		return -ENOENT;
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return ctx_fail(w->ctx, -errno, "kube watch: timer: %s", ovl_strerror(errno));
+	if (w->need_list) {
+		start_listing(w);
+	} else if ((err = start_stream(w)) < 0) {
+		if (err == -ENOMEM)
+			return err;
+		schedule_restart(w, err);
+	}
+	return 0;
+}
+
+static int drive(struct kube_watch *w, int wait_ms)
+{
+	int err = http_loop_run(&w->loop, wait_ms, on_retry, w);
+
+	if (!err)
+		err = w->fatal;
+	if (err < 0)
+		set_fatal(w, err);
+	return err;
+}
+
+/* ---- store_ops hooks ------------------------------------------------ */
+
+void kube_watch_close(struct ovl_watch *watch)
+{
+	struct kube_watch *w = watch->state;
+
+	if (!w)
+		return;
+	kube_request_cancel(&w->loop, w->stream);
+	kube_request_cancel(&w->loop, w->page);
+	http_loop_cleanup(&w->loop);
+	listed_free(w);
+	keys_clear(w);
+	free(w->keys);
+	free(w->resource_version);
+	if (w->retry_fd >= 0)
+		close(w->retry_fd);
+	free(w);
+	watch->state = NULL;
+}
+
+/* Lists before returning (unless non-blocking), so that the first events
+ * are the snapshot and an unreachable server is an error here. */
+int kube_watch_open(struct ovl_watch *watch)
+{
+	struct epoll_event nest = { .events = EPOLLIN };
+	struct kube_watch *w;
+	struct timespec now;
+	int64_t deadline;
+	int err;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	watch->state = w;
+	w->watch = watch;
+	w->store = watch->store->state;
+	w->ctx = watch->store->ctx;
+	w->backoff_ms = BACKOFF_MIN_MS;
+	w->loop.epoll_fd = w->loop.timer_fd = -1;
+	w->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (w->retry_fd < 0) {
+		err = ctx_fail(w->ctx, -errno, "kube watch: %s", ovl_strerror(errno));
+		kube_watch_close(watch);
+		return err;
+	}
+	err = http_loop_init(&w->loop, w->ctx, "kube watch");
+	if (!err)
+		err = http_loop_add_fd(&w->loop, w->retry_fd);
+	nest.data.fd = w->loop.epoll_fd;
+	if (!err && epoll_ctl(watch->epoll_fd, EPOLL_CTL_ADD, w->loop.epoll_fd, &nest) < 0)
+		err = ctx_fail(w->ctx, -errno, "kube watch: epoll: %s", ovl_strerror(errno));
+	if (err < 0) {
+		kube_watch_close(watch);
+		return err;
+	}
+	w->opening = 1;
+	start_listing(w);
+	if (watch->nonblocking) {
+		w->opening = 0;
+		if (w->open_error) {	/* could not even start: retry later */
+			w->open_error = 0;
+			w->need_list = 1;
+			http_timer_arm(w->retry_fd, w->backoff_ms);
+		}
+		return w->fatal;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	deadline = now.tv_sec * 1000 + now.tv_nsec / 1000000 + 2 * w->store->client.timeout_ms;
+	while (!w->synced && !w->open_error && !err) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec * 1000 + now.tv_nsec / 1000000 > deadline) {
+			err = ctx_fail(w->ctx, -ETIMEDOUT, "kube watch: no listing within %ld ms",
+				       2 * w->store->client.timeout_ms);
+			break;
+		}
+		err = drive(w, 50);
+	}
+	w->opening = 0;
+	if (!err)
+		err = w->open_error;
+	if (err < 0)
+		kube_watch_close(watch);
+	return err;
+}
+
+int kube_watch_poll(struct ovl_watch *watch)
+{
+	struct kube_watch *w = watch->state;
+
+	if (w->fatal)
+		return w->fatal;
+	return drive(w, 0);
+}
