@@ -320,6 +320,7 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 	const char *network = OPTION(o, network, NULL), *mac = OPTION(o, mac, NULL);
 	const char *name = OPTION(o, name, NULL);
 	unsigned long vni = OPTION(o, vni, 0), port = OPTION(o, port, 0);
+	unsigned int overhead;
 	int err;
 
 	memset(w, 0, sizeof(*w));
@@ -327,7 +328,8 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 				   &w->network);
 	if (err < 0)
 		return err;
-	w->vni = vni ? (uint32_t)vni : DEFAULT_VNI;
+	w->flags = OPTION(o, flags, 0);
+	w->vni = vni || (w->flags & OVL_VXLAN_VNI_SET) ? (uint32_t)vni : DEFAULT_VNI;
 	if (vni > VNI_MAX)
 		return ctx_fail(ctx, -EINVAL, "vni: %lu is over %u", vni, VNI_MAX);
 	w->port = port ? (unsigned int)port : DEFAULT_PORT;
@@ -347,12 +349,18 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 		snprintf(w->name, sizeof(w->name), "%s.%u",
 			 w->subnet.family == AF_INET6 ? "flannel-v6" : "flannel", w->vni);
 	w->mtu = OPTION(o, mtu, 0);
+	if (w->mtu && (w->flags & OVL_VXLAN_MTU_UNDERLAY)) {
+		overhead = w->local.family == AF_INET6 ? OVERHEAD_V6 : OVERHEAD_V4;
+		if (w->mtu < overhead + 68)
+			return ctx_fail(ctx, -EINVAL, "mtu: the underlay's %u leaves the "
+					"device less than 68", w->mtu);
+		w->mtu -= overhead;
+	}
 	if (w->mtu && (w->mtu < 68 || w->mtu > 65535))
 		return ctx_fail(ctx, -EINVAL, "mtu: %u is not from 68 to 65535", w->mtu);
 	w->gbp = !!OPTION(o, gbp, 0);
 	w->learning = !!OPTION(o, learning, 0);
 	w->direct_routing = !!OPTION(o, direct_routing, 0);
-	w->flags = OPTION(o, flags, 0);
 	make_alias(w);
 	return 0;
 }
