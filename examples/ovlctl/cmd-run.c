@@ -66,7 +66,7 @@ static int run_loop(struct ovlctl *tool, struct ovl_node *node, int sigfd)
 struct run_args {
 	const char *node, *iface, *public_ip, *public_ipv6, *subnet_file;
 	const char *ttl, *margin, *resync;
-	int teardown, ip_masq;
+	int teardown, ip_masq, no_forward_rules;
 };
 
 static int number(const char *option, const char *text, unsigned int *value)
@@ -135,6 +135,7 @@ static int run(struct ovlctl *tool, const struct run_args *args)
 	options.public_ipv6 = args->public_ipv6;
 	options.subnet_file = args->subnet_file;
 	options.ip_masq = args->ip_masq;
+	options.flags = args->no_forward_rules ? OVL_NODE_NO_FORWARD_RULES : 0;
 	if (number("--ttl", args->ttl, &options.ttl_seconds) < 0 ||
 	    number("--renew-margin", args->margin, &options.renew_margin_seconds) < 0 ||
 	    number("--resync", args->resync, &options.resync_seconds) < 0)
@@ -176,6 +177,7 @@ int cmd_run(struct ovlctl *tool, int argc, char **argv)
 		{ "renew-margin", &args.margin, NULL },
 		{ "resync", &args.resync, NULL },
 		{ "ip-masq", NULL, &args.ip_masq },
+		{ "no-forward-rules", NULL, &args.no_forward_rules },
 		{ "teardown", NULL, &args.teardown },
 		{ NULL, NULL, NULL },
 	};

@@ -6,7 +6,7 @@
  * device repair), node-peer.c (which lease records are peers),
  * node-backend.c with node-backend.h (the backends' table; one file per
  * backend: backend-vxlan.c, backend-hostgw.c, backend-udp.c), node-masq.c
- * (--ip-masq).
+ * (--ip-masq and the forward rules).
  *
  * The agent is the top layer: it uses only the public API (include/ovl.h)
  * and what the layers below export through their headers (core/internal.h,
@@ -91,6 +91,7 @@ struct ovl_node {
 	unsigned int ttl, margin;
 	int64_t resync_ms;
 	int ip_masq;
+	int forward_rules;		/* flannel's --iptables-forward-rules */
 	const struct node_backend_ops *backend;	/* the config's data path */
 	int masq_failed;		/* the last apply failed: retry */
 
@@ -171,10 +172,14 @@ void node_plane_free(struct ovl_node *node, struct node_plane *plane);
 
 /* --------------------------------------------------------- node-masq.c */
 
-/* --ip-masq: apply the rules of every plane (apply), or check them and
- * restore what is missing; failures are logged and set masq_failed. */
+/* --ip-masq and the forward rules: apply the rules of every plane
+ * (apply), or check them and restore what is missing; failures are logged
+ * and set masq_failed.  node_masq_start applies them, or removes a
+ * previous run's when the node wants none; node_masq_teardown removes
+ * them when the node has any. */
 void node_masq_ensure(struct ovl_node *node, int apply);
-int node_masq_remove(struct ovl_node *node);
+void node_masq_start(struct ovl_node *node);
+int node_masq_teardown(struct ovl_node *node);
 
 /* --------------------------------------------------------- node-sync.c */
 
