@@ -16,10 +16,10 @@ static unsigned int rule_flags(const struct ovl_node *node)
 	       (node->forward_rules ? 0 : OVL_MASQ_NO_FORWARD);
 }
 
+/* "masquerade rules" with or without the forward ones, as flannel says. */
 static const char *rules_name(const struct ovl_node *node)
 {
-	return !node->ip_masq ? "forward rules" :
-	       node->forward_rules ? "masquerade and forward rules" : "masquerade rules";
+	return node->ip_masq ? "masquerade rules" : "forward rules";
 }
 
 /* Applies (apply != 0) or checks the rules of every plane; a check that
