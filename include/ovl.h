@@ -161,10 +161,12 @@ OVL_EXPORT const struct ovl_prefix *
 ovl_config_subnet_max(const struct ovl_config *config, int family);
 /* "vxlan", "host-gw" or "udp". */
 OVL_EXPORT const char *ovl_config_backend_type(const struct ovl_config *config);
+/* vxlan's VNI: 1 when absent, "VNI": 0 is 0; 0 for other backends. */
 OVL_EXPORT uint32_t ovl_config_vni(const struct ovl_config *config);
 /* The backend's UDP port with its default applied (8472 vxlan, 8285 udp). */
 OVL_EXPORT unsigned int ovl_config_port(const struct ovl_config *config);
-/* 0 means derive from the underlay device. */
+/* vxlan's Backend.MTU: the underlay's MTU as flannel means it (the device
+ * gets 50 less: OVL_VXLAN_MTU_UNDERLAY); 0: the underlay device's own. */
 OVL_EXPORT unsigned int ovl_config_mtu(const struct ovl_config *config);
 OVL_EXPORT int ovl_config_gbp(const struct ovl_config *config);
 OVL_EXPORT int ovl_config_learning(const struct ovl_config *config);
@@ -188,7 +190,8 @@ OVL_EXPORT void ovl_store_close(struct ovl_store *store);
 /* The network config kept in the store; -ENOENT when it holds none. */
 OVL_EXPORT int ovl_store_config_get(struct ovl_store *store,
 				    struct ovl_config **config);
-/* Validates json as a config, then stores it. */
+/* Validates json as a config, then stores it, with "Type":"vxlan" written
+ * in when it names no backend type (flanneld would read udp, or exit). */
 OVL_EXPORT int ovl_store_config_put(struct ovl_store *store, const char *json);
 
 /* The lease never expires: a reservation. */
@@ -274,7 +277,8 @@ struct ovl_subnet_env {
 };
 #define OVL_SUBNET_ENV_INIT { sizeof(struct ovl_subnet_env), "", "", "", "", 0, 0 }
 
-/* path NULL means OVL_SUBNET_ENV_DEFAULT_PATH.  Empty fields are left out. */
+/* path NULL means OVL_SUBNET_ENV_DEFAULT_PATH.  Empty fields are left out;
+ * the MTU is required (68..65535), as flanneld always writes one. */
 OVL_EXPORT int ovl_subnet_env_write(struct ovl_ctx *ctx, const char *path,
 				    const struct ovl_subnet_env *env);
 OVL_EXPORT int ovl_subnet_env_read(struct ovl_ctx *ctx, const char *path,
