@@ -30,9 +30,9 @@ extern "C" {
 #endif
 
 #define OVL_VERSION_MAJOR 0
-#define OVL_VERSION_MINOR 1
+#define OVL_VERSION_MINOR 2
 #define OVL_VERSION_PATCH 0
-#define OVL_VERSION_STRING "0.1.0"
+#define OVL_VERSION_STRING "0.2.0"
 #define OVL_VERSION_NUM \
 	((OVL_VERSION_MAJOR << 16) | (OVL_VERSION_MINOR << 8) | OVL_VERSION_PATCH)
 /* True when the header is at least version major.minor.patch. */
@@ -165,12 +165,15 @@ OVL_EXPORT const struct ovl_prefix *
 ovl_config_subnet_max(const struct ovl_config *config, int family);
 /* "vxlan", "host-gw", "udp" or "wireguard". */
 OVL_EXPORT const char *ovl_config_backend_type(const struct ovl_config *config);
+/* vxlan's VNI: 1 when absent, "VNI": 0 is 0; 0 for other backends. */
 OVL_EXPORT uint32_t ovl_config_vni(const struct ovl_config *config);
 /* The backend's UDP port with its default applied (8472 vxlan, 8285 udp,
  * wireguard: ListenPort, 51820). */
 OVL_EXPORT unsigned int ovl_config_port(const struct ovl_config *config);
-/* 0 means derive from the underlay device.  For wireguard, as in flannel,
- * the underlay's MTU: the device gets 80 less. */
+/* 0 means derive from the underlay device.  vxlan's Backend.MTU is the
+ * underlay's MTU as flannel means it (the device gets 50 less:
+ * OVL_VXLAN_MTU_UNDERLAY); for wireguard, as in flannel, also the
+ * underlay's: the device gets 80 less. */
 OVL_EXPORT unsigned int ovl_config_mtu(const struct ovl_config *config);
 OVL_EXPORT int ovl_config_gbp(const struct ovl_config *config);
 OVL_EXPORT int ovl_config_learning(const struct ovl_config *config);
@@ -194,7 +197,8 @@ OVL_EXPORT void ovl_store_close(struct ovl_store *store);
 /* The network config kept in the store; -ENOENT when it holds none. */
 OVL_EXPORT int ovl_store_config_get(struct ovl_store *store,
 				    struct ovl_config **config);
-/* Validates json as a config, then stores it. */
+/* Validates json as a config, then stores it, with "Type":"vxlan" written
+ * in when it names no backend type (flanneld would read udp, or exit). */
 OVL_EXPORT int ovl_store_config_put(struct ovl_store *store, const char *json);
 
 /* The lease never expires: a reservation. */
@@ -280,7 +284,8 @@ struct ovl_subnet_env {
 };
 #define OVL_SUBNET_ENV_INIT { sizeof(struct ovl_subnet_env), "", "", "", "", 0, 0 }
 
-/* path NULL means OVL_SUBNET_ENV_DEFAULT_PATH.  Empty fields are left out. */
+/* path NULL means OVL_SUBNET_ENV_DEFAULT_PATH.  Empty fields are left out;
+ * the MTU is required (68..65535), as flanneld always writes one. */
 OVL_EXPORT int ovl_subnet_env_write(struct ovl_ctx *ctx, const char *path,
 				    const struct ovl_subnet_env *env);
 OVL_EXPORT int ovl_subnet_env_read(struct ovl_ctx *ctx, const char *path,
@@ -296,18 +301,25 @@ struct ovl_link;
 #define OVL_VXLAN_REPLACE 0x1u
 /* flannel's documented workaround: tx-checksum-ip-generic off. */
 #define OVL_VXLAN_TX_CHECKSUM_OFF 0x2u
+/* vni as given, 0 included (flannel's "VNI": 0, device flannel.0); without
+ * it a vni of 0 means 1.  Since 0.2. */
+#define OVL_VXLAN_VNI_SET 0x4u
+/* mtu is the underlay's, as flannel's Backend.MTU: the device gets the
+ * VXLAN overhead less (50, or 70 on an IPv6 underlay).  Since 0.2. */
+#define OVL_VXLAN_MTU_UNDERLAY 0x8u
 
 struct ovl_vxlan_options {
 	size_t size;		/* set by OVL_VXLAN_OPTIONS_INIT */
 	const char *name;	/* NULL: flannel.<VNI> / flannel-v6.<VNI> */
-	uint32_t vni;		/* 0: 1 */
+	uint32_t vni;		/* 0: 1, unless OVL_VXLAN_VNI_SET */
 	unsigned int port;	/* 0: 8472 */
 	const char *local;	/* underlay address (required) */
 	const char *dev;	/* underlay device; NULL: the one holding local */
 	const char *subnet;	/* our lease subnet (required); family picks v4/v6 */
 	const char *network;	/* cluster network, or NULL */
 	const char *mac;	/* VTEP MAC to keep, or NULL for a random one */
-	unsigned int mtu;	/* 0: underlay MTU - 50 (- 70 on a v6 underlay) */
+	unsigned int mtu;	/* 0: underlay MTU - 50 (- 70 on a v6 underlay);
+				 * with OVL_VXLAN_MTU_UNDERLAY, less the same */
 	int gbp;
 	int learning;
 	int direct_routing;
@@ -527,17 +539,22 @@ OVL_EXPORT int ovl_peer_v2_list(struct ovl_link *link, size_t size,
 OVL_EXPORT void ovl_peers_v2_free(struct ovl_peer_v2 *peers, size_t count);
 
 /* ------------------------------------------------------------------ */
-/* Masquerade and forward rules (flannel's --ip-masq), nftables        */
+/* Masquerade and forward rules (flannel's --ip-masq and               */
+/* --iptables-forward-rules), nftables                                 */
 /* ------------------------------------------------------------------ */
 
 /* masquerade without fully-random (flannel's --ip-masq-fully-random-disable) */
 #define OVL_MASQ_NO_FULLY_RANDOM 0x1u
 /* no forward chain (flannel's --iptables-forward-rules=false) */
 #define OVL_MASQ_NO_FORWARD 0x2u
+/* the forward chain alone, no masquerade (flannel without --ip-masq);
+ * subnet may be NULL.  Since 0.2. */
+#define OVL_MASQ_NO_MASQUERADE 0x4u
 
 /* Makes table ip ovl-ipv4 (or ip6 ovl-ipv6, by the prefixes' family) hold
  * exactly flannel's rules for the cluster network and this node's subnet,
- * replaced in one nft transaction; untouched when already exact. */
+ * replaced in one nft transaction; untouched when already exact.  flags
+ * must leave one of the two rule sets. */
 OVL_EXPORT int ovl_masq_apply(struct ovl_ctx *ctx, const char *network,
 			      const char *subnet, unsigned int flags);
 /* 0 when the table is exactly what ovl_masq_apply installs, -ENOENT when it
@@ -558,6 +575,11 @@ struct ovl_node;
  * without it the data path stays so that a restart does not cut traffic. */
 #define OVL_NODE_TEARDOWN 0x1u
 
+/* ovl_node_options.flags: no forward accept rules (flannel's
+ * --iptables-forward-rules=false; they are on by default, with or without
+ * ip_masq).  Since 0.2. */
+#define OVL_NODE_NO_FORWARD_RULES 0x1u
+
 struct ovl_node_options {
 	size_t size;			/* set by OVL_NODE_OPTIONS_INIT */
 	const char *node_name;		/* lease identity; NULL: the public IP */
@@ -570,8 +592,8 @@ struct ovl_node_options {
 	unsigned int renew_margin_seconds; /* renew this long before expiry;
 					 * 0: TTL / 24 (1 h of 24 h), at least 1 s */
 	unsigned int resync_seconds;	/* full peer resync period; 0: 60 */
-	int ip_masq;			/* FLANNEL_IPMASQ in subnet.env */
-	unsigned int flags;		/* none defined yet: 0 */
+	int ip_masq;			/* masquerade rules; FLANNEL_IPMASQ */
+	unsigned int flags;		/* OVL_NODE_NO_FORWARD_RULES */
 	/* Backend wireguard: the userspace program for a kernel without
 	 * WireGuard (NULL: kernel only), and the private key file (NULL:
 	 * $WIREGUARD_KEY_FILE, else OVL_WIREGUARD_KEY_FILE). */

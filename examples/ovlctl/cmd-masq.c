@@ -11,12 +11,13 @@
 static int masq_rules(struct ovlctl *tool, const char *verb, int argc, char **argv)
 {
 	const char *network = NULL, *subnet = NULL;
-	int no_fully_random = 0, no_forward = 0, err;
+	int no_fully_random = 0, no_forward = 0, no_masquerade = 0, err;
 	const struct ovlctl_option options[] = {
 		{ "network", &network, NULL },
 		{ "subnet", &subnet, NULL },
 		{ "no-fully-random", NULL, &no_fully_random },
 		{ "no-forward", NULL, &no_forward },
+		{ "no-masquerade", NULL, &no_masquerade },
 		{ NULL, NULL, NULL },
 	};
 	unsigned int flags;
@@ -24,10 +25,11 @@ static int masq_rules(struct ovlctl *tool, const char *verb, int argc, char **ar
 
 	if (ovlctl_parse_options("masq", argc, argv, options, args, 0) < 0)
 		return 2;
-	if (!network || !subnet)
+	if (!network || (!subnet && !no_masquerade))
 		return ovlctl_usage_error("masq %s: needs --network CIDR and --subnet CIDR", verb);
 	flags = (no_fully_random ? OVL_MASQ_NO_FULLY_RANDOM : 0) |
-		(no_forward ? OVL_MASQ_NO_FORWARD : 0);
+		(no_forward ? OVL_MASQ_NO_FORWARD : 0) |
+		(no_masquerade ? OVL_MASQ_NO_MASQUERADE : 0);
 	if (!strcmp(verb, "apply"))
 		err = ovl_masq_apply(tool->ctx, network, subnet, flags);
 	else

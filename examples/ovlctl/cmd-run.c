@@ -68,7 +68,7 @@ struct run_args {
 	const char *node, *iface, *public_ip, *public_ipv6, *subnet_file;
 	const char *ttl, *margin, *resync;
 	const char *wireguard_userspace, *wireguard_key_file;
-	int teardown, ip_masq;
+	int teardown, ip_masq, no_forward_rules;
 	/* flanneld's kube subnet manager flags */
 	int kube_subnet_mgr;
 	const char *kubeconfig, *kube_api_url, *kube_prefix, *net_config_path;
@@ -203,6 +203,7 @@ static int run(struct ovlctl *tool, struct run_args *args)
 	options.ip_masq = args->ip_masq;
 	options.wireguard_userspace = args->wireguard_userspace;
 	options.wireguard_key_file = args->wireguard_key_file;
+	options.flags = args->no_forward_rules ? OVL_NODE_NO_FORWARD_RULES : 0;
 	if (number("--ttl", args->ttl, &options.ttl_seconds) < 0 ||
 	    number("--renew-margin", args->margin, &options.renew_margin_seconds) < 0 ||
 	    number("--resync", args->resync, &options.resync_seconds) < 0) {
@@ -249,6 +250,7 @@ int cmd_run(struct ovlctl *tool, int argc, char **argv)
 		{ "renew-margin", &args.margin, NULL },
 		{ "resync", &args.resync, NULL },
 		{ "ip-masq", NULL, &args.ip_masq },
+		{ "no-forward-rules", NULL, &args.no_forward_rules },
 		{ "teardown", NULL, &args.teardown },
 		{ "wireguard-userspace", &args.wireguard_userspace, NULL },
 		{ "wireguard-key-file", &args.wireguard_key_file, NULL },

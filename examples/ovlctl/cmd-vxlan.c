@@ -110,7 +110,7 @@ static int vxlan_up(struct ovlctl *tool, int argc, char **argv)
 	if (!options.local || !options.subnet)
 		return ovlctl_usage_error("vxlan up: --local IP and --subnet CIDR are required");
 	if (vni) {
-		if (ovlctl_parse_uint("--vni", vni, 1, 16777215, &number) < 0)
+		if (ovlctl_parse_uint("--vni", vni, 0, 16777215, &number) < 0)
 			return 2;
 		options.vni = (uint32_t)number;
 	}
@@ -124,7 +124,9 @@ static int vxlan_up(struct ovlctl *tool, int argc, char **argv)
 			return 2;
 		options.mtu = (unsigned int)number;
 	}
-	options.flags = (replace ? OVL_VXLAN_REPLACE : 0) | (tx_off ? OVL_VXLAN_TX_CHECKSUM_OFF : 0);
+	/* --vni 0 is VNI 0, as "VNI": 0 is to flannel */
+	options.flags = (replace ? OVL_VXLAN_REPLACE : 0) | (tx_off ? OVL_VXLAN_TX_CHECKSUM_OFF : 0) |
+			(vni ? OVL_VXLAN_VNI_SET : 0);
 	err = ovl_vxlan_up(tool->ctx, &options, &link);
 	if (err < 0)
 		return ovlctl_fail(tool, err, "vxlan up");

@@ -48,7 +48,7 @@ static const struct ovlctl_command commands[] = {
 	{ "run", cmd_run, "the embedded agent in the foreground (flanneld's job)",
 	  "ovlctl run [--node N] [--iface IF] [--public-ip IP] [--public-ipv6 IP]\n"
 	  "           [--subnet-file PATH] [--ttl S] [--renew-margin S] [--resync S]\n"
-	  "           [--ip-masq] [--teardown]\n"
+	  "           [--ip-masq] [--no-forward-rules] [--teardown]\n"
 	  "           [--wireguard-userspace PROGRAM] [--wireguard-key-file PATH]\n"
 	  "           PROGRAM: e.g. wireguard-go, for a kernel without WireGuard;\n"
 	  "           PATH: default $WIREGUARD_KEY_FILE, else /run/flannel/wgkey\n"
@@ -73,6 +73,7 @@ static const struct ovlctl_command commands[] = {
 	{ "masq", cmd_masq, "install, check or remove the masquerade and forward rules",
 	  "ovlctl masq apply  --network CIDR --subnet CIDR [--no-fully-random] [--no-forward]\n"
 	  "ovlctl masq check  --network CIDR --subnet CIDR [--no-fully-random] [--no-forward]\n"
+	  "ovlctl masq apply|check --network CIDR [--subnet CIDR] --no-masquerade\n"
 	  "ovlctl masq remove [--family 4|6]\n" },
 	{ "status", cmd_status, "the running state from subnet.env, the kernel and the store",
 	  "ovlctl status [--subnet-file PATH] [--link NAME] [--node N]\n" },

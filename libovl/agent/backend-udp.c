@@ -38,7 +38,9 @@ static int plane_up(struct ovl_node *node, struct node_plane *plane,
 	options.dev = node->underlay.iface;
 	options.subnet = plane->subnet;
 	options.network = network;
-	options.mtu = ovl_config_mtu(node->config);
+	/* flannel's udp backend reads no MTU key: flannel0 gets the
+	 * underlay's less 28 (udp_network_amd64.go:133), ovl_udp_up's
+	 * default. */
 	err = ovl_udp_up(node->ctx, &options, link);
 	if (err < 0)
 		return err;

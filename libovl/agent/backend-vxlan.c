@@ -69,12 +69,17 @@ static int backend_data(const struct ovl_node *node, const struct node_plane *pl
 	return *text ? 0 : ctx_fail(node->ctx, -ENOMEM, "out of memory");
 }
 
-/* {"VNI":1,"VtepMAC":"0e:..."}: the VNI must be ours, the MAC usable. */
+/* {"VNI":1,"VtepMAC":"0e:..."}, keys in any case as Go decodes them: the
+ * VNI must be ours, the MAC usable.  flanneld never reads the peer's VNI
+ * (vxlan_network.go handleSubnetEvents); we skip a peer of another VNI,
+ * whose packets our device would drop (README, Decisions).  An absent or
+ * null VNI is Go's zero value, 0. */
 static int peer_data(struct ovl_ctx *ctx, const struct peer_rules *rules,
 		     const char *data, struct peer_text *peer)
 {
 	unsigned char mac[6];
 	json_t *root, *vni, *vtep;
+	json_int_t vni_value;
 	int err = 0;
 
 	root = data ? json_loads(data, 0, NULL) : NULL;
@@ -82,11 +87,14 @@ static int peer_data(struct ovl_ctx *ctx, const struct peer_rules *rules,
 		json_decref(root);
 		return ctx_fail(ctx, -EINVAL, "no BackendData object");
 	}
-	vni = json_object_get(root, "VNI");
-	vtep = json_object_get(root, "VtepMAC");
-	if (!json_is_integer(vni) || json_integer_value(vni) != (json_int_t)rules->vni)
-		err = ctx_fail(ctx, -EINVAL, "VNI %lld, want %u",
-			       json_is_integer(vni) ? (long long)json_integer_value(vni) : -1LL,
+	vni = ovl_json_get_folded(root, "VNI");
+	vtep = ovl_json_get_folded(root, "VtepMAC");
+	vni_value = json_is_integer(vni) ? json_integer_value(vni) : 0;
+	if (vni && !json_is_integer(vni))
+		err = ctx_fail(ctx, -EINVAL, "VNI is %s, not an integer",
+			       ovl_json_type_text(vni));
+	else if (vni_value != (json_int_t)rules->vni)
+		err = ctx_fail(ctx, -EINVAL, "VNI %lld, want %u", (long long)vni_value,
 			       rules->vni);
 	else if (!json_is_string(vtep) ||
 		 mac_parse_unicast(json_string_value(vtep), mac) < 0)
@@ -106,6 +114,9 @@ static int plane_up(struct ovl_node *node, struct node_plane *plane,
 
 	options.name = plane->device;
 	options.vni = ovl_config_vni(node->config);
+	/* Backend.MTU is the underlay's, as flannel reads it (vxlan.go:171,
+	 * device.go:63): ovl_vxlan_up takes the VXLAN overhead off. */
+	options.mtu = ovl_config_mtu(node->config);
 	options.port = ovl_config_port(node->config);
 	options.local = plane->family == AF_INET ? node->underlay.local :
 		node->underlay.local6;
@@ -113,13 +124,13 @@ static int plane_up(struct ovl_node *node, struct node_plane *plane,
 	options.subnet = plane->subnet;
 	options.network = network;
 	options.mac = plane->mac;
-	options.mtu = ovl_config_mtu(node->config);
 	options.gbp = ovl_config_gbp(node->config);
 	options.learning = ovl_config_learning(node->config);
 	options.direct_routing = ovl_config_direct_routing(node->config);
 	/* The device is ours by name: one with other creation-only attributes
-	 * (say, a new underlay address) is recreated, as flannel does. */
-	options.flags = OVL_VXLAN_REPLACE;
+	 * (say, a new underlay address) is recreated, as flannel does.  The
+	 * VNI is the config's, 0 included. */
+	options.flags = OVL_VXLAN_REPLACE | OVL_VXLAN_VNI_SET | OVL_VXLAN_MTU_UNDERLAY;
 	err = ovl_vxlan_up(node->ctx, &options, link);
 	if (err == 0 && strcasecmp(ovl_link_mac(*link), plane->mac))
 		ctx_log(node->ctx, OVL_LOG_WARNING, "%s has MAC %s, not the published %s",

@@ -79,6 +79,7 @@ static int copy_options(struct ovl_node *node, const struct ovl_node_options *op
 	const char *file = OPTIONS_HAS(options, subnet_file) ? options->subnet_file : NULL;
 	unsigned int margin = OPTIONS_HAS(options, renew_margin_seconds) ?
 		options->renew_margin_seconds : 0;
+	unsigned int flags;
 
 	node->ttl = OPTIONS_HAS(options, ttl_seconds) && options->ttl_seconds ?
 		options->ttl_seconds : DAY_SECONDS;
@@ -92,6 +93,8 @@ static int copy_options(struct ovl_node *node, const struct ovl_node_options *op
 	node->resync_ms = (OPTIONS_HAS(options, resync_seconds) && options->resync_seconds ?
 			   options->resync_seconds : 60) * 1000LL;
 	node->ip_masq = OPTIONS_HAS(options, ip_masq) ? options->ip_masq != 0 : 0;
+	flags = OPTIONS_HAS(options, flags) ? options->flags : 0;
+	node->forward_rules = !(flags & OVL_NODE_NO_FORWARD_RULES);
 	node->node_name = name && *name ? strdup(name) : NULL;
 	node->subnet_file = strdup(file && *file ? file : OVL_SUBNET_ENV_DEFAULT_PATH);
 	if ((name && *name && !node->node_name) || !node->subnet_file)
@@ -244,10 +247,7 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 		return step_failed(node, err, "installing the peers");
 	/* Failed rules do not stop the start: logged, in the status, retried
 	 * with the resyncs. */
-	if (node->ip_masq)
-		node_masq_ensure(node, 1);
-	else
-		node_masq_remove(node);
+	node_masq_start(node);
 	err = node_subnet_env_write(node);
 	if (err < 0)
 		return step_failed(node, err, node->subnet_file);
@@ -296,7 +296,8 @@ OVL_EXPORT int ovl_node_start(struct ovl_ctx *ctx, struct ovl_store *store,
 	err = options_check(ctx, "ovl_node_start: options", options, NODE_OPTIONS_SIZE_0_1,
 			    sizeof(*options));
 	if (!err)
-		err = flags_check(ctx, "ovl_node_start: options", options->flags, 0);
+		err = flags_check(ctx, "ovl_node_start: options", options->flags,
+				  OVL_NODE_NO_FORWARD_RULES);
 	if (err < 0)
 		return err;
 	node = calloc(1, sizeof(*node));
@@ -481,7 +482,7 @@ OVL_EXPORT int ovl_node_stop(struct ovl_node *node, unsigned int flags)
 		for (i = 0; i < node->nplanes; i++)
 			keep_first(node, node->planes[i].link ? ovl_link_down(node->planes[i].link)
 				   : 0, &err, reason);
-		keep_first(node, node->ip_masq ? node_masq_remove(node) : 0, &err, reason);
+		keep_first(node, node_masq_teardown(node), &err, reason);
 		if (unlink(node->subnet_file) < 0 && errno != ENOENT)
 			keep_first(node, ctx_fail(node->ctx, -errno, "%s: %s", node->subnet_file,
 						  ovl_strerror(errno)), &err, reason);

@@ -7,7 +7,8 @@
  * records are peers),
  * node-backend.c with node-backend.h (the backends' table; one file per
  * backend: backend-vxlan.c, backend-hostgw.c, backend-udp.c,
- * backend-wireguard.c), node-masq.c (--ip-masq), peer-table.c (the peers
+ * backend-wireguard.c), node-masq.c (--ip-masq and
+ * the forward rules), peer-table.c (the peers
  * by lease key).
  *
  * The agent is the top layer: it uses only the public API (include/ovl.h)
@@ -113,6 +114,7 @@ struct ovl_node {
 	char *wireguard_userspace;	/* options: backend-wireguard.c's */
 	char *wireguard_key_file;
 	char wireguard_key[OVL_WIREGUARD_KEY_STRLEN];	/* our private key */
+	int forward_rules;		/* flannel's --iptables-forward-rules */
 	const struct node_backend_ops *backend;	/* the config's data path */
 	int masq_failed;		/* the last apply failed: retry */
 
@@ -194,10 +196,14 @@ void node_plane_free(struct ovl_node *node, struct node_plane *plane);
 
 /* --------------------------------------------------------- node-masq.c */
 
-/* --ip-masq: apply the rules of every plane (apply), or check them and
- * restore what is missing; failures are logged and set masq_failed. */
+/* --ip-masq and the forward rules: apply the rules of every plane
+ * (apply), or check them and restore what is missing; failures are logged
+ * and set masq_failed.  node_masq_start applies them, or removes a
+ * previous run's when the node wants none; node_masq_teardown removes
+ * them when the node has any. */
 void node_masq_ensure(struct ovl_node *node, int apply);
-int node_masq_remove(struct ovl_node *node);
+void node_masq_start(struct ovl_node *node);
+int node_masq_teardown(struct ovl_node *node);
 
 /* --------------------------------------------------------- node-sync.c */
 

@@ -11,7 +11,10 @@
  *    means the common one.
  *  - Go's encoding/json matches keys case-insensitively with Unicode
  *    folding; we fold ASCII only (every real key is ASCII).
- *  - VNI 0 means the default VNI 1, like Port 0 means the default port.
+ *  - A config without Backend.Type still parses (as "vxlan"), where flanneld
+ *    picks udp (no Backend) or exits (no Type): ovl_store_config_put writes
+ *    the Type out (config_with_backend_type) and ovl_store_config_get warns
+ *    (config_flanneld_backend_problem), so a mixed cluster never disagrees.
  *  - We refuse what flannel lets through to fail later: SubnetMin above
  *    SubnetMax, EnableIPv4 and EnableIPv6 both false, an IPv6 Network or an
  *    IPv4 IPv6Network, and out-of-range VNI, Port and MTU.
@@ -58,9 +61,12 @@ struct ovl_config {
 	struct family_config v4;
 	struct family_config v6;
 	const char *backend_type;	/* one of backend_types[] */
-	uint32_t vni;			/* 0: the default */
+	int backend_given;		/* a Backend object was there */
+	int backend_type_given;		/* ... with a Type */
+	uint32_t vni;
+	int vni_given;			/* "VNI": 0 is VNI 0, only absent is 1 */
 	unsigned int port;		/* 0: the backend's default */
-	unsigned int mtu;
+	unsigned int mtu;		/* the underlay's, as flannel means it */
 	int gbp;
 	int learning;
 	int direct_routing;
@@ -111,18 +117,10 @@ static const char *const backend_names[BACKEND_KEYS] = {
 static void collect(json_t *object, const char *const *names, size_t count,
 		    json_t **values)
 {
-	const char *key;
-	json_t *value;
 	size_t i;
 
-	memset(values, 0, count * sizeof(*values));
-	json_object_foreach(object, key, value) {
-		if (json_is_null(value))
-			continue;
-		for (i = 0; i < count; i++)
-			if (!strcasecmp(key, names[i]))
-				values[i] = value;
-	}
+	for (i = 0; i < count; i++)
+		values[i] = ovl_json_get_folded(object, names[i]);
 }
 
 static int get_bool(struct ovl_ctx *ctx, const json_t *value, const char *name,
@@ -286,6 +284,11 @@ static int parse_family(struct ovl_ctx *ctx, json_t *const *values,
 		return ctx_fail(ctx, -EINVAL, "%s: missing (required when %s is enabled)",
 				rules->network, family_name(rules->family));
 	ovl_prefix_format(&fam->network, net, sizeof(net));
+	/* flannel's IP4Net.Empty()/IP6Net.Empty() (pkg/ip/ipnet.go:198): the
+	 * all-zero /0 is "no network" to CheckNetworkConfig (config.go:78). */
+	if (fam->network.len == 0 && is_zero(&fam->network))
+		return ctx_fail(ctx, -EINVAL, "%s: %s is no network (flannel refuses it too)",
+				rules->network, net);
 	if (fam->network.len > min_network)
 		return ctx_fail(ctx, -EINVAL, "%s: %s is too small, the minimum useful prefix is /%u",
 				rules->network, net, min_network);
@@ -392,6 +395,8 @@ static int parse_backend(struct ovl_ctx *ctx, json_t *backend,
 		return ctx_fail(ctx, -EINVAL, "Backend: must be an object, not %s",
 				ovl_json_type_text(backend));
 	collect(backend, backend_names, BACKEND_KEYS, values);
+	config->backend_given = 1;
+	config->backend_type_given = values[B_TYPE] != NULL;
 	if (values[B_TYPE] && (err = get_string(ctx, values[B_TYPE], "Backend.Type", &type)) < 0)
 		return err;
 	/* flannel lower-cases the type before looking it up. */
@@ -426,6 +431,7 @@ static int parse_backend(struct ovl_ctx *ctx, json_t *backend,
 				" is too small (0 for the underlay's, else at least %d)",
 				mtu, MTU_MIN);
 	config->vni = (uint32_t)vni;
+	config->vni_given = values[B_VNI] != NULL;
 	config->mtu = (unsigned int)mtu;
 	return 0;
 }
@@ -574,7 +580,9 @@ OVL_EXPORT uint32_t ovl_config_vni(const struct ovl_config *config)
 {
 	if (!config || strcmp(config->backend_type, "vxlan"))
 		return 0;
-	return config->vni ? config->vni : VXLAN_DEFAULT_VNI;
+	/* flannel presets VNI 1 before decoding (vxlan.go:168), so only an
+	 * absent key means 1; "VNI": 0 is VNI 0 and device flannel.0. */
+	return config->vni_given ? config->vni : VXLAN_DEFAULT_VNI;
 }
 
 OVL_EXPORT unsigned int ovl_config_port(const struct ovl_config *config)
@@ -642,6 +650,15 @@ OVL_EXPORT unsigned int ovl_config_wireguard_keepalive(const struct ovl_config *
 OVL_EXPORT const char *ovl_config_wireguard_mode(const struct ovl_config *config)
 {
 	return is_wireguard(config) ? config->wireguard.mode : NULL;
+}
+
+const char *config_flanneld_backend_problem(const struct ovl_config *config)
+{
+	if (!config->backend_given)
+		return "it has no Backend: flanneld would choose udp (pkg/subnet/config.go:47)";
+	if (!config->backend_type_given)
+		return "it has no Backend.Type: flanneld would exit with \"unknown backend type\"";
+	return NULL;
 }
 
 /* Adds one family's keys (prefix "" or "ipv6_"); 0 or -1 on ENOMEM. */

@@ -1,7 +1,7 @@
 /*
  * internal.h - what the library's files share and the API does not show:
  * the context's layout, error and log helpers, and core/'s small shared
- * helpers (prefix.c, json.c). Never installed.
+ * helpers (prefix.c, json.c, config.c, config-text.c). Never installed.
  */
 #ifndef OVL_INTERNAL_H
 #define OVL_INTERNAL_H
@@ -86,5 +86,17 @@ int ovl_json_parse(const char *text, size_t length, size_t flags, struct json_t 
 /* json.c: a JSON value's type for messages: "an object", "an array",
  * "a string", "an integer", "a fraction", "true", "false", "null". */
 const char *ovl_json_type_text(const struct json_t *value);
+/* json.c: the member of object called name as Go's encoding/json finds a
+ * struct field: ASCII case ignored, the last one wins, null is no value. */
+struct json_t *ovl_json_get_folded(const struct json_t *object, const char *name);
+
+/* config.c: why flanneld would read config's backend otherwise than
+ * libovl does (it names no Backend or no Backend.Type), or NULL. */
+struct ovl_config;
+const char *config_flanneld_backend_problem(const struct ovl_config *config);
+/* config-text.c: the config text json (valid JSON) with Backend.Type
+ * written in when flanneld would not read "vxlan" from it, in *out
+ * (malloc'ed; an unchanged copy when it names its Type). */
+int config_with_backend_type(struct ovl_ctx *ctx, const char *json, char **out);
 
 #endif

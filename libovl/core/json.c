@@ -2,6 +2,7 @@
  * json.c - the jansson helpers the config parser, the lease codecs and the
  * stores share (declared in internal.h).
  */
+#include <strings.h>
 #include <jansson.h>
 
 #include "core/internal.h"
@@ -30,4 +31,15 @@ const char *ovl_json_type_text(const json_t *value)
 	case JSON_FALSE: return "false";
 	default: return "null";
 	}
+}
+
+json_t *ovl_json_get_folded(const json_t *object, const char *name)
+{
+	const char *key;
+	json_t *value, *found = NULL;
+
+	json_object_foreach((json_t *)object, key, value)
+		if (!json_is_null(value) && !strcasecmp(key, name))
+			found = value;
+	return found;
 }

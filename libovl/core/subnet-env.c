@@ -1,8 +1,10 @@
 /*
  * subnet-env.c - flannel's subnet.env: written atomically with only the
- * enabled families' lines, read the way flanneld and its CNI plugin read it
- * (dotenv syntax, comma lists of networks), malformed lines refused with
- * their line number.
+ * enabled families' lines and always an MTU, read the way flanneld reads
+ * it (dotenv syntax, comma lists of networks; a subnet it cannot parse is
+ * no previous subnet, main.go ReadCIDRsFromSubnetFile; FLANNEL_IPMASQ is
+ * true only as "true", as flannel's CNI plugin reads it), other malformed
+ * lines refused with their line number.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -11,6 +13,9 @@
 #include <sys/socket.h>
 
 #include "core/fileio.h"
+
+#define MTU_MIN 68
+#define MTU_MAX 65535
 
 /* Copies the caller's struct, whatever its size, into a whole one. */
 static void whole_env(const struct ovl_subnet_env *env, struct ovl_subnet_env *whole)
@@ -118,6 +123,11 @@ OVL_EXPORT int ovl_subnet_env_write(struct ovl_ctx *ctx, const char *path,
 	if (!*e.subnet && !*e.ipv6_subnet)
 		return ctx_fail(ctx, -EINVAL, "subnet.env: needs FLANNEL_SUBNET or "
 				"FLANNEL_IPV6_SUBNET");
+	/* flanneld always writes FLANNEL_MTU (pkg/subnet/subnet.go:89), and
+	 * flannel's CNI plugin refuses a file without it. */
+	if (e.mtu < MTU_MIN || e.mtu > MTU_MAX)
+		return ctx_fail(ctx, -EINVAL, "subnet.env FLANNEL_MTU: %u is not from %d to %d",
+				e.mtu, MTU_MIN, MTU_MAX);
 	gateway_form(e.subnet, subnet, sizeof(subnet));
 	gateway_form(e.ipv6_subnet, ipv6_subnet, sizeof(ipv6_subnet));
 	n = snprintf(text, sizeof(text), "%s%s%s%s%s%s%s%s%s%s%s%s",
@@ -127,30 +137,13 @@ OVL_EXPORT int ovl_subnet_env_write(struct ovl_ctx *ctx, const char *path,
 		     *e.ipv6_network ? "\n" : "",
 		     *ipv6_subnet ? "FLANNEL_IPV6_SUBNET=" : "", ipv6_subnet,
 		     *ipv6_subnet ? "\n" : "");
-	if (e.mtu)
-		n += snprintf(text + n, sizeof(text) - n, "FLANNEL_MTU=%u\n", e.mtu);
+	n += snprintf(text + n, sizeof(text) - n, "FLANNEL_MTU=%u\n", e.mtu);
 	n += snprintf(text + n, sizeof(text) - n, "FLANNEL_IPMASQ=%s\n",
 		      e.ipmasq ? "true" : "false");
 	return file_replace(ctx, path, NULL, text, (size_t)n, NULL);
 }
 
 /* ---- read ------------------------------------------------------------ */
-
-/* strconv.ParseBool's spellings, as flannel parses FLANNEL_IPMASQ. */
-static int parse_bool(const char *text, int *value)
-{
-	static const char *const yes[] = { "1", "t", "T", "true", "TRUE", "True" };
-	static const char *const no[] = { "0", "f", "F", "false", "FALSE", "False" };
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (!strcmp(text, yes[i]))
-			return *value = 1, 0;
-		if (!strcmp(text, no[i]))
-			return *value = 0, 0;
-	}
-	return -1;
-}
 
 /* Splits one line into name and value in place; NULL name for a blank or
  * comment line; -1 with *why when malformed. */
@@ -202,8 +195,8 @@ static int split_line(char *line, char **name, char **value, const char **why)
 	return 0;
 }
 
-static const char *store_value(struct ovl_subnet_env *env, const char *name,
-			       const char *value)
+static const char *store_value(struct ovl_ctx *ctx, const char *path, unsigned int number,
+			       struct ovl_subnet_env *env, const char *name, const char *value)
 {
 	static const struct {
 		const char *name;
@@ -227,9 +220,16 @@ static const char *store_value(struct ovl_subnet_env *env, const char *name,
 	for (i = 0; i < ARRAY_SIZE(fields); i++) {
 		if (strcmp(name, fields[i].name))
 			continue;
-		if (strlen(value) >= fields[i].size)
-			return "value too long";
-		why = *value ? check_prefixes(value, fields[i].family, fields[i].list) : NULL;
+		why = strlen(value) >= fields[i].size ? "value too long" : *value ?
+			check_prefixes(value, fields[i].family, fields[i].list) : NULL;
+		/* flanneld logs a subnet it cannot parse and goes on without
+		 * a previous subnet */
+		if (why && !fields[i].list) {
+			ctx_log(ctx, OVL_LOG_WARNING, "%s:%u: %s: '%s': %s: taken as none",
+				path, number, name, value, why);
+			*((char *)env + fields[i].offset) = '\0';
+			return NULL;
+		}
 		if (why)
 			return why;
 		memcpy((char *)env + fields[i].offset, value, strlen(value) + 1);
@@ -239,13 +239,14 @@ static const char *store_value(struct ovl_subnet_env *env, const char *name,
 		errno = 0;
 		mtu = strtoul(value, &end, 10);
 		if (!*value || *end || errno || !isdigit((unsigned char)*value) ||
-		    mtu < 68 || mtu > 65535)
+		    mtu < MTU_MIN || mtu > MTU_MAX)
 			return "expected an MTU from 68 to 65535";
 		env->mtu = (unsigned int)mtu;
 		return NULL;
 	}
+	/* flannel's CNI plugin: `ipmasq = value == "true"` (flannel.go:190) */
 	if (!strcmp(name, "FLANNEL_IPMASQ"))
-		return parse_bool(value, &env->ipmasq) < 0 ? "expected true or false" : NULL;
+		env->ipmasq = !strcmp(value, "true");
 	return NULL;		/* other variables are not ours to judge */
 }
 
@@ -275,7 +276,7 @@ OVL_EXPORT int ovl_subnet_env_read(struct ovl_ctx *ctx, const char *path,
 	while (getline(&line, &cap, file) >= 0) {
 		number++;
 		if (split_line(line, &name, &value, &why) < 0 ||
-		    (name && (why = store_value(&whole, name, value)))) {
+		    (name && (why = store_value(ctx, path, number, &whole, name, value)))) {
 			err = ctx_fail(ctx, -EINVAL, "%s:%u: %s%s%s", path, number,
 				       name ? name : "", name ? ": " : "", why);
 			break;

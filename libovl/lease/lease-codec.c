@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <jansson.h>
 
 #include "lease/lease.h"
@@ -329,9 +330,11 @@ int lease_member_check(struct ovl_ctx *ctx, const char *key, const struct lease_
 	size_t i, length = strlen(member->name);
 
 	memset(value, 0, sizeof(*value));
-	/* the length first: a file store of 10,000 records asks 60,000 times */
+	/* the length first: a file store of 10,000 records asks 60,000 times.
+	 * Names match without regard to ASCII case, as Go's encoding/json
+	 * matches flanneld's LeaseAttrs fields ("publicIP", "backendType"). */
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (length == fields[i].length && !memcmp(member->name, fields[i].name, length)) {
+		if (length == fields[i].length && !strncasecmp(member->name, fields[i].name, length)) {
 			value->field = fields[i].field;
 			break;
 		}

@@ -1,6 +1,7 @@
 /*
- * masq.c - flannel's --ip-masq and forward rules as nftables tables libovl
- * owns (ip ovl-ipv4, ip6 ovl-ipv6).  The wanted table is one list of nft
+ * masq.c - flannel's --ip-masq and forward rules (--iptables-forward-rules)
+ * as nftables tables libovl owns (ip ovl-ipv4, ip6 ovl-ipv6), with either
+ * set or both.  The wanted table is one list of nft
  * JSON objects: apply sends it as a single transaction (add + delete + add
  * the table, then its chains and rules), check compares the kernel's
  * listing with it, remove deletes the table.
@@ -33,7 +34,7 @@
 
 /* kube-proxy marks the packets it wants masqueraded itself. */
 #define KUBE_PROXY_MARK 0x4000
-#define KNOWN_FLAGS (OVL_MASQ_NO_FULLY_RANDOM | OVL_MASQ_NO_FORWARD)
+#define KNOWN_FLAGS (OVL_MASQ_NO_FULLY_RANDOM | OVL_MASQ_NO_FORWARD | OVL_MASQ_NO_MASQUERADE)
 
 struct family_names {
 	int family;
@@ -230,9 +231,15 @@ static int wanted_init(struct ovl_ctx *ctx, const char *network, const char *sub
 
 	if (flags & ~KNOWN_FLAGS)
 		return ctx_fail(ctx, -EINVAL, "flags: unknown bits 0x%x", flags & ~KNOWN_FLAGS);
+	if ((flags & OVL_MASQ_NO_FORWARD) && (flags & OVL_MASQ_NO_MASQUERADE))
+		return ctx_fail(ctx, -EINVAL, "flags: neither masquerade nor forward rules "
+				"(ovl_masq_remove removes the table)");
 	err = parse_prefix(ctx, "network", network, &want->network);
-	if (!err)
+	/* forward rules need the network alone */
+	if (!err && (subnet || !(flags & OVL_MASQ_NO_MASQUERADE)))
 		err = parse_prefix(ctx, "subnet", subnet, &want->subnet);
+	else if (!err)
+		want->subnet = want->network;
 	if (err)
 		return err;
 	if (want->network.family != want->subnet.family)
@@ -299,27 +306,17 @@ static int add_rule(json_t *objects, const struct wanted *want, const char *chai
 	return json_array_append_new(objects, rule) ? -ENOMEM : 0;
 }
 
-/* The table as nft lists it (less the handles), in listing order: table,
- * chains, then each chain's rules.  flannel's rules (iptables.go): */
-static json_t *wanted_objects(const struct wanted *want)
+/* The postrtg chain's rules, as flannel's (iptables.go masqRules). */
+static int masquerade_rules(json_t *objects, const struct wanted *want)
 {
 	struct ovl_prefix multicast;
 	const struct ovl_prefix *net = &want->network, *pod = &want->subnet;
-	json_t *objects = json_array();
 	int err;
 
-	if (!objects)
-		return NULL;
 	ovl_addr_parse(want->names->multicast, &multicast);
 	multicast.len = want->names->multicast_len;
-	err = json_array_append_new(objects, json_pack("{s:{s:s,s:s}}", "table", "family",
-						       want->names->nft, "name",
-						       want->names->table));
-	err |= json_array_append_new(objects, chain(want, "postrtg", "nat", "postrouting", 100));
-	if (!(want->flags & OVL_MASQ_NO_FORWARD))
-		err |= json_array_append_new(objects, chain(want, "forward", "filter", "forward", 0));
 	/* kube-proxy's marked packets are its business. */
-	err |= add_rule(objects, want, "postrtg",
+	err = add_rule(objects, want, "postrtg",
 			json_pack("[{s:{s:s,s:{s:[{s:{s:s}},i]},s:i}},{s:n}]", "match",
 				  "op", "==", "left", "&", "meta", "key", "mark",
 				  KUBE_PROXY_MARK, "right", KUBE_PROXY_MARK, "return"));
@@ -342,12 +339,36 @@ static json_t *wanted_objects(const struct wanted *want)
 	err |= add_rule(objects, want, "postrtg",
 			json_pack("[ooo]", match(want, "saddr", "!=", net),
 				  match(want, "daddr", "==", net), masquerade(want)));
+	return err;
+}
+
+/* The table as nft lists it (less the handles), in listing order: table,
+ * chains, then each chain's rules.  flannel's rules (iptables.go); the
+ * forward ones are on by default there, without --ip-masq too. */
+static json_t *wanted_objects(const struct wanted *want)
+{
+	json_t *objects = json_array();
+	int err;
+
+	if (!objects)
+		return NULL;
+	err = json_array_append_new(objects, json_pack("{s:{s:s,s:s}}", "table", "family",
+						       want->names->nft, "name",
+						       want->names->table));
+	if (!(want->flags & OVL_MASQ_NO_MASQUERADE))
+		err |= json_array_append_new(objects, chain(want, "postrtg", "nat", "postrouting", 100));
+	if (!(want->flags & OVL_MASQ_NO_FORWARD))
+		err |= json_array_append_new(objects, chain(want, "forward", "filter", "forward", 0));
+	if (!(want->flags & OVL_MASQ_NO_MASQUERADE))
+		err |= masquerade_rules(objects, want);
 	/* Docker >= 1.13 sets the FORWARD policy to DROP (flannel #872). */
 	if (!(want->flags & OVL_MASQ_NO_FORWARD)) {
 		err |= add_rule(objects, want, "forward",
-				json_pack("[o{s:n}]", match(want, "saddr", "==", net), "accept"));
+				json_pack("[o{s:n}]", match(want, "saddr", "==", &want->network),
+					  "accept"));
 		err |= add_rule(objects, want, "forward",
-				json_pack("[o{s:n}]", match(want, "daddr", "==", net), "accept"));
+				json_pack("[o{s:n}]", match(want, "daddr", "==", &want->network),
+					  "accept"));
 	}
 	if (err) {
 		json_decref(objects);
@@ -517,8 +538,10 @@ static int check_or_apply(struct ovl_ctx *ctx, const char *network, const char *
 		ctx_log(ctx, OVL_LOG_INFO, "%s", ovl_ctx_error(ctx));
 		err = replace(ctx, &want, wanted);
 		if (!err)
-			ctx_log(ctx, OVL_LOG_INFO, "%s: masquerade rules for %s installed",
-				want.what, network);
+			ctx_log(ctx, OVL_LOG_INFO, "%s: %s rules for %s installed", want.what,
+				flags & OVL_MASQ_NO_MASQUERADE ? "forward" :
+				flags & OVL_MASQ_NO_FORWARD ? "masquerade" : "masquerade and forward",
+				network);
 	}
 	json_decref(wanted);
 	if (!err)

@@ -316,6 +316,7 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 	const char *network = OPTION(o, network, NULL), *mac = OPTION(o, mac, NULL);
 	const char *name = OPTION(o, name, NULL);
 	unsigned long vni = OPTION(o, vni, 0), port = OPTION(o, port, 0);
+	unsigned int overhead;
 	int err;
 
 	memset(w, 0, sizeof(*w));
@@ -323,7 +324,8 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 				   &w->network);
 	if (err < 0)
 		return err;
-	w->vni = vni ? (uint32_t)vni : DEFAULT_VNI;
+	w->flags = OPTION(o, flags, 0);
+	w->vni = vni || (w->flags & OVL_VXLAN_VNI_SET) ? (uint32_t)vni : DEFAULT_VNI;
 	if (vni > VNI_MAX)
 		return ctx_fail(ctx, -EINVAL, "vni: %lu is over %u", vni, VNI_MAX);
 	w->port = port ? (unsigned int)port : DEFAULT_PORT;
@@ -343,12 +345,18 @@ static int parse_options(struct ovl_ctx *ctx, const struct ovl_vxlan_options *o,
 		snprintf(w->name, sizeof(w->name), "%s.%u",
 			 w->subnet.family == AF_INET6 ? "flannel-v6" : "flannel", w->vni);
 	w->mtu = OPTION(o, mtu, 0);
+	if (w->mtu && (w->flags & OVL_VXLAN_MTU_UNDERLAY)) {
+		overhead = w->local.family == AF_INET6 ? OVERHEAD_V6 : OVERHEAD_V4;
+		if (w->mtu < overhead + 68)
+			return ctx_fail(ctx, -EINVAL, "mtu: the underlay's %u leaves the "
+					"device less than 68", w->mtu);
+		w->mtu -= overhead;
+	}
 	if (w->mtu && (w->mtu < 68 || w->mtu > 65535))
 		return ctx_fail(ctx, -EINVAL, "mtu: %u is not from 68 to 65535", w->mtu);
 	w->gbp = !!OPTION(o, gbp, 0);
 	w->learning = !!OPTION(o, learning, 0);
 	w->direct_routing = !!OPTION(o, direct_routing, 0);
-	w->flags = OPTION(o, flags, 0);
 	make_alias(w);
 	return 0;
 }
@@ -476,7 +484,8 @@ OVL_EXPORT int ovl_vxlan_up(struct ovl_ctx *ctx, const struct ovl_vxlan_options 
 			    sizeof(*options));
 	if (!err)
 		err = flags_check(ctx, "ovl_vxlan_up: options", options->flags,
-				  OVL_VXLAN_REPLACE | OVL_VXLAN_TX_CHECKSUM_OFF);
+				  OVL_VXLAN_REPLACE | OVL_VXLAN_TX_CHECKSUM_OFF |
+				  OVL_VXLAN_VNI_SET | OVL_VXLAN_MTU_UNDERLAY);
 	if (!err)
 		err = parse_options(ctx, options, &w);
 	if (!err)

@@ -82,7 +82,39 @@ OVL_EXPORT int ovl_store_config_get(struct ovl_store *store, struct ovl_config *
 		return err;
 	err = ovl_config_parse(store->ctx, json, config);
 	free(json);
-	return err < 0 ? ctx_fail_prefix(store->ctx, err, "the store's config: ") : 0;
+	if (err < 0)
+		return ctx_fail_prefix(store->ctx, err, "the store's config: ");
+	/* Written by something else than ovl_store_config_put: a flanneld
+	 * node in the cluster would run another backend, or none. */
+	if (config_flanneld_backend_problem(*config))
+		ctx_log(store->ctx, OVL_LOG_WARNING, "the store's config: %s; libovl runs vxlan",
+			config_flanneld_backend_problem(*config));
+	return 0;
+}
+
+/* Stores json with its Backend.Type written out, so that flanneld nodes of
+ * the cluster read the backend libovl reads (config-text.c says why). */
+static int put_with_backend_type(struct ovl_store *store, const char *json,
+				 const char *backend_type)
+{
+	struct ovl_config *written = NULL;
+	char *text;
+	int err = config_with_backend_type(store->ctx, json, &text);
+
+	if (err < 0)
+		return err;
+	err = ovl_config_parse(store->ctx, text, &written);
+	/* Only a text whose Backend members disagree (a null one last, or
+	 * two spellings) reads otherwise once the Type is in. */
+	if (err == 0 && strcmp(ovl_config_backend_type(written), backend_type))
+		err = ctx_fail(store->ctx, -EINVAL, "Backend: flanneld would read "
+			       "another backend than %s (a null or repeated Backend?)",
+			       backend_type);
+	if (err == 0)
+		err = store->ops->config_put(store, text);
+	ovl_config_free(written);
+	free(text);
+	return err;
 }
 
 OVL_EXPORT int ovl_store_config_put(struct ovl_store *store, const char *json)
@@ -97,8 +129,9 @@ OVL_EXPORT int ovl_store_config_put(struct ovl_store *store, const char *json)
 	err = ovl_config_parse(store->ctx, json, &config);
 	if (err < 0)
 		return err;
+	err = put_with_backend_type(store, json, ovl_config_backend_type(config));
 	ovl_config_free(config);
-	return store->ops->config_put(store, json);
+	return err;
 }
 
 /* ---- leases ------------------------------------------------------------ */

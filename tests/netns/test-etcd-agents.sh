@@ -8,7 +8,7 @@
 # within 5 s (its agent, started while etcd was down, waited for it) and
 # every agent logs that it reconnected by itself.  A lease
 # written by hand in flanneld's exact format, with an etcd lease, becomes a
-# peer on every agent.
+# peer on every agent, and so does one whose field names are lower-case.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-etcd.sh"
 cleanup() {
@@ -165,6 +165,13 @@ check "a flanneld-written lease becomes a peer on every agent" \
 ectl lease revoke "$lease_id" >/dev/null
 gone() { local n; for n in 1 2 3 4; do ip -n "${HOST[$n]}" route show 10.244.50.0/24 | grep -q . && return 1; done; return 0; }
 check "its revocation removes it from every agent" wait_for 3 gone
+# Go's encoding/json takes LeaseAttrs field names in any case: so do we.
+lease_id=$(ectl lease grant 60 | awk '{print $2}')
+ectl put --lease="$lease_id" "$PREFIX/subnets/10.244.51.0-24" \
+	'{"publicIP":"192.168.77.51","backendType":"vxlan","backendData":{"vni":1,"vtepMAC":"0e:00:00:00:51:05"}}' >/dev/null
+check "a lease with lower-case field names becomes a peer on every agent" \
+	wait_for 3 installed_on 10.244.51.0/24 0e:00:00:00:51:05 192.168.77.51 1 2 3 4
+ectl lease revoke "$lease_id" >/dev/null
 
 if [ "$T_FAILED" -gt 0 ] || [ -n "${OVL_SHOW_LOGS:-}" ]; then
 	for n in 1 2 3 4; do echo "--- h$n agent log"; cat "$T_TMP/h$n.log" 2>/dev/null; done

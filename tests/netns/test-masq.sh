@@ -5,8 +5,8 @@
 # which sees A's address; pod-to-pod traffic keeps pod addresses; packets
 # marked by kube-proxy, and the outside's own connections to A's pods, are
 # not translated; `masq check` notices a hand-flushed table and `apply`
-# restores it; apply twice changes nothing; IPv6 likewise; `remove` leaves
-# no table.
+# restores it; apply twice changes nothing; --no-masquerade installs the
+# forward rules alone; IPv6 likewise; `remove` leaves no table.
 source "$(dirname "$0")/lib.sh"
 
 NET4=10.244.0.0/16 SUB4=10.244.1.0/24 NET6=fd44::/48 SUB6=fd44:0:0:1::/64
@@ -152,6 +152,19 @@ check "table ip6 ovl-ipv6: ff00::/8 exempt, check ok" bash -c "
 	ip netns exec $A nft list table ip6 ovl-ipv6 | grep -q 'ip6 saddr fd44::/48 ip6 daddr != ff00::/8 masquerade fully-random' &&
 	ip netns exec $A $OVLCTL masq check --network $NET6 --subnet $SUB6"
 
+check "--no-masquerade: the forward chain alone, no --subnet needed" bash -c "
+	ip netns exec $A $OVLCTL masq apply --network $NET4 --no-masquerade &&
+	ip netns exec $A nft list table ip ovl-ipv4 > $T_TMP/list4 &&
+	grep -q 'type filter hook forward priority filter' $T_TMP/list4 &&
+	grep -q 'ip saddr 10.244.0.0/16 accept' $T_TMP/list4 &&
+	grep -q 'ip daddr 10.244.0.0/16 accept' $T_TMP/list4 && ! grep -q postrtg $T_TMP/list4 &&
+	ip netns exec $A $OVLCTL masq check --network $NET4 --subnet $SUB4 --no-masquerade"
+check_fails "--no-masquerade: check with masquerade reports the difference" \
+	masq check --network "$NET4" --subnet "$SUB4"
+check_fails "--no-masquerade: pod -> outside not masqueraded" seen "$PA" 203.0.113.10 9999 192.168.50.1
+check "--no-masquerade --no-forward: refused, naming ovl_masq_remove" bash -c \
+	"! ip netns exec $A $OVLCTL masq apply --network $NET4 --no-masquerade --no-forward 2>$T_TMP/err &&
+	grep -q 'neither masquerade nor forward' $T_TMP/err"
 check "masq remove --family 4 leaves only ip6 ovl-ipv6" bash -c "
 	ip netns exec $A $OVLCTL masq remove --family 4 &&
 	[ \"\$(ip netns exec $A nft list tables)\" = 'table ip6 ovl-ipv6' ]"

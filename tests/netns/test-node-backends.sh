@@ -6,8 +6,9 @@
 # flannel0; a flanneld record with an empty BackendType is a peer; join,
 # leave, flannel0 deleted and brought back), --ip-masq (table ovl-ipv4
 # applied, pods masqueraded to an outside host but not to each other,
-# restored after a flush, cleared by a run without it) and dual stack (vxlan
-# and host-gw) over an IPv6 underlay.
+# restored after a flush, cleared by a run without it, which keeps the
+# forward accept rules that --no-forward-rules leaves out) and dual stack
+# (vxlan and host-gw) over an IPv6 underlay.
 . "$(dirname "$0")/lib.sh"
 
 # lib.sh's traps stop the agents and remove every namespace on any exit.
@@ -73,6 +74,12 @@ record() { # KEY IP TYPE: a record as a flanneld of that backend writes it
 }
 masq_table() { ip netns exec "${HOST[$1]}" nft list table ip ovl-ipv4 2>/dev/null | grep -q "10.244.0.0/16"; }
 no_masq_table() { ! ip netns exec "${HOST[$1]}" nft list table ip ovl-ipv4 >/dev/null 2>&1; }
+# flannel's forward rules alone (--iptables-forward-rules without --ip-masq)
+forward_only() {
+	ip netns exec "${HOST[$1]}" nft list table ip ovl-ipv4 > "$T_TMP/table$1" 2>/dev/null &&
+	grep -q 'ip saddr 10.244.0.0/16 accept' "$T_TMP/table$1" &&
+	grep -q 'ip daddr 10.244.0.0/16 accept' "$T_TMP/table$1" && ! grep -q postrtg "$T_TMP/table$1"
+}
 
 sw=$(underlay_add) || exit 1
 for n in 1 2 3 4; do host "$n" || exit 1; done
@@ -178,10 +185,16 @@ stop_agent 1
 check "masq: a default stop keeps the table" masq_table 1
 agent 1 --resync 1
 check "masq: a run without --ip-masq is ready" wait_for 10 ready_at_least 1 2
-check "masq: ... and clears a previous run's table" no_masq_table 1
+check "masq: ... and clears a previous run's masquerade, keeping the forward rules" forward_only 1
 check_fails "masq: then the outside host's replies no longer come back" \
 	ip netns exec "${POD[1]}" ping -c1 -W1 -q 192.168.77.100
 check "masq: FLANNEL_IPMASQ=false" grep -qx 'FLANNEL_IPMASQ=false' "$T_TMP/h1.env"
+ip netns exec "${HOST[1]}" nft delete table ip ovl-ipv4
+check "forward: deleted forward rules are restored within the resync period" wait_for 3 forward_only 1
+restart 1 --resync 1 --no-forward-rules
+check "forward: a run with --no-forward-rules is ready" wait_for 10 ready_at_least 1 3
+check "forward: ... and has no table" no_masq_table 1
+check "forward: pods still reach each other" mesh 1 2 3
 restart 2 --ip-masq --teardown; COUNT=2 all_ready 2; stop_agent 2
 check "masq: --teardown removes the table" no_masq_table 2
 for n in 1 3; do stop_agent "$n"; done

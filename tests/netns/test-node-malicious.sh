@@ -94,7 +94,7 @@ CASES=(
 	"mcastmac 10.244.107.0-24 VtepMAC '01:00:5e:00:00:01' is not a unicast MAC"
 	"hugetype 10.244.108.0-24 backend type 'xxxxxxxx"
 	"hugename 10.244.109.0-24 NodeName of 1048576 bytes"
-	"deepvni 10.244.110.0-24 VNI -1, want 1"
+	"deepvni 10.244.110.0-24 VNI is an array, not an integer"
 )
 value outside 10.245.9.0/24 192.168.77.101 0e:00:00:00:bb:01
 value overlap 10.244.0.0/22 192.168.77.102 0e:00:00:00:bb:02

@@ -39,7 +39,7 @@ def main():
     tmp = env["T_TMP"]
     network = "10.244.0.0/16"
 
-    check("version", ovl.version() == "0.1.0", ovl.version())
+    check("version", ovl.version() == "0.2.0", ovl.version())
     ctx = ovl.Context()
     try:
         ctx.config_parse('{"Network": "10.244.0.0/16", "SubnetLen": 31}')

@@ -406,11 +406,16 @@ static void test_vxlan_options(void)
 	ovl_config_free(config);
 }
 
-static void test_vni_zero_is_default(void)
+/* flannel presets VNI 1 and lets the file override it: "VNI": 0 is 0. */
+static void test_vni_zero_is_zero(void)
 {
 	struct ovl_config *config =
 		parse_ok("{\"Network\": \"10.244.0.0/16\", \"Backend\": {\"VNI\": 0}}");
 
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_EQUAL(ovl_config_vni(config), 0);
+	ovl_config_free(config);
+	config = parse_ok("{\"Network\": \"10.244.0.0/16\", \"Backend\": {\"VNI\": null}}");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_EQUAL(ovl_config_vni(config), 1);
 	ovl_config_free(config);
@@ -942,7 +947,7 @@ static const CU_TestInfo tests[] = {
 	{ "udp backend default port", test_backend_udp_default_port },
 	{ "Port 0 is the default", test_port_zero_is_default },
 	{ "vxlan options", test_vxlan_options },
-	{ "VNI 0 is the default", test_vni_zero_is_default },
+	{ "VNI 0 is VNI 0", test_vni_zero_is_zero },
 	{ "keys case-insensitive", test_keys_case_insensitive },
 	{ "Backend keys case-insensitive", test_backend_keys_case_insensitive },
 	{ "last duplicate key wins", test_last_key_wins },
