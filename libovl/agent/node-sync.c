@@ -242,6 +242,7 @@ static void describe(const struct ovl_node *node, const struct node_peer *peer,
 /* A kernel change failed: resync soon instead of trusting the table. */
 static void kernel_failed(struct ovl_node *node, int err, const char *what)
 {
+	node->metrics.netlink_errors++;
 	node_error(node, err, what);
 	node->resync_at = node_now_ms() + node_backoff(&node->resync_backoff_ms);
 }
@@ -387,6 +388,7 @@ void node_store_events_read(struct ovl_node *node)
 			return;
 		if (err < 0) {
 			/* The data path stays; the next resync reopens the watch. */
+			node_metrics_watch_failed(node, err);
 			node_error(node, err, "store watch");
 			ovl_watch_close(node->watch);
 			node->watch = NULL;
@@ -512,12 +514,14 @@ static int resync_listed(struct ovl_node *node, struct ovl_lease **leases, size_
 		if (is_refusal(node, err) && refuse_bad_peers(node, i) > 0)
 			err = sync_plane(node, i);
 		if (err < 0) {
+			node->metrics.netlink_errors++;
 			node_error(node, err, "syncing peers");
 			return err;
 		}
 	}
 	log_accepted(node);
 	node->last_sync = time(NULL);
+	node_metrics_resync_done(node);
 	node->resync_backoff_ms = 0;
 	ctx_log(node->ctx, OVL_LOG_DEBUG, "resync: %zu peers, %zu skipped",
 		node_peer_count(node), node_skipped_count(node));
@@ -546,6 +550,7 @@ static void listed(void *arg, int err, struct ovl_lease **leases, size_t count)
 	int64_t now = node_now_ms();
 
 	node->listing = 0;
+	node_metrics_store_result(node, STORE_LIST, err);
 	if (err < 0)
 		node_error(node, err, "listing the store");
 	else
@@ -696,6 +701,7 @@ void node_repair_planes(struct ovl_node *node)
 		if (err < 0) {
 			snprintf(what, sizeof(what), "repairing %s (%s)", plane->device,
 				 plane->repair);
+			node->metrics.netlink_errors++;
 			node_error(node, err, what);
 			plane->repair_at = node_now_ms() + node_backoff(&plane->repair_backoff_ms);
 			continue;
@@ -705,6 +711,7 @@ void node_repair_planes(struct ovl_node *node)
 			plane->device, plane->repair, plane->mac[0] ? "MAC " : "", plane->mac,
 			plane->mac[0] ? ", " : "", plane->subnet,
 			node_peer_count(node));
+		node->metrics.device_recreations++;
 		plane->repair = NULL;
 	}
 	if (repaired)
