@@ -1,11 +1,14 @@
 #!/bin/sh
 # install-deps.sh - installs the Debian packages that building libovl and
-# running all its tests and the demo need, when any is missing.
+# running all its tests and the demo need, when any is missing.  prometheus
+# is there for its promtool (tests/netns/test-production.sh checks /metrics
+# with it); on a machine that runs systemd, installing it also enables
+# Debian's prometheus.service.
 set -e
 packages="build-essential g++ autoconf automake libtool pkg-config
 libnl-3-dev libnl-route-3-dev libjansson-dev libcurl4-openssl-dev libcunit1-dev
-libnftables-dev nftables
-iproute2 iputils-ping tcpdump jq procps util-linux python3
+libnftables-dev nftables libmicrohttpd-dev
+iproute2 iputils-ping tcpdump jq procps util-linux python3 curl prometheus
 etcd-server etcd-client containernetworking-plugins iperf3
 clang libclang-rt-14-dev"
 missing=""

@@ -48,7 +48,9 @@ static const struct ovlctl_command commands[] = {
 	{ "run", cmd_run, "the embedded agent in the foreground (flanneld's job)",
 	  "ovlctl run [--node N] [--iface IF] [--public-ip IP] [--public-ipv6 IP]\n"
 	  "           [--subnet-file PATH] [--ttl S] [--renew-margin S] [--resync S]\n"
-	  "           [--ip-masq] [--teardown]\n" },
+	  "           [--ip-masq] [--teardown] [--listen ADDR:PORT]\n"
+	  "  --listen: /healthz, /readyz and /metrics over HTTP (PORT alone: 127.0.0.1);\n"
+	  "  under systemd (NOTIFY_SOCKET) READY=1, STATUS= and WATCHDOG=1 are sent\n" },
 	{ "masq", cmd_masq, "install, check or remove the masquerade and forward rules",
 	  "ovlctl masq apply  --network CIDR --subnet CIDR [--no-fully-random] [--no-forward]\n"
 	  "ovlctl masq check  --network CIDR --subnet CIDR [--no-fully-random] [--no-forward]\n"
