@@ -380,7 +380,6 @@ int cmd_status(struct ovlctl *tool, int argc, char **argv)
 		{ "subnet-file", &args.subnet_file, NULL },
 		{ "link", &args.link, NULL },
 		{ "node", &args.node, NULL },
-		{ "json", NULL, &tool->json },
 		{ NULL, NULL, NULL },
 	};
 	char *extra[1];

@@ -37,6 +37,9 @@ int cmd_run(struct ovlctl *tool, int argc, char **argv);
 int cmd_masq(struct ovlctl *tool, int argc, char **argv);
 int cmd_status(struct ovlctl *tool, int argc, char **argv);
 int cmd_udp(struct ovlctl *tool, int argc, char **argv);
+int cmd_completion(struct ovlctl *tool, int argc, char **argv);
+/* ovlctl.c's command table, the one `ovlctl help` prints. */
+const struct ovlctl_command *ovlctl_command_table(size_t *count);
 
 /* A `--name value` or `--name` (flag) option of a subcommand. */
 struct ovlctl_option {

@@ -26,10 +26,12 @@ if [ -z "$extra" ]; then pass "man pages name only exported functions"
 else fail "man pages name functions that are not exported:" "$extra"; fi
 
 # The installed tree (DESTDIR under $tmp): a page or link per function.
-mandir=$(printf 'print-mandir:\n\t@echo $(mandir)\n' |
-	 ${MAKE:-make} -s --no-print-directory -C "$builddir" -f Makefile -f /dev/stdin print-mandir)
+# A make of its own, not the one running make check (its flags print
+# directories and share a job server).
+sub_make() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ${MAKE:-make} -s --no-print-directory -C "$builddir" "$@"; }
+mandir=$(printf 'print-mandir:\n\t@echo $(mandir)\n' | sub_make -f Makefile -f /dev/stdin print-mandir)
 root=$tmp/root
-if ! ${MAKE:-make} -s -C "$builddir" install-man DESTDIR="$root" > "$tmp/install.log" 2>&1; then
+if ! sub_make install-man DESTDIR="$root" > "$tmp/install.log" 2>&1; then
 	fail "make install-man" "$(tail -5 "$tmp/install.log")"
 	echo "TESTS: $passed $failed"
 	exit 1

@@ -1,8 +1,8 @@
 #!/bin/bash
 # test-install.sh - `make install DESTDIR=...` from the build directory lays
 # out the headers, the library, its pkg-config file, the man pages, ovlctl,
-# ovl-cni, the Python module, ovl-node.service and its options file where
-# they belong (systemd-analyze verify accepts the unit); the example program of
+# ovl-cni, the Python module, ovl-node.service and its options file, and
+# ovlctl's bash completion where they belong (systemd-analyze verify accepts the unit); the example program of
 # ovl(3) builds against that tree with `pkg-config --cflags --libs libovl`
 # and runs; the installed ovlctl and Python module work.  No namespace: it
 # only writes under its own temporary directory.
@@ -76,6 +76,8 @@ if command -v systemd-analyze >/dev/null; then
 	check "systemd-analyze verify accepts the unit" \
 		systemd-analyze verify --man=no "$T_TMP/ovl-node.service"
 fi
+completiondir=$(make_var bashcompletiondir)
+check "ovlctl's bash completion in $completiondir" grep -q '^complete -F _ovlctl ovlctl$' "$dest$completiondir/ovlctl"
 echo "OVL_RUN_OPTIONS=--node edited" >> "$dest$sysconfdir/ovl/ovl-node.env"
 check "make install again keeps an edited ovl-node.env" bash -c \
 	"make -C '$OVL_BUILD' install DESTDIR='$dest' >/dev/null && grep -qx 'OVL_RUN_OPTIONS=--node edited' '$dest$sysconfdir/ovl/ovl-node.env'"
