@@ -89,6 +89,8 @@ struct ovlctl_run_state {
 int ovlctl_readiness(const struct ovlctl_run_state *state, char *why, size_t size);
 
 struct ovlctl_supervisor;
+/* CLOCK_MONOTONIC in ms, for the wait's deadlines and the watchdog. */
+long long ovlctl_now_ms(void);
 /* listen: ADDR:PORT, [ADDR6]:PORT or PORT (loopback) for the HTTP
  * endpoints, NULL for none; systemd's NOTIFY_SOCKET when set.  0, or the
  * exit status after printing the error. */

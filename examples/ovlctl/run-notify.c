@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ovlctl.h"
@@ -27,14 +26,6 @@ struct ovlctl_notify {
 	int ready_sent;
 	char status[512];
 };
-
-static long long now_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 /* The watchdog period in ms from WATCHDOG_USEC, 0 when there is none or it
  * is meant for another process (WATCHDOG_PID). */
@@ -82,7 +73,7 @@ struct ovlctl_notify *ovlctl_notify_open(void)
 		notify->address.sun_path[0] = '\0';
 	notify->length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length);
 	notify->watchdog_ms = watchdog_period();
-	notify->next_ping = now_ms();
+	notify->next_ping = ovlctl_now_ms();
 	return notify;
 }
 
@@ -109,7 +100,7 @@ void ovlctl_notify_update(struct ovlctl_notify *notify, int ready, const char *w
 		notify->ready_sent |= ready;
 		send_text(notify, text);
 	}
-	now = now_ms();
+	now = ovlctl_now_ms();
 	if (notify->watchdog_ms && now >= notify->next_ping) {
 		send_text(notify, "WATCHDOG=1");
 		notify->next_ping = now + notify->watchdog_ms;
@@ -122,7 +113,7 @@ int ovlctl_notify_timeout_ms(const struct ovlctl_notify *notify)
 
 	if (!notify || !notify->watchdog_ms)
 		return -1;
-	left = notify->next_ping - now_ms();
+	left = notify->next_ping - ovlctl_now_ms();
 	return left > 0 ? (int)left : 0;
 }
 

@@ -88,7 +88,7 @@ static int earliest(int a, int b)
 	return b < 0 || a < b ? a : b;
 }
 
-static long long now_ms(void)
+long long ovlctl_now_ms(void)
 {
 	struct timespec now;
 
@@ -99,7 +99,7 @@ static long long now_ms(void)
 int ovlctl_supervisor_wait(struct ovlctl_supervisor *supervisor, int fd, int timeout_ms,
 			   int sigfd)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : ovlctl_now_ms() + timeout_ms, now;
 	struct signalfd_siginfo info;
 	struct pollfd fds[3];
 	char why[512];
@@ -108,7 +108,8 @@ int ovlctl_supervisor_wait(struct ovlctl_supervisor *supervisor, int fd, int tim
 	for (;;) {
 		ovlctl_notify_update(supervisor->notify,
 				     ovlctl_readiness(&supervisor->state, why, sizeof(why)), why);
-		left = deadline < 0 ? -1 : (int)(deadline > now_ms() ? deadline - now_ms() : 0);
+		now = ovlctl_now_ms();
+		left = deadline < 0 ? -1 : (int)(deadline > now ? deadline - now : 0);
 		wait = earliest(left, ovlctl_notify_timeout_ms(supervisor->notify));
 		if (supervisor->http)
 			wait = earliest(wait, ovlctl_http_timeout_ms(supervisor->http));
@@ -124,7 +125,7 @@ int ovlctl_supervisor_wait(struct ovlctl_supervisor *supervisor, int fd, int tim
 		}
 		if (supervisor->http)
 			ovlctl_http_dispatch(supervisor->http);
-		if (fds[1].revents || (deadline >= 0 && now_ms() >= deadline))
+		if (fds[1].revents || (deadline >= 0 && ovlctl_now_ms() >= deadline))
 			return 0;
 	}
 }
