@@ -14,8 +14,9 @@
 # config is put there with `ovlctl config put`, the agents read it from etcd
 # (no --config) and their leases are flannel's keys, shown with etcdctl.
 #
-#   sudo examples/demo.sh                  OVL_BUILD=DIR to use another build
-#   sudo examples/demo.sh --store etcd     the same demo on etcd
+#   examples/demo.sh                  as root; OVL_BUILD=DIR to use another build
+#   examples/demo.sh --store etcd     the same demo on etcd
+# Started by another user it runs itself again through sudo.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 kind=file
@@ -28,7 +29,11 @@ esac
 fail() { echo "demo: FAILED: $*" >&2; exit 1; }
 say() { printf '\n== %s\n' "$*"; }
 
-[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (it creates network namespaces)" >&2; exit 1; }
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null && exec sudo -E "$0" "$@"
+	echo "demo: run as root (it creates network namespaces); sudo is not installed" >&2
+	exit 1
+fi
 
 say "dependencies"
 "$top/tests/install-deps.sh" || fail "installing packages (tests/install-deps.sh)"

@@ -649,6 +649,12 @@ struct ovl_node_status {
 
 OVL_EXPORT int ovl_node_status(const struct ovl_node *node,
 			       struct ovl_node_status *status);
+/* The node's state and counters as Prometheus text exposition (version
+ * 0.0.4): lease, peers, resyncs, store, netlink and device repair, and a
+ * udp link's packet counters; metric names start with ovl_.  *text is
+ * NUL-terminated, free it with ovl_free.  The library serves nothing: the
+ * caller hands the text to its HTTP server (ovlctl run --listen). */
+OVL_EXPORT int ovl_node_metrics(const struct ovl_node *node, char **text);
 /* Stops following the store and frees node.  flags 0 keeps the device, the
  * peers, the lease and subnet.env; OVL_NODE_TEARDOWN removes the device and
  * subnet.env and releases the lease (the first failure is returned, node is

@@ -2,12 +2,15 @@
 # install-deps.sh - installs the Debian packages that building libovl and
 # running all its tests and the demo need, when any is missing.
 # --no-install-recommends matters: wireguard-go and wireguard-tools would
-# otherwise pull in a kernel image, initramfs-tools and udev.
+# otherwise pull in a kernel image, initramfs-tools and udev.  prometheus
+# is there for its promtool (tests/netns/test-production.sh checks /metrics
+# with it); on a machine that runs systemd, installing it also enables
+# Debian's prometheus.service.
 set -e
 packages="build-essential g++ autoconf automake libtool pkg-config
 libnl-3-dev libnl-route-3-dev libjansson-dev libcurl4-openssl-dev libcunit1-dev libyaml-dev
-libnftables-dev nftables libssl-dev
-iproute2 iputils-ping tcpdump jq procps util-linux python3 curl openssl
+libnftables-dev nftables libssl-dev libmicrohttpd-dev
+iproute2 iputils-ping tcpdump jq procps util-linux python3 curl openssl prometheus
 etcd-server etcd-client containernetworking-plugins iperf3
 clang libclang-rt-14-dev
 wireguard-go wireguard-tools"

@@ -6,13 +6,17 @@
 # the ASan build, the threaded UDP test on a ThreadSanitizer build), then
 # prints one line `N passed, N failed` that counts every test it ran.
 #
-#   tests/run-all.sh            everything
+#   tests/run-all.sh            everything, as root (another user: through sudo
+#                               when installed, else without the netns tests)
 #   OVL_SKIP_DISTCHECK=1 ...    skip distcheck (for quick local runs)
 #   OVL_NETNS_ONLY=test-x.sh    run only that netns test (after a build;
 #                               test-udp-threads.sh: also its TSan run)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then
+	exec sudo -E "$0" "$@"
+fi
 passed=0
 failed=0
 report=$(mktemp)

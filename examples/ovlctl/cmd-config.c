@@ -135,7 +135,6 @@ static int config_put(struct ovlctl *tool, const char *file)
 int cmd_config(struct ovlctl *tool, int argc, char **argv)
 {
 	const struct ovlctl_option options[] = {
-		{ "json", NULL, &tool->json },
 		{ NULL, NULL, NULL },
 	};
 	char *args[2];

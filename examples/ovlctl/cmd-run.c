@@ -1,12 +1,13 @@
 /*
  * cmd-run.c - `ovlctl run`: the embedded agent (ovl_node) in the foreground,
  * driven by poll() on its one fd and a signalfd, one log line per event
- * (with flanneld's --kube-subnet-mgr flags, on a kube: store);
+ * (with flanneld's --kube-subnet-mgr flags, on a kube: store), with
+ * --listen's HTTP endpoints and systemd's notifications served in the same
+ * wait (run-supervise.c);
  * `ovlctl status`: what a running agent left behind, read back from
  * subnet.env, the kernel and the store.
  */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,17 +48,16 @@ static int signal_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-static int run_loop(struct ovlctl *tool, struct ovl_node *node, int sigfd)
+static int run_loop(struct ovl_node *node, struct ovlctl_supervisor *supervisor, int sigfd)
 {
-	struct pollfd fds[2] = { { ovl_node_fd(node), POLLIN, 0 }, { sigfd, POLLIN, 0 } };
-	struct signalfd_siginfo info;
+	int signal;
 
 	for (;;) {
 		/* The node's fd includes its timers; the timeout is a safety net. */
-		if (poll(fds, 2, ovl_node_next_timeout_ms(node)) < 0 && errno != EINTR)
-			return ovlctl_fail(tool, -errno, "run: poll");
-		if (fds[1].revents && read(sigfd, &info, sizeof(info)) == sizeof(info)) {
-			fprintf(stderr, "ovlctl: run: %s, stopping\n", strsignal((int)info.ssi_signo));
+		signal = ovlctl_supervisor_wait(supervisor, ovl_node_fd(node),
+						ovl_node_next_timeout_ms(node), sigfd);
+		if (signal) {
+			fprintf(stderr, "ovlctl: run: %s, stopping\n", strsignal(signal));
 			return 0;
 		}
 		ovl_node_dispatch(node);
@@ -65,7 +65,7 @@ static int run_loop(struct ovlctl *tool, struct ovl_node *node, int sigfd)
 }
 
 struct run_args {
-	const char *node, *iface, *public_ip, *public_ipv6, *subnet_file;
+	const char *node, *iface, *public_ip, *public_ipv6, *subnet_file, *listen;
 	const char *ttl, *margin, *resync;
 	const char *wireguard_userspace, *wireguard_key_file;
 	int teardown, ip_masq, no_forward_rules;
@@ -101,9 +101,10 @@ static int unreachable(int err)
  * exit status after reporting why. */
 static int start(struct ovlctl *tool, struct ovl_store *store,
 		 const struct ovl_node_options *options, int sigfd,
+		 struct ovlctl_supervisor *supervisor,
 		 struct ovl_config **config, struct ovl_node **node)
 {
-	struct pollfd signal = { sigfd, POLLIN, 0 };
+	struct ovlctl_run_state *state = ovlctl_supervisor_state(supervisor);
 	int err;
 
 	for (;;) {
@@ -122,7 +123,9 @@ static int start(struct ovlctl *tool, struct ovl_store *store,
 		log_line((void *)(options->node_name ? options->node_name : "ovl"),
 			 OVL_LOG_WARNING, err == -EAGAIN ? ovl_ctx_error(tool->ctx) :
 			 "store unreachable: retrying in 1 s");
-		if (poll(&signal, 1, 1000) > 0) {
+		snprintf(state->waiting, sizeof(state->waiting), "waiting for the store: %s",
+			 ovl_ctx_error(tool->ctx));
+		if (ovlctl_supervisor_wait(supervisor, -1, 1000, sigfd)) {
 			fprintf(stderr, "ovlctl: run: stopped while waiting for the store\n");
 			return 0;
 		}
@@ -190,8 +193,9 @@ static int run(struct ovlctl *tool, struct run_args *args)
 	struct ovl_store *store = NULL;
 	struct ovl_config *config = NULL;
 	struct ovl_node *node = NULL;
+	struct ovlctl_supervisor *supervisor = NULL;
 	char *kube_uri = NULL;
-	int status, err, sigfd;
+	int status, err, sigfd = -1;
 
 	if (args->kube_subnet_mgr && (status = kube_store_uri(tool, args, &kube_uri)))
 		return status;
@@ -217,20 +221,27 @@ static int run(struct ovlctl *tool, struct run_args *args)
 		free(kube_uri);
 		return status;
 	}
+	status = ovlctl_supervisor_open(tool, args->listen, &supervisor);
+	if (status)
+		goto out;
 	sigfd = signal_fd();
 	if (sigfd < 0) {
 		status = ovlctl_fail(tool, sigfd, "run: signalfd");
 		goto out;
 	}
-	status = start(tool, store, &options, sigfd, &config, &node);
+	status = start(tool, store, &options, sigfd, supervisor, &config, &node);
 	if (node) {
-		status = run_loop(tool, node, sigfd);
+		ovlctl_supervisor_state(supervisor)->node = node;
+		status = run_loop(node, supervisor, sigfd);
+		ovlctl_supervisor_state(supervisor)->node = NULL;
 		err = ovl_node_stop(node, args->teardown ? OVL_NODE_TEARDOWN : 0);
 		if (err < 0 && !status)
 			status = ovlctl_fail(tool, err, "run: teardown");
 	}
-	close(sigfd);
 out:
+	if (sigfd >= 0)
+		close(sigfd);
+	ovlctl_supervisor_close(supervisor);
 	ovl_config_free(config);
 	ovl_store_close(store);
 	free(kube_uri);
@@ -260,6 +271,7 @@ int cmd_run(struct ovlctl *tool, int argc, char **argv)
 		{ "kube-annotation-prefix", &args.kube_prefix, NULL },
 		{ "net-config-path", &args.net_config_path, NULL },
 		{ "set-node-network-unavailable", &args.set_network_unavailable, NULL },
+		{ "listen", &args.listen, NULL },	/* /healthz /readyz /metrics */
 		{ NULL, NULL, NULL },
 	};
 	char *extra[1];
@@ -477,7 +489,6 @@ int cmd_status(struct ovlctl *tool, int argc, char **argv)
 		{ "subnet-file", &args.subnet_file, NULL },
 		{ "link", &args.link, NULL },
 		{ "node", &args.node, NULL },
-		{ "json", NULL, &tool->json },
 		{ NULL, NULL, NULL },
 	};
 	char *extra[1];

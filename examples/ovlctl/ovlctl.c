@@ -56,7 +56,10 @@ static const struct ovlctl_command commands[] = {
 	  "            [--kube-annotation-prefix P] [--net-config-path PATH]\n"
 	  "            [--set-node-network-unavailable true|false]]\n"
 	  "           --kube-subnet-mgr: flanneld's kube mode on a kube: store; the node\n"
-	  "           is --node, else NODE_NAME\n" },
+	  "           is --node, else NODE_NAME\n"
+	  "           [--listen ADDR:PORT]\n"
+	  "  --listen: /healthz, /readyz and /metrics over HTTP (PORT alone: 127.0.0.1);\n"
+	  "  under systemd (NOTIFY_SOCKET) READY=1, STATUS= and WATCHDOG=1 are sent\n" },
 	{ "wireguard", cmd_wireguard, "the wireguard backend: device, keys, peers with keys",
 	  "ovlctl wireguard genkey              a new private key (base64)\n"
 	  "ovlctl wireguard pubkey              the public key of the private key on stdin\n"
@@ -77,7 +80,15 @@ static const struct ovlctl_command commands[] = {
 	  "ovlctl masq remove [--family 4|6]\n" },
 	{ "status", cmd_status, "the running state from subnet.env, the kernel and the store",
 	  "ovlctl status [--subnet-file PATH] [--link NAME] [--node N]\n" },
+	{ "completion", cmd_completion, "print the bash completion script (made from this table)",
+	  "ovlctl completion bash\n" },
 };
+
+const struct ovlctl_command *ovlctl_command_table(size_t *count)
+{
+	*count = sizeof(commands) / sizeof(commands[0]);
+	return commands;
+}
 
 static void print_help(FILE *out)
 {
@@ -85,7 +96,7 @@ static void print_help(FILE *out)
 
 	fprintf(out,
 		"usage: ovlctl [--store URI] [--config FILE] [--netns NAME] [--json] [--verbose]\n"
-		"              COMMAND [ARGS]\n\n"
+		"              COMMAND [ARGS]   (global options may also follow the command)\n\n"
 		"  --store URI    lease store (default %s)\n"
 		"  --config FILE  net-conf.json (default: the store's, else %s)\n"
 		"  --netns NAME   work in network namespace NAME (/run/netns/NAME)\n"
@@ -94,7 +105,7 @@ static void print_help(FILE *out)
 		"commands:\n", OVL_STORE_DEFAULT_URI, OVLCTL_DEFAULT_CONFIG);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "  %-12s %s\n\n`ovlctl help COMMAND` shows a command's usage.\n",
+	fprintf(out, "  %-12s %s\n\n`ovlctl help COMMAND` or `ovlctl COMMAND --help` shows a command's usage.\n",
 		"help", "this text, or a command's usage");
 }
 
@@ -116,6 +127,18 @@ static void log_to_stderr(void *userdata, int level, const char *message)
 	(void)userdata;
 	fprintf(stderr, "ovlctl: %s: %s\n",
 		level >= 0 && level < 8 ? names[level] : "log", message);
+}
+
+static int is_global_option(const char *arg)
+{
+	static const char *const names[] = { "--json", "--verbose", "-v", "--store",
+					     "--config", "--netns" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(arg, names[i]))
+			return 1;
+	return 0;
 }
 
 static int global_option(struct ovlctl *tool, int *argi, int argc, char **argv)
@@ -145,11 +168,40 @@ static int global_option(struct ovlctl *tool, int *argi, int argc, char **argv)
 	return 0;
 }
 
+/* Global options stand before or after the command alike ("ovlctl lease
+ * list --json"): those after it are taken out of the command's arguments,
+ * up to a "--".  *help is set by --help or -h among them. */
+static int take_global_options(struct ovlctl *tool, int *argc, char **argv, int *help)
+{
+	int in, out = 0, status;
+
+	for (in = 0; in < *argc; in++) {
+		if (!strcmp(argv[in], "--")) {
+			while (in < *argc)
+				argv[out++] = argv[in++];
+			break;
+		}
+		if (!strcmp(argv[in], "--help") || !strcmp(argv[in], "-h")) {
+			*help = 1;
+			continue;
+		}
+		if (!is_global_option(argv[in])) {
+			argv[out++] = argv[in];
+			continue;
+		}
+		status = global_option(tool, &in, *argc, argv);
+		if (status)
+			return status;
+	}
+	*argc = out;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ovlctl tool = { 0 };
 	const struct ovlctl_command *command;
-	int argi, err, status;
+	int argi, err, status, help = 0, count;
 
 	tool.store_uri = getenv("OVL_STORE");
 	if (!tool.store_uri)
@@ -187,6 +239,14 @@ int main(int argc, char **argv)
 	if (!command)
 		return ovlctl_usage_error("unknown command '%s' (see ovlctl --help)",
 					  argv[argi]);
+	count = argc - argi - 1;
+	status = take_global_options(&tool, &count, argv + argi + 1, &help);
+	if (status)
+		return status;
+	if (help) {
+		printf("%s", command->usage);
+		return 0;
+	}
 	err = ovl_ctx_new(&tool.ctx);
 	if (err < 0) {
 		fprintf(stderr, "ovlctl: cannot create context: %s\n", ovl_strerror(err));
@@ -202,7 +262,7 @@ int main(int argc, char **argv)
 			return status;
 		}
 	}
-	status = command->run(&tool, argc - argi - 1, argv + argi + 1);
+	status = command->run(&tool, count, argv + argi + 1);
 	ovl_ctx_free(tool.ctx);
 	return status;
 }

@@ -39,6 +39,9 @@ int cmd_masq(struct ovlctl *tool, int argc, char **argv);
 int cmd_status(struct ovlctl *tool, int argc, char **argv);
 int cmd_udp(struct ovlctl *tool, int argc, char **argv);
 int cmd_wireguard(struct ovlctl *tool, int argc, char **argv);
+int cmd_completion(struct ovlctl *tool, int argc, char **argv);
+/* ovlctl.c's command table, the one `ovlctl help` prints. */
+const struct ovlctl_command *ovlctl_command_table(size_t *count);
 
 /* A `--name value` or `--name` (flag) option of a subcommand. */
 struct ovlctl_option {
@@ -79,5 +82,49 @@ int ovlctl_parse_uint(const char *option, const char *text, unsigned long min,
 struct json_t;
 int ovlctl_read_peers(const char *command, const char *file, struct json_t **json,
 		      struct ovl_peer **peers, size_t *count);
+
+/* ---- what `ovlctl run` shows a supervisor (run-supervise.c, run-http.c,
+ * run-notify.c): readiness over HTTP and systemd's notification socket. */
+struct ovlctl_run_state {
+	struct ovl_node *node;		/* NULL until the agent started */
+	char waiting[320];		/* while starting: what it waits for */
+};
+/* 1 when the node is ready and holds an unexpired lease, else 0; why
+ * says so in one line ("ready: subnet ...", "lease lost: ..."). */
+int ovlctl_readiness(const struct ovlctl_run_state *state, char *why, size_t size);
+
+struct ovlctl_supervisor;
+/* CLOCK_MONOTONIC in ms, for the wait's deadlines and the watchdog. */
+long long ovlctl_now_ms(void);
+/* listen: ADDR:PORT, [ADDR6]:PORT or PORT (loopback) for the HTTP
+ * endpoints, NULL for none; systemd's NOTIFY_SOCKET when set.  0, or the
+ * exit status after printing the error. */
+int ovlctl_supervisor_open(struct ovlctl *tool, const char *listen,
+			   struct ovlctl_supervisor **supervisor);
+struct ovlctl_run_state *ovlctl_supervisor_state(struct ovlctl_supervisor *supervisor);
+/* Serves HTTP and systemd until fd (-1: none) is readable, timeout_ms
+ * passed (-1: never) or a signal arrived on sigfd: the signal's number
+ * (systemd is told STOPPING=1), else 0. */
+int ovlctl_supervisor_wait(struct ovlctl_supervisor *supervisor, int fd, int timeout_ms,
+			   int sigfd);
+/* Frees everything. */
+void ovlctl_supervisor_close(struct ovlctl_supervisor *supervisor);
+
+struct ovlctl_http;
+int ovlctl_http_open(struct ovlctl *tool, const char *listen,
+		     const struct ovlctl_run_state *state, struct ovlctl_http **http);
+int ovlctl_http_fd(const struct ovlctl_http *http);
+int ovlctl_http_timeout_ms(const struct ovlctl_http *http);
+void ovlctl_http_dispatch(struct ovlctl_http *http);
+void ovlctl_http_close(struct ovlctl_http *http);
+
+/* NULL (and no error) when NOTIFY_SOCKET is not set. */
+struct ovlctl_notify *ovlctl_notify_open(void);
+/* READY=1 the first time ready, STATUS= when why changed, WATCHDOG=1
+ * when due. */
+void ovlctl_notify_update(struct ovlctl_notify *notify, int ready, const char *why);
+int ovlctl_notify_timeout_ms(const struct ovlctl_notify *notify);
+void ovlctl_notify_stopping(struct ovlctl_notify *notify);
+void ovlctl_notify_close(struct ovlctl_notify *notify);
 
 #endif

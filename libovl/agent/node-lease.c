@@ -106,6 +106,7 @@ void node_lease_lost(struct ovl_node *node, const char *why)
 		return;
 	ctx_log(node->ctx, OVL_LOG_WARNING, "lease %s lost (%s): re-acquiring",
 		ovl_lease_key(node->lease), why);
+	node->metrics.lease_losses++;
 	node->lease_lost = 1;
 	node->reacquire_backoff_ms = 0;
 	node->reacquire_at = node_now_ms();
@@ -122,6 +123,7 @@ static void reacquired(void *arg, int err, struct ovl_lease *lease)
 	int i, changed = 0;
 
 	node->reacquiring = 0;
+	node_metrics_store_result(node, STORE_ACQUIRE, err);
 	if (err < 0) {
 		node_error(node, err, "re-acquiring the lease");
 		node->reacquire_at = node_now_ms() + node_backoff(&node->reacquire_backoff_ms);
@@ -130,6 +132,7 @@ static void reacquired(void *arg, int err, struct ovl_lease *lease)
 	for (i = 0; i < 2; i++)
 		snprintf(old[i], sizeof(old[i]), "%s",
 			 i < node->nplanes ? node->planes[i].subnet : "");
+	node->metrics.reacquisitions++;
 	node_lease_adopt(node, lease);
 	for (i = 0; i < node->nplanes; i++)
 		changed |= strcmp(old[i], node->planes[i].subnet) != 0;
@@ -165,12 +168,10 @@ static void reacquire(struct ovl_node *node)
 	if (!err)
 		err = store_async_acquire(node->requests, node->config, &request, reacquired,
 					  node);
-	if (!err) {
+	if (!err)
 		node->reacquiring = 1;
-	} else {
-		node_error(node, err, "re-acquiring the lease");
-		node->reacquire_at = node_now_ms() + node_backoff(&node->reacquire_backoff_ms);
-	}
+	else
+		reacquired(node, err, NULL);
 	free(data[0]);
 	free(data[1]);
 }
@@ -181,6 +182,7 @@ static void renewed(void *arg, int err, struct ovl_lease *lease)
 	struct ovl_node *node = arg;
 
 	node->renewing = 0;
+	node_metrics_renewed(node, err);
 	if (err == -ESTALE || (err == 0 && ovl_lease_is_lost(node->lease))) {
 		node_lease_lost(node, "renewal found it taken or gone");
 		return;

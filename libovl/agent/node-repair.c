@@ -130,6 +130,7 @@ void node_repair_planes(struct ovl_node *node)
 		if (err < 0) {
 			snprintf(what, sizeof(what), "repairing %s (%s)", plane->device,
 				 plane->repair);
+			node->metrics.netlink_errors++;
 			node_error(node, err, what);
 			plane->repair_at = node_now_ms() + node_backoff(&plane->repair_backoff_ms);
 			continue;
@@ -139,6 +140,7 @@ void node_repair_planes(struct ovl_node *node)
 			plane->device, plane->repair, plane->mac[0] ? "MAC " : "", plane->mac,
 			plane->mac[0] ? ", " : "", plane->subnet,
 			node_peer_count(node));
+		node->metrics.device_recreations++;
 		plane->repair = NULL;
 	}
 	if (repaired)

@@ -238,6 +238,7 @@ static void describe(const struct ovl_node *node, const struct node_peer *peer,
 /* A kernel change failed: resync soon instead of trusting the table. */
 static void kernel_failed(struct ovl_node *node, int err, const char *what)
 {
+	node->metrics.netlink_errors++;
 	node_error(node, err, what);
 	node->resync_at = node_now_ms() + node_backoff(&node->resync_backoff_ms);
 }
@@ -386,6 +387,7 @@ static void read_events(struct ovl_node *node, size_t one_by_one)
 			break;
 		if (err < 0) {
 			/* The data path stays; the next resync reopens the watch. */
+			node_metrics_watch_failed(node, err);
 			node_error(node, err, "store watch");
 			ovl_watch_close(node->watch);
 			node->watch = NULL;
@@ -507,6 +509,7 @@ static int kernel_sync(struct ovl_node *node)
 		if (is_refusal(node, err) && refuse_bad_peers(node, i) > 0)
 			err = node_sync_plane(node, i);
 		if (err < 0) {
+			node->metrics.netlink_errors++;
 			node_error(node, err, "syncing peers");
 			return err;
 		}
@@ -523,6 +526,7 @@ static int resync_kernel(struct ovl_node *node)
 	if (err < 0)
 		return err;
 	node->last_sync = time(NULL);
+	node_metrics_resync_done(node);
 	node->resync_backoff_ms = 0;
 	ctx_log(node->ctx, OVL_LOG_DEBUG, "resync: %zu peers, %zu skipped",
 		node_peer_count(node), node_skipped_count(node));
@@ -588,6 +592,7 @@ static void listed(void *arg, int err, struct ovl_lease **leases, size_t count)
 {
 	struct ovl_node *node = arg;
 
+	node_metrics_store_result(node, STORE_LIST, err);
 	if (err < 0)
 		node_error(node, err, "listing the store");
 	else

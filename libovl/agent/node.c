@@ -242,6 +242,7 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 	err = node_watch_open(node, 0);
 	if (err < 0)
 		return step_failed(node, err, "watching the store");
+	node->listing_since = node_now_ms();	/* the first resync's start */
 	err = node_resync(node);
 	if (err < 0)
 		return step_failed(node, err, "installing the peers");

@@ -9,7 +9,7 @@
  * backend: backend-vxlan.c, backend-hostgw.c, backend-udp.c,
  * backend-wireguard.c), node-masq.c (--ip-masq and
  * the forward rules), peer-table.c (the peers
- * by lease key).
+ * by lease key), node-metrics.c (the counters and ovl_node_metrics).
  *
  * The agent is the top layer: it uses only the public API (include/ovl.h)
  * and what the layers below export through their headers (core/internal.h,
@@ -102,6 +102,28 @@ void peer_table_clear(struct peer_table *table);
 
 struct node_backend_ops;
 
+/* What the store was asked when it failed, and how it failed (node-metrics.c
+ * names them in ovl_store_request_errors_total). */
+enum node_store_request { STORE_RENEW, STORE_ACQUIRE, STORE_LIST, STORE_WATCH,
+			  STORE_REQUESTS };
+enum node_store_error { STORE_TIMEOUT, STORE_UNREACHABLE, STORE_BAD_REPLY,
+			STORE_DENIED, STORE_OTHER, STORE_ERRORS };
+#define NODE_RESYNC_BUCKETS 12
+
+/* Counters since start, for ovl_node_metrics; the gauges come from the
+ * node's state when it is asked. */
+struct node_metrics {
+	uint64_t renewals, renewal_failures, lease_losses, reacquisitions;
+	uint64_t store_errors[STORE_REQUESTS][STORE_ERRORS];
+	uint64_t watch_reconnects;	/* the agent's reopens and those of
+					 * watches closed since */
+	uint64_t netlink_errors;	/* kernel changes that failed */
+	uint64_t device_recreations;	/* repairs that brought a device back */
+	uint64_t resync_buckets[NODE_RESYNC_BUCKETS + 1];	/* not cumulative; last: +Inf */
+	uint64_t resyncs;
+	double resync_seconds;
+};
+
 struct ovl_node {
 	struct ovl_ctx *ctx;
 	struct ovl_store *store;
@@ -149,6 +171,7 @@ struct ovl_node {
 	int64_t last_sync;
 	int last_error;
 	char last_error_text[256];
+	struct node_metrics metrics;
 };
 
 int64_t node_now_ms(void);
@@ -228,5 +251,17 @@ void node_link_events_read(struct ovl_node *node);
 void node_link_events_discard(struct ovl_node *node);
 void node_repair_planes(struct ovl_node *node);
 int node_planes_need_repair(const struct ovl_node *node);
+
+/* ------------------------------------------------------ node-metrics.c */
+
+/* Counts a failed store request (err < 0) by its kind; nothing for 0. */
+void node_metrics_store_result(struct ovl_node *node, enum node_store_request request,
+			       int err);
+/* A renewal's end: renewed, or failed (err, or the lease found lost). */
+void node_metrics_renewed(struct ovl_node *node, int err);
+/* The watch failed and is about to be closed (and reopened later). */
+void node_metrics_watch_failed(struct ovl_node *node, int err);
+/* A resync ended well: its duration since node->listing_since. */
+void node_metrics_resync_done(struct ovl_node *node);
 
 #endif

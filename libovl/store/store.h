@@ -113,6 +113,8 @@ struct ovl_watch {
 	 * records, 0 when none expires (backends without server-side expiry
 	 * arm a timer for it). */
 	int64_t next_expiration;
+	/* Times the backend lost its connection and resumed (etcd). */
+	uint64_t reconnects;
 };
 
 /* A full listing: emit ADDED for new or changed records, REMOVED (with the

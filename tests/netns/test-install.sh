@@ -1,7 +1,8 @@
 #!/bin/bash
 # test-install.sh - `make install DESTDIR=...` from the build directory lays
 # out the headers, the library, its pkg-config file, the man pages, ovlctl,
-# ovl-cni and the Python module where they belong; the example program of
+# ovl-cni, the Python module, ovl-node.service and its options file, and
+# ovlctl's bash completion where they belong (systemd-analyze verify accepts the unit); the example program of
 # ovl(3) builds against that tree with `pkg-config --cflags --libs libovl`
 # and runs; the installed ovlctl and Python module work.  No namespace: it
 # only writes under its own temporary directory.
@@ -58,6 +59,28 @@ check "the example links the installed libovl.so.0" \
 	bash -c "LD_LIBRARY_PATH='$dest$libdir' ldd '$T_TMP/example' | grep -q '$dest$libdir/libovl.so.0'"
 check "the example runs: subnets of /24" \
 	bash -c "LD_LIBRARY_PATH='$dest$libdir' '$T_TMP/example' | grep -qx 'subnets of /24'"
+
+# systemd: the unit names the installed ovlctl and its options file
+unitdir=$(make_var systemdsystemunitdir)
+sysconfdir=$(make_var sysconfdir)
+unit=$dest$unitdir/ovl-node.service
+check "ovl-node.service in $unitdir" test -f "$unit"
+check "ovl-node.env in $sysconfdir/ovl" test -f "$dest$sysconfdir/ovl/ovl-node.env"
+check "the unit runs the installed ovlctl, reads the installed options" \
+	bash -c "grep -qx 'ExecStart=$bindir/ovlctl run --listen \${OVL_LISTEN} \$OVL_RUN_OPTIONS' '$unit' &&
+		 grep -qx 'EnvironmentFile=-$sysconfdir/ovl/ovl-node.env' '$unit'"
+check "the unit is Type=notify with a watchdog, restarts on failure" \
+	bash -c "grep -qx Type=notify '$unit' && grep -q '^WatchdogSec=' '$unit' && grep -qx Restart=on-failure '$unit'"
+if command -v systemd-analyze >/dev/null; then
+	sed "s|^ExecStart=$bindir/|ExecStart=$dest$bindir/|" "$unit" > "$T_TMP/ovl-node.service"
+	check "systemd-analyze verify accepts the unit" \
+		systemd-analyze verify --man=no "$T_TMP/ovl-node.service"
+fi
+completiondir=$(make_var bashcompletiondir)
+check "ovlctl's bash completion in $completiondir" grep -q '^complete -F _ovlctl ovlctl$' "$dest$completiondir/ovlctl"
+echo "OVL_RUN_OPTIONS=--node edited" >> "$dest$sysconfdir/ovl/ovl-node.env"
+check "make install again keeps an edited ovl-node.env" bash -c \
+	"make -C '$OVL_BUILD' install DESTDIR='$dest' >/dev/null && grep -qx 'OVL_RUN_OPTIONS=--node edited' '$dest$sysconfdir/ovl/ovl-node.env'"
 
 printf '{"Network":"10.244.0.0/16"}' > "$T_TMP/net-conf.json"
 check "the installed ovlctl runs" run_installed "$dest$bindir/ovlctl" config check "$T_TMP/net-conf.json"

@@ -646,6 +646,14 @@ static void case_node_status(void)
 	FAILS(ovl_node_status(f.node, NULL), -EINVAL, "ovl_node_status");
 }
 
+static void case_node_metrics(void)
+{
+	char *text = NULL;
+
+	FAILS(ovl_node_metrics(f.node, NULL), -EINVAL, "ovl_node_metrics");
+	FAILS_UNTOUCHED(ovl_node_metrics(NULL, &text), -EINVAL);
+}
+
 static void case_node_stop(void)
 {
 	/* Refused: nothing is done and the node stays. */
@@ -759,6 +767,7 @@ static const struct entry {
 	{ "ovl_node_next_timeout_ms", ACCESSOR, NULL },
 	{ "ovl_node_status", SETS, case_node_status },
 	{ "ovl_node_stop", SETS, case_node_stop },
+	{ "ovl_node_metrics", SETS, case_node_metrics },
 };
 
 static const struct entry *entry_of(const char *name)

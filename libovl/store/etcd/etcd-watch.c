@@ -458,6 +458,7 @@ static void schedule_restart(struct etcd_watch *w, int err)
 	ctx_log(w->ctx, OVL_LOG_WARNING, "%s; %s in %ld ms", ovl_ctx_error(w->ctx),
 		w->need_list ? "listing again" : "resuming", w->backoff_ms);
 	etcd_timer_arm(w->retry_fd, w->backoff_ms);
+	w->watch->reconnects++;
 	w->backoff_ms = w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 			w->backoff_ms * 2;
 }
