@@ -7,7 +7,8 @@ libnl-3-dev libnl-route-3-dev libjansson-dev libcurl4-openssl-dev libcunit1-dev
 libnftables-dev nftables
 iproute2 iputils-ping tcpdump jq procps util-linux python3
 etcd-server etcd-client containernetworking-plugins iperf3
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev
+golang-go"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
