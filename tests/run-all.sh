@@ -1,10 +1,10 @@
 #!/bin/bash
 # run-all.sh - the README's test command: installs what a fresh Debian 12
 # machine lacks, builds with --enable-werror, runs the unit and contract tests
-# (make check), the same unit tests under ASan+UBSan, make distcheck, and the
-# kernel/etcd/CNI tests in network namespaces (as root; three of them again on
-# the ASan build), then prints one line `N passed, N failed` that counts every
-# test it ran.
+# (make check), the same unit tests under ASan+UBSan, make distcheck, the
+# kernel/etcd/CNI/Go tests in network namespaces and the Debian packages (as
+# root; three namespace tests again on the ASan build), then prints one line
+# `N passed, N failed` that counts every test it ran.
 #
 #   tests/run-all.sh            everything
 #   OVL_SKIP_DISTCHECK=1 ...    skip distcheck (for quick local runs)
@@ -92,6 +92,16 @@ else
 		count "netns: $name" $rc "$out" "($((SECONDS - started)) s)"
 		rm -f "$out"
 	done
+	# The Debian packages: built from `make dist`, installed, used, purged.
+	if [ -z "${OVL_NETNS_ONLY:-}" ]; then
+		note "Debian packages (tests/debian/test-packages.sh)"
+		out=$(mktemp)
+		started=$SECONDS
+		OVL_TOP="$top" OVL_BUILD="$top/build" timeout 900 bash "$top/tests/debian/test-packages.sh" > "$out" 2>&1; rc=$?
+		cat "$out"
+		count "debian: test-packages.sh" $rc "$out" "($((SECONDS - started)) s)"
+		rm -f "$out"
+	fi
 	# Some kernel tests again on the ASan+UBSan build: any report fails,
 	# LeakSanitizer's at exit too (ovlctl leaves by main on SIGTERM).
 	if [ -z "${OVL_NETNS_ONLY:-}" ] && [ -x "$top/build-asan/ovlctl" ]; then
