@@ -39,6 +39,14 @@ step() { # name command...: runs a build step; a failure counts as one
 	rm -f "$out"
 	return $rc
 }
+run_script() { # name timeout script: a test script on build/, counted by its TESTS: lines
+	local name=$1 limit=$2 script=$3 out rc started=$SECONDS
+	out=$(mktemp)
+	OVL_TOP="$top" OVL_BUILD="$top/build" timeout "$limit" bash "$script" > "$out" 2>&1; rc=$?
+	cat "$out"
+	count "$name" $rc "$out" "($((SECONDS - started)) s)"
+	rm -f "$out"
+}
 collect_make_check() { # dir label: counts each test of make check from its .log/.trs
 	local dir=$1 label=$2 trs log rc
 	for trs in $(find "$dir/tests" -name '*.trs' | sort); do
@@ -85,22 +93,12 @@ else
 		[ -e "$t" ] || continue
 		name=$(basename "$t")
 		[ -n "${OVL_NETNS_ONLY:-}" ] && [ "$OVL_NETNS_ONLY" != "$name" ] && continue
-		out=$(mktemp)
-		started=$SECONDS
-		OVL_TOP="$top" OVL_BUILD="$top/build" timeout 600 bash "$t" > "$out" 2>&1; rc=$?
-		cat "$out"
-		count "netns: $name" $rc "$out" "($((SECONDS - started)) s)"
-		rm -f "$out"
+		run_script "netns: $name" 600 "$t"
 	done
 	# The Debian packages: built from `make dist`, installed, used, purged.
 	if [ -z "${OVL_NETNS_ONLY:-}" ]; then
 		note "Debian packages (tests/debian/test-packages.sh)"
-		out=$(mktemp)
-		started=$SECONDS
-		OVL_TOP="$top" OVL_BUILD="$top/build" timeout 900 bash "$top/tests/debian/test-packages.sh" > "$out" 2>&1; rc=$?
-		cat "$out"
-		count "debian: test-packages.sh" $rc "$out" "($((SECONDS - started)) s)"
-		rm -f "$out"
+		run_script "debian: test-packages.sh" 900 "$top/tests/debian/test-packages.sh"
 	fi
 	# Some kernel tests again on the ASan+UBSan build: any report fails,
 	# LeakSanitizer's at exit too (ovlctl leaves by main on SIGTERM).

@@ -63,8 +63,7 @@ func (config *Config) Close() error {
 	config.mu.Lock()
 	defer config.mu.Unlock()
 	if config.users > 0 {
-		return &Error{Op: "ovl_config_free", Errno: syscall.EBUSY,
-			Message: "a node started with this config is still running"}
+		return busy("ovl_config_free", "a node started with this config is still running")
 	}
 	if config.c != nil {
 		C.ovl_config_free(config.c)

@@ -140,8 +140,7 @@ func (ctx *Context) Close() error {
 		return nil
 	}
 	if ctx.open > 0 {
-		return &Error{Op: "ovl_ctx_free", Errno: syscall.EBUSY,
-			Message: "handles made from this context are still open"}
+		return busy("ovl_ctx_free", "handles made from this context are still open")
 	}
 	C.ovl_ctx_free(ctx.c)
 	ctx.c = nil

@@ -42,3 +42,8 @@ func newError(op string, err C.int, message string) *Error {
 func errorOf(op string, errno syscall.Errno) *Error {
 	return newError(op, C.int(errno), "")
 }
+
+// busy is the error of closing a handle that another one still uses.
+func busy(op, message string) *Error {
+	return &Error{Op: op, Errno: syscall.EBUSY, Message: message}
+}

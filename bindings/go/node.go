@@ -148,24 +148,20 @@ func (node *Node) NextTimeout() time.Duration {
 //
 //	go node.Run(ctx)
 func (node *Node) Run(ctx context.Context) error {
-	w, err := node.guard.enter("ovl_node_dispatch")
-	if err != nil {
-		return err
-	}
-	defer node.guard.leave(w)
-	defer wakeOnDone(ctx, w)()
-	for {
-		readable, err := waitReadable("poll", node.fd, w)
-		if err != nil {
-			return err
+	return node.guard.block(ctx, "ovl_node_dispatch", func(w *waker) error {
+		for {
+			readable, err := waitReadable("poll", node.fd, w)
+			if err != nil {
+				return err
+			}
+			if !readable {
+				return ctx.Err()
+			}
+			if err := node.Dispatch(); err != nil {
+				return err
+			}
 		}
-		if !readable {
-			return ctx.Err()
-		}
-		if err := node.Dispatch(); err != nil {
-			return err
-		}
-	}
+	})
 }
 
 func fixedText(chars []C.char) string {

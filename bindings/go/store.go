@@ -75,8 +75,7 @@ func (store *Store) Close() error {
 		return nil
 	}
 	if store.users > 0 {
-		return &Error{Op: "ovl_store_close", Errno: syscall.EBUSY,
-			Message: "a watch or a node still uses this store"}
+		return busy("ovl_store_close", "a watch or a node still uses this store")
 	}
 	C.ovl_store_close(store.c)
 	store.c = nil

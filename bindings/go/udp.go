@@ -39,23 +39,19 @@ func (link *Link) Dispatch() (int, error) {
 // The link's context is not locked meanwhile: its other calls, peer
 // changes and Stats included, go on.
 func (link *Link) Run(ctx context.Context) error {
-	w, err := link.guard.enter("ovl_udp_run")
-	if err != nil {
-		return err
-	}
-	defer link.guard.leave(w)
-	defer wakeOnDone(ctx, w)()
-	link.ctx.mu.Lock()
-	c := link.c
-	link.ctx.mu.Unlock()
-	if c == nil {
-		return errorOf("ovl_udp_run", syscall.EBADF)
-	}
-	// Close waits for this call to return before it frees c.
-	if r := C.ovl_udp_run(c, C.int(w.read)); r < 0 {
-		return newError("ovl_udp_run", r, "")
-	}
-	return ctx.Err()
+	return link.guard.block(ctx, "ovl_udp_run", func(w *waker) error {
+		link.ctx.mu.Lock()
+		c := link.c
+		link.ctx.mu.Unlock()
+		if c == nil {
+			return errorOf("ovl_udp_run", syscall.EBADF)
+		}
+		// Close waits for this call to return before it frees c.
+		if r := C.ovl_udp_run(c, C.int(w.read)); r < 0 {
+			return newError("ovl_udp_run", r, "")
+		}
+		return ctx.Err()
+	})
 }
 
 // LinkStats are the counters of a udp link's data path: "out" is towards

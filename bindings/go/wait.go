@@ -119,6 +119,18 @@ func (g *loopGuard) leave(w *waker) {
 	g.left.Done()
 }
 
+// block runs fn, which may block on w, as one entry: ctx being done or the
+// handle closing wakes w.
+func (g *loopGuard) block(ctx context.Context, op string, fn func(w *waker) error) error {
+	w, err := g.enter(op)
+	if err != nil {
+		return err
+	}
+	defer g.leave(w)
+	defer wakeOnDone(ctx, w)()
+	return fn(w)
+}
+
 // shut refuses new entries, wakes the ones inside and waits for them.
 func (g *loopGuard) shut() {
 	g.mu.Lock()

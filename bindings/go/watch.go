@@ -95,16 +95,12 @@ func (watch *Watch) Next() (event Event, ok bool, err error) {
 // Wait blocks until an event may be pending (then call Next until it says
 // none), ctx is done (ctx.Err()) or the watch is closed (nil).
 func (watch *Watch) Wait(ctx context.Context) error {
-	w, err := watch.guard.enter("ovl_watch_fd")
-	if err != nil {
-		return err
-	}
-	defer watch.guard.leave(w)
-	defer wakeOnDone(ctx, w)()
-	if _, err := waitReadable("poll", watch.fd, w); err != nil {
-		return err
-	}
-	return ctx.Err()
+	return watch.guard.block(ctx, "ovl_watch_fd", func(w *waker) error {
+		if _, err := waitReadable("poll", watch.fd, w); err != nil {
+			return err
+		}
+		return ctx.Err()
+	})
 }
 
 // Close ends the watch (a Wait in another goroutine returns first).
