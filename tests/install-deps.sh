@@ -13,7 +13,9 @@ libnftables-dev nftables libssl-dev libmicrohttpd-dev
 iproute2 iputils-ping tcpdump jq procps util-linux python3 curl openssl prometheus
 etcd-server etcd-client containernetworking-plugins iperf3
 clang libclang-rt-14-dev
-wireguard-go wireguard-tools"
+wireguard-go wireguard-tools
+golang-go abigail-tools golang-github-appc-cni-dev iptables curl
+dpkg-dev debhelper dh-autoreconf dh-python lintian"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

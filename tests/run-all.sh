@@ -1,10 +1,11 @@
 #!/bin/bash
 # run-all.sh - the README's test command: installs what a fresh Debian 12
 # machine lacks, builds with --enable-werror, runs the unit and contract tests
-# (make check), the same unit tests under ASan+UBSan, make distcheck, and the
-# kernel/etcd/CNI tests in network namespaces (as root; three of them again on
-# the ASan build, the threaded UDP test on a ThreadSanitizer build), then
-# prints one line `N passed, N failed` that counts every test it ran.
+# (make check), the same unit tests under ASan+UBSan, make distcheck, the
+# kernel/etcd/CNI/Go tests in network namespaces and the Debian packages (as
+# root; three namespace tests again on the ASan build, the threaded UDP test
+# on a ThreadSanitizer build), then prints one line `N passed, N failed`
+# that counts every test it ran.
 #
 #   tests/run-all.sh            everything, as root (another user: through sudo
 #                               when installed, else without the netns tests)
@@ -43,6 +44,14 @@ step() { # name command...: runs a build step; a failure counts as one
 	count "$name" $rc "$out" "($((SECONDS - started)) s)"
 	rm -f "$out"
 	return $rc
+}
+run_script() { # name timeout script: a test script on build/, counted by its TESTS: lines
+	local name=$1 limit=$2 script=$3 out rc started=$SECONDS
+	out=$(mktemp)
+	OVL_TOP="$top" OVL_BUILD="$top/build" timeout "$limit" bash "$script" > "$out" 2>&1; rc=$?
+	cat "$out"
+	count "$name" $rc "$out" "($((SECONDS - started)) s)"
+	rm -f "$out"
 }
 collect_make_check() { # dir label: counts each test of make check from its .log/.trs
 	local dir=$1 label=$2 trs log rc
@@ -90,13 +99,13 @@ else
 		[ -e "$t" ] || continue
 		name=$(basename "$t")
 		[ -n "${OVL_NETNS_ONLY:-}" ] && [ "$OVL_NETNS_ONLY" != "$name" ] && continue
-		out=$(mktemp)
-		started=$SECONDS
-		OVL_TOP="$top" OVL_BUILD="$top/build" timeout 600 bash "$t" > "$out" 2>&1; rc=$?
-		cat "$out"
-		count "netns: $name" $rc "$out" "($((SECONDS - started)) s)"
-		rm -f "$out"
+		run_script "netns: $name" 600 "$t"
 	done
+	# The Debian packages: built from `make dist`, installed, used, purged.
+	if [ -z "${OVL_NETNS_ONLY:-}" ]; then
+		note "Debian packages (tests/debian/test-packages.sh)"
+		run_script "debian: test-packages.sh" 900 "$top/tests/debian/test-packages.sh"
+	fi
 	# Some kernel tests again on the ASan+UBSan build: any report fails,
 	# LeakSanitizer's at exit too (ovlctl leaves by main on SIGTERM).
 	if [ -z "${OVL_NETNS_ONLY:-}" ] && [ -x "$top/build-asan/ovlctl" ]; then

@@ -122,6 +122,12 @@ pod_add() {
 	ip -n "$p" route add default via "$gw"
 	echo "$p"
 }
+# man_example PAGE OUT: writes the program of the man page's EXAMPLE section
+# (the lines between .nf and .fi, with roff's \e and \- undone) to OUT.
+man_example() {
+	sed -n '/^\.SH EXAMPLE/,/^\.SH /{/^\.nf/,/^\.fi/p}' "$1" |
+		sed -e '/^\.nf$/d' -e '/^\.fi$/d' -e 's/\\e/\\/g' -e 's/\\-/-/g' > "$2"
+}
 # Runs ovlctl in a namespace.
 ovlctl_in() { local ns=$1; shift; ip netns exec "$ns" "$OVLCTL" "$@"; }
 # ovlctl_bg NS LOG ARGS...: starts ovlctl in the background in NS with its

@@ -41,9 +41,7 @@ check "every man page of man/ installed in $mandir/man3 and man8 (missing:${miss
 check "ovl(3) installed" test -f "$dest$mandir/man3/ovl.3"
 check "ovlctl(8) installed" test -f "$dest$mandir/man8/ovlctl.8"
 
-# ovl(3)'s EXAMPLE: the lines between .nf and .fi, with roff's \e and \- undone.
-sed -n '/^\.SH EXAMPLE/,/^\.SH /{/^\.nf/,/^\.fi/p}' "$OVL_TOP/man/ovl.3" |
-	sed -e '/^\.nf$/d' -e '/^\.fi$/d' -e 's/\\e/\\/g' -e 's/\\-/-/g' > "$T_TMP/example.c"
+man_example "$OVL_TOP/man/ovl.3" "$T_TMP/example.c"
 check "ovl(3) has an example program" grep -q 'int main' "$T_TMP/example.c"
 export PKG_CONFIG_PATH="$dest$libdir/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dest"
 flags=$(pkg-config --cflags --libs libovl 2>&1)

@@ -1,0 +1,3 @@
+module libovl.org/ovl
+
+go 1.19
