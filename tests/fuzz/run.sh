@@ -30,7 +30,7 @@ if [ ! -f Makefile ]; then
 fi
 make -j2 libovl-core.la > make.log 2>&1 || { tail -30 make.log; fail "building the library failed"; }
 
-libs="$build/.libs/libovl-core.a $(pkg-config --libs libnl-route-3.0 jansson libcurl libnftables libcrypto)"
+libs="$build/.libs/libovl-core.a $(pkg-config --libs libnl-route-3.0 jansson libcurl libnftables libcrypto yaml-0.1 libmicrohttpd)"
 includes="-include $build/config.h -I$top/include -I$top/libovl -I$top/tests/fuzz $(pkg-config --cflags libnl-route-3.0 jansson libcurl)"
 extra_cni="-I$top/examples/cni $top/examples/cni/error.c $top/examples/cni/netconf.c
 	$top/examples/cni/version.c $top/examples/cni/subnet-env.c $top/examples/cni/render.c
