@@ -4,8 +4,7 @@
  * curl's sockets, its timer and the backend's own fds live in one epoll
  * set the caller nests in its own.  Each easy handle's CURLOPT_PRIVATE is a
  * struct http_transfer whose finish function runs when curl is done with
- * it.  (The kube store uses it; the etcd store has its own copy,
- * etcd-loop.c, that predates it.)
+ * it.  The etcd and kube stores both run their requests on it.
  */
 #ifndef OVL_HTTP_LOOP_H
 #define OVL_HTTP_LOOP_H

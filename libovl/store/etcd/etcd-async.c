@@ -3,7 +3,7 @@
  * requests that never block: each operation is a short chain of steps
  * (range, drop, grant, write, revoke; or one probe: did the subnets change
  * since the last listing?), one HTTP request in flight at a time
- * on an etcd_loop, moving on from the previous reply.  A step that fails
+ * on an http_loop (store/http-loop.c), moving on from the previous reply.  A step that fails
  * with a connection error is sent again to the next endpoint, a refused
  * token is renewed once; every request has the client's timeout.
  *
@@ -78,7 +78,7 @@ struct etcd_op {
 struct etcd_async {
 	struct etcd_store *store;
 	struct ovl_ctx *ctx;
-	struct etcd_loop loop;
+	struct http_loop loop;
 	int retry_fd;			/* wakes the steps waiting to be tried again */
 	struct etcd_op *ops;
 	struct etcd_mark listed;	/* of the last listing delivered */
@@ -104,7 +104,7 @@ static void op_unlink(struct etcd_op *op)
 
 static void op_free(struct etcd_op *op)
 {
-	etcd_request_cancel(op->owner->loop.multi, op->request);
+	etcd_request_cancel(&op->owner->loop, op->request);
 	json_decref(op->body);
 	free(op->key);
 	free(op->value);
@@ -144,7 +144,7 @@ static int try_step(struct etcd_op *op)
 
 	if (left <= 0)
 		return -ETIMEDOUT;
-	return etcd_request_start(op->owner->store->client, op->owner->loop.multi, op->path,
+	return etcd_request_start(op->owner->store->client, &op->owner->loop, op->path,
 				  json_incref(op->body), left < ATTEMPT_MS ? (long)left : ATTEMPT_MS,
 				  NULL, on_reply, op, &op->request);
 }
@@ -173,7 +173,7 @@ static void arm_retry(struct etcd_async *async)
 	for (op = async->ops; op; op = op->next)
 		if (op->resend_at && op->resend_at < next)
 			next = op->resend_at;
-	etcd_timer_arm(async->retry_fd, next == INT64_MAX ? -1 : next > now ? next - now : 0);
+	http_timer_arm(async->retry_fd, next == INT64_MAX ? -1 : next > now ? next - now : 0);
 }
 
 /* A try failed in a way another endpoint or a later try may not: the next
@@ -485,8 +485,8 @@ static void on_reply(void *arg, int err, json_t *reply)
 	struct etcd_op *op = arg;
 	struct etcd_client *client = op->owner->store->client;
 
-	op->request = NULL;	/* freed by etcd_request_finish */
-	/* etcd_request_finish moved on to the next endpoint already. */
+	op->request = NULL;	/* freed by its finish */
+	/* the finished request moved on to the next endpoint already. */
 	if (etcd_is_connection_error(err) && op->step != STEP_AUTH && retry_later(op)) {
 		err = 0;
 	} else if (err == -EACCES && client->username && !op->authenticated &&
@@ -495,7 +495,7 @@ static void on_reply(void *arg, int err, json_t *reply)
 		op->authenticated = 1;
 		op->resume = op->step;
 		op->step = STEP_AUTH;
-		err = etcd_request_start(client, op->owner->loop.multi, "/v3/auth/authenticate",
+		err = etcd_request_start(client, &op->owner->loop, "/v3/auth/authenticate",
 					 etcd_authenticate_request(client), 0, NULL, on_reply, op,
 					 &op->request);
 	} else if (!err) {
@@ -525,9 +525,9 @@ int etcd_async_open(struct store_async *store_async)
 	async->ctx = store_async->store->ctx;
 	async->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	err = async->retry_fd < 0 ? ctx_fail(async->ctx, -errno, "etcd: %s", ovl_strerror(errno)) :
-	      etcd_loop_init(&async->loop, async->ctx, "etcd");
-	if (!err && (err = etcd_loop_add_fd(&async->loop, async->retry_fd)) < 0)
-		etcd_loop_cleanup(&async->loop);
+	      http_loop_init(&async->loop, async->ctx, "etcd");
+	if (!err && (err = http_loop_add_fd(&async->loop, async->retry_fd)) < 0)
+		http_loop_cleanup(&async->loop);
 	if (err < 0) {
 		if (async->retry_fd >= 0)
 			close(async->retry_fd);
@@ -558,7 +558,7 @@ void etcd_async_close(struct store_async *store_async)
 		async->ops = op->next;
 		op_free(op);
 	}
-	etcd_loop_cleanup(&async->loop);
+	http_loop_cleanup(&async->loop);
 	close(async->retry_fd);
 	free(async);
 	store_async->state = NULL;
@@ -568,7 +568,7 @@ int etcd_async_dispatch(struct store_async *store_async)
 {
 	struct etcd_async *async = store_async->state;
 
-	return etcd_loop_run(&async->loop, 0, on_retry_timer, async);
+	return http_loop_run(&async->loop, 0, on_retry_timer, async);
 }
 
 /* Starts op's first step, or frees it (the start failed: no done call). */
@@ -663,6 +663,6 @@ int etcd_async_wait(struct store_async *store_async, const int *finished)
 	/* The revokes an operation left behind go out too, as they did when
 	 * each request was a blocking call. */
 	while ((!*finished || async->ops) && !err)
-		err = etcd_loop_run(&async->loop, 100, on_retry_timer, async);
+		err = http_loop_run(&async->loop, 100, on_retry_timer, async);
 	return err;
 }

@@ -16,6 +16,7 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000
 
 struct etcd_request {
+	struct http_transfer transfer;	/* first: the loop hands it back */
 	struct etcd_client *client;
 	size_t endpoint;		/* index the request went to */
 	CURL *easy;
@@ -420,7 +421,6 @@ static int request_new(struct etcd_client *client, const char *path,
 	curl_easy_setopt(request->easy, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(request->easy, CURLOPT_WRITEDATA, request);
 	curl_easy_setopt(request->easy, CURLOPT_ERRORBUFFER, request->error);
-	curl_easy_setopt(request->easy, CURLOPT_PRIVATE, request);
 	curl_easy_setopt(request->easy, CURLOPT_CONNECTTIMEOUT_MS,
 			 client->connect_timeout_ms);
 	curl_easy_setopt(request->easy, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -556,12 +556,13 @@ int etcd_call(struct etcd_client *client, const char *path, json_t *request,
 	return err;
 }
 
-int etcd_request_start(struct etcd_client *client, CURLM *multi,
+static void request_finished(struct http_transfer *transfer, CURLcode result);
+
+int etcd_request_start(struct etcd_client *client, struct http_loop *loop,
 		       const char *path, json_t *body, long timeout_ms, etcd_line_fn line,
 		       etcd_done_fn done, void *arg, struct etcd_request **out)
 {
 	struct etcd_request *request;
-	CURLMcode code;
 	int err;
 
 	err = request_new(client, path, body, 1, NULL, &request);
@@ -587,27 +588,26 @@ int etcd_request_start(struct etcd_client *client, CURLM *multi,
 		curl_easy_setopt(request->easy, CURLOPT_TIMEOUT_MS,
 				 timeout_ms > 0 ? timeout_ms : client->timeout_ms);
 	}
-	code = curl_multi_add_handle(multi, request->easy);
-	if (code != CURLM_OK) {
+	request->transfer.finish = request_finished;
+	request->transfer.easy = request->easy;
+	err = http_loop_start(loop, &request->transfer);
+	if (err < 0) {
 		request_free(request);
-		return ctx_fail(client->ctx, -ENOMEM, "etcd: %s",
-				curl_multi_strerror(code));
+		return err;
 	}
 	if (out)
 		*out = request;
 	return 0;
 }
 
-void etcd_request_finish(CURLM *multi, CURL *easy, CURLcode result)
+/* The loop is done with the request: its done function runs, then it goes. */
+static void request_finished(struct http_transfer *transfer, CURLcode result)
 {
-	struct etcd_request *request = NULL;
-	struct etcd_client *client;
+	struct etcd_request *request = (struct etcd_request *)transfer;
+	struct etcd_client *client = request->client;
 	json_t *reply;
 	int err;
 
-	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&request);
-	curl_multi_remove_handle(multi, easy);
-	client = request->client;
 	err = request_result(request, result, &reply);
 	/* The next request goes to another endpoint. */
 	if (etcd_is_connection_error(err) && request->endpoint == client->current)
@@ -621,11 +621,11 @@ void etcd_request_finish(CURLM *multi, CURL *easy, CURLcode result)
 	request_free(request);
 }
 
-void etcd_request_cancel(CURLM *multi, struct etcd_request *request)
+void etcd_request_cancel(struct http_loop *loop, struct etcd_request *request)
 {
 	if (!request)
 		return;
-	curl_multi_remove_handle(multi, request->easy);
+	http_loop_stop(loop, &request->transfer);
 	request_free(request);
 }
 

@@ -1,7 +1,7 @@
 /*
  * etcd-ttl.c - the expirations of listed records, for ovl_leases only:
  * etcd has no call that returns many leases' TTLs, so one TimeToLive per
- * distinct etcd lease, IN_FLIGHT at a time on a private etcd_loop rather
+ * distinct etcd lease, IN_FLIGHT at a time on a private http_loop rather
  * than one round trip after another.  The agent never asks (it lists with
  * list_alive and watches with STORE_WATCH_ALIVE_ONLY).
  */
@@ -24,7 +24,7 @@ struct ttl_ask {
 
 struct ttl_batch {
 	struct etcd_client *client;
-	struct etcd_loop loop;
+	struct http_loop loop;
 	struct ttl_ask *asks;		/* sorted by id, distinct */
 	size_t count, next, running;
 	int err;
@@ -46,7 +46,7 @@ static int ask_start(struct ttl_ask *ask)
 	int err;
 
 	snprintf(id, sizeof(id), "%" PRId64, ask->id);
-	err = etcd_request_start(batch->client, batch->loop.multi, "/v3/lease/timetolive",
+	err = etcd_request_start(batch->client, &batch->loop, "/v3/lease/timetolive",
 				 json_pack("{s:s}", "ID", id), 0, NULL, ask_done, ask,
 				 &ask->request);
 	if (!err)
@@ -68,7 +68,7 @@ static void ask_done(void *arg, int err, json_t *reply)
 
 	ask->request = NULL;
 	batch->running--;
-	/* etcd_request_finish moved on to the next endpoint. */
+	/* the finished request moved on to the next endpoint. */
 	if (etcd_is_connection_error(err) && ++ask->tries < batch->client->endpoint_count) {
 		err = ask_start(ask);
 	} else if (!err) {
@@ -116,16 +116,16 @@ int etcd_fill_expirations(struct etcd_client *client, struct ovl_lease **leases,
 	batch.loop.epoll_fd = batch.loop.timer_fd = -1;
 	err = collect_ids(&batch, leases, count);
 	if (!err && batch.count)
-		err = etcd_loop_init(&batch.loop, client->ctx, "etcd");
+		err = http_loop_init(&batch.loop, client->ctx, "etcd");
 	if (!err && batch.count) {
 		ask_more(&batch);
 		/* Every request has the client's timeout: this ends. */
 		while (batch.running && !batch.err && !err)
-			err = etcd_loop_run(&batch.loop, 100, NULL, NULL);
+			err = http_loop_run(&batch.loop, 100, NULL, NULL);
 		if (!err)
 			err = batch.err;
 		for (i = 0; i < batch.count; i++)
-			etcd_request_cancel(batch.loop.multi, batch.asks[i].request);
+			etcd_request_cancel(&batch.loop, batch.asks[i].request);
 	}
 	for (i = 0; !err && i < count; i++) {
 		key.id = (int64_t)leases[i]->store_id;
@@ -133,7 +133,7 @@ int etcd_fill_expirations(struct etcd_client *client, struct ovl_lease **leases,
 		      NULL;
 		leases[i]->expiration = !ask ? 0 : ask->ttl < 0 ? now : now + ask->ttl;
 	}
-	etcd_loop_cleanup(&batch.loop);
+	http_loop_cleanup(&batch.loop);
 	free(batch.asks);
 	return err;
 }

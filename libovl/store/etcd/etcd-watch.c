@@ -45,7 +45,7 @@ struct etcd_watch {
 	struct ovl_watch *watch;
 	struct etcd_store *store;
 	struct ovl_ctx *ctx;
-	struct etcd_loop loop;
+	struct http_loop loop;
 	int retry_fd;
 	struct etcd_request *range, *stream;
 	struct ttl_lookup *lookups;
@@ -117,7 +117,7 @@ static int ttl_request(struct etcd_watch *w, int64_t id)
 	lookup->owner = w;
 	lookup->id = id;
 	snprintf(text, sizeof(text), "%lld", (long long)id);
-	err = etcd_request_start(w->store->client, w->loop.multi, "/v3/lease/timetolive",
+	err = etcd_request_start(w->store->client, &w->loop, "/v3/lease/timetolive",
 				 json_pack("{s:s}", "ID", text), 0, NULL, ttl_done, lookup,
 				 &lookup->request);
 	if (err < 0) {
@@ -296,7 +296,7 @@ static int start_stream(struct etcd_watch *w)
 			    "key", etcd_b64(w->store->subnets), "range_end", etcd_b64(end),
 			    "start_revision", from, "prev_kv", 1, "progress_notify", 1);
 	free(end);
-	return etcd_request_start(w->store->client, w->loop.multi, "/v3/watch", request, 0,
+	return etcd_request_start(w->store->client, &w->loop, "/v3/watch", request, 0,
 				  on_line, stream_done, w, &w->stream);
 }
 
@@ -371,7 +371,7 @@ static void range_done(void *arg, int err, json_t *reply)
 		w->revision = revision;
 	w->paging = !err && etcd_page_more(reply);
 	if (w->paging) {
-		err = etcd_request_start(w->store->client, w->loop.multi, "/v3/kv/range",
+		err = etcd_request_start(w->store->client, &w->loop, "/v3/kv/range",
 					 etcd_page_request(w->store->subnets, reply, w->revision),
 					 0, NULL, range_done, w, &w->range);
 		if (!err)
@@ -418,14 +418,14 @@ static void start_listing(struct etcd_watch *w)
 {
 	int err;
 
-	etcd_request_cancel(w->loop.multi, w->stream);
+	etcd_request_cancel(&w->loop, w->stream);
 	w->stream = NULL;
 	queue_clear(w);
 	listed_free(w);
 	w->listing = 1;
 	w->need_list = 0;
 	w->paging = 0;
-	err = etcd_request_start(w->store->client, w->loop.multi, "/v3/kv/range",
+	err = etcd_request_start(w->store->client, &w->loop, "/v3/kv/range",
 				 etcd_page_request(w->store->subnets, NULL, 0), 0, NULL, range_done,
 				 w, &w->range);
 	if (err == -ENOMEM)
@@ -438,9 +438,9 @@ static void start_listing(struct etcd_watch *w)
  * Queued events stay: the stream resumes after the last one. */
 static void schedule_restart(struct etcd_watch *w, int err)
 {
-	etcd_request_cancel(w->loop.multi, w->stream);
+	etcd_request_cancel(&w->loop, w->stream);
 	w->stream = NULL;
-	etcd_request_cancel(w->loop.multi, w->range);
+	etcd_request_cancel(&w->loop, w->range);
 	w->range = NULL;
 	if (err == -ECANCELED || w->listing || !w->synced)
 		w->need_list = 1;
@@ -457,7 +457,7 @@ static void schedule_restart(struct etcd_watch *w, int err)
 	}
 	ctx_log(w->ctx, OVL_LOG_WARNING, "%s; %s in %ld ms", ovl_ctx_error(w->ctx),
 		w->need_list ? "listing again" : "resuming", w->backoff_ms);
-	etcd_timer_arm(w->retry_fd, w->backoff_ms);
+	http_timer_arm(w->retry_fd, w->backoff_ms);
 	w->watch->reconnects++;
 	w->backoff_ms = w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 			w->backoff_ms * 2;
@@ -487,7 +487,7 @@ static int on_retry(void *arg, int fd)
 /* Handles whatever is ready, without blocking. */
 static int drive(struct etcd_watch *w, int wait_ms)
 {
-	int err = etcd_loop_run(&w->loop, wait_ms, on_retry, w);
+	int err = http_loop_run(&w->loop, wait_ms, on_retry, w);
 
 	if (!err)
 		err = w->fatal;
@@ -509,12 +509,12 @@ void etcd_watch_close(struct ovl_watch *watch)
 		return;
 	while ((lookup = w->lookups)) {
 		w->lookups = lookup->next;
-		etcd_request_cancel(w->loop.multi, lookup->request);
+		etcd_request_cancel(&w->loop, lookup->request);
 		free(lookup);
 	}
-	etcd_request_cancel(w->loop.multi, w->stream);
-	etcd_request_cancel(w->loop.multi, w->range);
-	etcd_loop_cleanup(&w->loop);
+	etcd_request_cancel(&w->loop, w->stream);
+	etcd_request_cancel(&w->loop, w->range);
+	http_loop_cleanup(&w->loop);
 	queue_clear(w);
 	free(w->queue);
 	listed_free(w);
@@ -550,9 +550,9 @@ int etcd_watch_open(struct ovl_watch *watch)
 		etcd_watch_close(watch);
 		return err;
 	}
-	err = etcd_loop_init(&w->loop, w->ctx, "etcd watch");
+	err = http_loop_init(&w->loop, w->ctx, "etcd watch");
 	if (!err)
-		err = etcd_loop_add_fd(&w->loop, w->retry_fd);
+		err = http_loop_add_fd(&w->loop, w->retry_fd);
 	nest.data.fd = w->loop.epoll_fd;
 	if (!err && epoll_ctl(watch->epoll_fd, EPOLL_CTL_ADD, w->loop.epoll_fd, &nest) < 0)
 		err = ctx_fail(w->ctx, -errno, "etcd watch: epoll: %s", ovl_strerror(errno));

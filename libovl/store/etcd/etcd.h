@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "store/http-loop.h"
 #include "store/store.h"
 
 #define ETCD_DEFAULT_PREFIX "/coreos.com/network"
@@ -50,38 +51,12 @@ typedef void (*etcd_done_fn)(void *arg, int err, json_t *reply);
 typedef int (*etcd_line_fn)(void *arg, const char *line, size_t length);
 /* timeout_ms bounds a request that is not a stream (0: the client's
  * timeout). */
-int etcd_request_start(struct etcd_client *client, CURLM *multi,
+int etcd_request_start(struct etcd_client *client, struct http_loop *loop,
 		       const char *path, json_t *request, long timeout_ms, etcd_line_fn line,
 		       etcd_done_fn done, void *arg, struct etcd_request **out);
-/* After curl_multi_info_read reported easy done: calls done, frees. */
-void etcd_request_finish(CURLM *multi, CURL *easy, CURLcode result);
 /* Removes and frees without calling done. */
-void etcd_request_cancel(CURLM *multi, struct etcd_request *request);
+void etcd_request_cancel(struct http_loop *loop, struct etcd_request *request);
 
-/* A curl multi handle on an epoll fd (etcd-loop.c), for requests that must
- * not block: nest epoll_fd in the caller's epoll set and call etcd_loop_run
- * when it is readable. */
-struct etcd_loop {
-	struct ovl_ctx *ctx;
-	const char *what;		/* "etcd watch": the start of messages */
-	CURLM *multi;
-	int epoll_fd;			/* curl's sockets, its timer, the caller's fds */
-	int timer_fd;			/* curl's timeout */
-	int error;			/* the first failure inside a curl callback */
-};
-int etcd_loop_init(struct etcd_loop *loop, struct ovl_ctx *ctx, const char *what);
-void etcd_loop_cleanup(struct etcd_loop *loop);
-/* Adds a caller's fd (EPOLLIN) to the loop's set; etcd_loop_run hands it
- * to the caller's function. */
-int etcd_loop_add_fd(struct etcd_loop *loop, int fd);
-/* One of the caller's fds is ready: 0 (or -errno to stop), -ENOENT when it
- * is not the caller's. */
-typedef int (*etcd_loop_fd_fn)(void *arg, int fd);
-/* Waits up to wait_ms (0: not at all), runs curl on what is ready and
- * finishes the requests that are done (their done functions run here). */
-int etcd_loop_run(struct etcd_loop *loop, int wait_ms, etcd_loop_fd_fn other, void *arg);
-/* Arms a timerfd ms from now (0: at once; negative: disarms). */
-void etcd_timer_arm(int fd, long ms);
 
 /* The etcd store's state (store-etcd.c), shared with its watch. */
 struct etcd_store {
