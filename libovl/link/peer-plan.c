@@ -32,12 +32,18 @@ int peer_plan_one(struct ovl_link *link, const struct ovl_peer *peer, size_t ind
 		     const struct device_addr *onlink, size_t onlink_count, struct plan *p)
 {
 	struct ovl_ctx *ctx = link->ctx;
-	char name[OVL_PREFIX_STRLEN + 8], text[OVL_PREFIX_STRLEN];
+	char trimmed[OVL_PREFIX_STRLEN + 8], text[OVL_PREFIX_STRLEN];
+	const char *name = peer->subnet ? peer->subnet : "";
 	size_t i;
 
 	memset(p, 0, sizeof(*p));
 	p->index = index;
-	snprintf(name, sizeof(name), "%s", peer->subnet ? peer->subnet : "");
+	/* Messages name the subnet as given, cut short when it is no prefix
+	 * at all. */
+	if (strnlen(name, sizeof(trimmed)) == sizeof(trimmed)) {
+		snprintf(trimmed, sizeof(trimmed), "%s", name);
+		name = trimmed;
+	}
 	if (!peer->subnet || ovl_prefix_parse(peer->subnet, &p->subnet) < 0)
 		return ctx_fail(ctx, -EINVAL, "peer #%zu: subnet '%s' is not a prefix", index, name);
 	if (p->subnet.family != link->family)
@@ -94,67 +100,114 @@ int peer_plan_one(struct ovl_link *link, const struct ovl_peer *peer, size_t ind
 	return 0;
 }
 
-static int cmp_plan_subnet(const void *a, const void *b)
+static uint32_t plan_subnet_hash(const void *item)
 {
-	return peer_prefix_cmp(&((const struct plan *)a)->subnet, &((const struct plan *)b)->subnet);
+	return peer_hash_prefix(&((const struct plan *)item)->subnet);
 }
 
-static int cmp_plan_mac(const void *a, const void *b)
+static int plan_has_subnet(const void *item, const void *key)
 {
-	const struct plan *x = a, *y = b;
-	int c = x->direct - y->direct;
-
-	return c ? c : memcmp(x->mac, y->mac, 6);
+	return !peer_prefix_cmp(&((const struct plan *)item)->subnet, key);
 }
 
-/* All peers checked before anything is sent; *plans sorted by subnet. */
+struct plan *peer_plan_find(const struct table *plans, const struct ovl_prefix *subnet)
+{
+	return table_find(plans, peer_hash_prefix(subnet), plan_has_subnet, subnet);
+}
+
+static int plan_has_mac(const void *item, const void *key)
+{
+	return !memcmp(((const struct plan *)item)->mac, key, 6);
+}
+
+/* One VTEP MAC is one host: two overlay peers with one MAC must have one
+ * public IP. */
+static int check_macs(struct ovl_link *link, const struct ovl_peer *peers,
+		      const struct table *plans, struct hash_index *macs)
+{
+	const struct plan *all = plans->items, *first;
+	uint32_t hash;
+	size_t i;
+
+	if (hash_index_reset(macs, plans->count) < 0)
+		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	for (i = 0; i < plans->count; i++) {
+		if (all[i].direct)
+			continue;
+		hash = peer_hash(0, all[i].mac, 6);
+		first = hash_index_find(macs, plans, hash, plan_has_mac, all[i].mac);
+		if (!first)
+			hash_index_put(macs, hash, i);
+		else if (!ovl_prefix_equal(&all[i].public_ip, &first->public_ip))
+			return ctx_fail(link->ctx, -EINVAL, "peers %s and %s: one MAC %s at two public IPs",
+					peers[first->index].subnet, peers[all[i].index].subnet,
+					peers[all[i].index].mac);
+	}
+	return 0;
+}
+
+/* Indexes the plans by subnet and finds two that overlap: a subnet that
+ * holds another is the other's subnet cut to one of the lengths the plans
+ * have. */
+static int check_overlaps(struct ovl_link *link, struct table *plans)
+{
+	unsigned char lengths[129] = { 0 };
+	char a[OVL_PREFIX_STRLEN], b[OVL_PREFIX_STRLEN];
+	const struct plan *all = plans->items, *outer;
+	struct ovl_prefix cut;
+	size_t i, len, cursor;
+
+	if (table_index(plans, plan_subnet_hash) < 0)
+		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	for (i = 0; i < plans->count; i++)
+		lengths[all[i].subnet.len] = 1;
+	for (i = 0; i < plans->count; i++) {
+		for (len = 0; len <= all[i].subnet.len; len++) {
+			if (!lengths[len])
+				continue;
+			cut = all[i].subnet;
+			cut.len = (unsigned int)len;
+			ovl_prefix_mask(&cut);
+			cursor = HASH_START;
+			while ((outer = hash_index_next(&plans->index, plans, peer_hash_prefix(&cut),
+							&cursor)))
+				if (outer != &all[i] && plan_has_subnet(outer, &cut))
+					return ctx_fail(link->ctx, -EINVAL, "peers %s and %s overlap",
+							peer_prefix_text(&outer->subnet, a),
+							peer_prefix_text(&all[i].subnet, b));
+		}
+	}
+	return 0;
+}
+
 int peer_plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t count,
-		    struct plan **plans)
+		  struct table *plans, struct hash_index *macs)
 {
 	struct ovl_ctx *ctx = link->ctx;
 	struct device_addr *onlink = NULL;
 	size_t i, onlink_count = 0;
 	struct plan *p;
-	char a[OVL_PREFIX_STRLEN], b[OVL_PREFIX_STRLEN];
 	int err = 0;
 
-	*plans = NULL;
+	plans->size = sizeof(struct plan);
+	plans->count = 0;
+	plans->index.count = 0;
 	if (link->direct_routing) {
 		err = device_addresses(ctx, link->family, 0, &onlink, &onlink_count);
 		if (err < 0)
 			return err;
 	}
-	p = calloc(count ? count : 1, sizeof(*p));
-	if (!p)
-		err = ctx_fail(ctx, -ENOMEM, "out of memory");
-	for (i = 0; i < count && !err; i++)
-		err = peer_plan_one(link, &peers[i], i, onlink, onlink_count, &p[i]);
+	for (i = 0; i < count && !err; i++) {
+		p = table_add(plans);
+		err = p ? peer_plan_one(link, &peers[i], i, onlink, onlink_count, p)
+			: ctx_fail(ctx, -ENOMEM, "out of memory");
+	}
 	free(onlink);
-	if (!err) {
-		sort(p, count, sizeof(*p), cmp_plan_mac);
-		for (i = 1; i < count && !err; i++)
-			if (!p[i].direct && !memcmp(p[i].mac, p[i - 1].mac, 6) &&
-			    !ovl_prefix_equal(&p[i].public_ip, &p[i - 1].public_ip))
-				err = ctx_fail(ctx, -EINVAL, "peers %s and %s: one MAC %s at two public IPs",
-					       peers[p[i - 1].index].subnet, peers[p[i].index].subnet,
-					       peers[p[i].index].mac);
-	}
-	if (!err) {
-		/* Sorted, a prefix that contains others comes right before
-		 * the first of them. */
-		sort(p, count, sizeof(*p), cmp_plan_subnet);
-		for (i = 1; i < count && !err; i++)
-			if (ovl_prefix_overlaps(&p[i].subnet, &p[i - 1].subnet))
-				err = ctx_fail(ctx, -EINVAL, "peers %s and %s overlap",
-					       peer_prefix_text(&p[i - 1].subnet, a),
-					       peer_prefix_text(&p[i].subnet, b));
-	}
-	if (err < 0) {
-		free(p);
-		return err;
-	}
-	*plans = p;
-	return 0;
+	if (!err)
+		err = check_macs(link, peers, plans, macs);
+	if (!err)
+		err = check_overlaps(link, plans);
+	return err;
 }
 
 /* ---- nexthop ids -------------------------------------------------------- */
@@ -177,149 +230,129 @@ uint32_t peer_nh_id_next(uint32_t id)
 	return id + 1 < NH_ID_BASE + NH_ID_SPAN ? id + 1 : NH_ID_BASE;
 }
 
-/* A set of ids in use (open addressing; 0 is never an id). */
-struct id_set {
-	uint32_t *slots;
-	size_t mask;
-};
-
-static int id_set_init(struct id_set *s, size_t count)
+static uint32_t nexthop_gateway_hash(const void *item)
 {
-	size_t size = 64;
-
-	while (size < count * 2)
-		size *= 2;
-	s->slots = calloc(size, sizeof(*s->slots));
-	s->mask = size - 1;
-	return s->slots ? 0 : -ENOMEM;
+	return peer_hash_prefix(&((const struct route *)item)->gw);
 }
 
-/* Adds id; 1 when it was there already. */
-static int id_set_add(struct id_set *s, uint32_t id)
+static int has_id(const void *item, const void *key)
 {
-	size_t i = (id * 2654435761u) & s->mask;
+	return *(const uint32_t *)item == *(const uint32_t *)key;
+}
 
-	while (s->slots[i]) {
-		if (s->slots[i] == id)
-			return 1;
-		i = (i + 1) & s->mask;
-	}
-	s->slots[i] = id;
+static uint32_t id_hash(uint32_t id)
+{
+	return peer_hash(0, &id, sizeof(id));
+}
+
+/* Indexes every id in use, with room for one more per plan. */
+static int index_ids(struct table *ids, size_t more)
+{
+	size_t i;
+
+	if (hash_index_reset(&ids->index, ids->count + more) < 0)
+		return -ENOMEM;
+	for (i = 0; i < ids->count; i++)
+		hash_index_put(&ids->index, id_hash(((uint32_t *)ids->items)[i]), i);
 	return 0;
 }
 
-static int cmp_nh_gw(const void *a, const void *b)
+/* A free id for plan p, taken. */
+static int pick_free_id(struct view *v, struct plan *p)
 {
-	const struct route *x = a, *y = b;
-	int c = peer_prefix_cmp(&x->gw, &y->gw);
+	uint32_t *taken;
 
-	return c ? c : peer_cmp_u32(&x->nh_id, &y->nh_id);
+	p->nh_id = peer_nh_id_first(v->link, &p->gw);
+	while (table_find(&v->ids, id_hash(p->nh_id), has_id, &p->nh_id))
+		p->nh_id = peer_nh_id_next(p->nh_id);
+	taken = table_add(&v->ids);
+	if (!taken)
+		return -ENOMEM;
+	*taken = p->nh_id;
+	hash_index_put(&v->ids.index, id_hash(p->nh_id), v->ids.count - 1);
+	return 0;
 }
 
-/* Gives every overlay peer a nexthop id: the one of our nexthops with its
- * gateway when there is one (kept), else a free one. */
-int peer_assign_ids(struct view *v, struct plan *plans, size_t count)
+int peer_assign_ids(struct view *v, struct table *plans, struct hash_index *gateways)
 {
-	struct route *by_gw, key, *hit;
-	struct id_set used;
-	size_t i, lo, hi, mid;
+	struct plan *all = plans->items, *p;
+	struct route *nh, *lowest;
+	size_t i, cursor, wanted = 0;
+	uint32_t hash;
+	int err = 0;
 
 	if (!v->nexthops)
 		return 0;
-	if (id_set_init(&used, v->id_count + count) < 0)
+	if (hash_index_reset(gateways, v->nhs.count) < 0)
 		return -ENOMEM;
-	by_gw = malloc((v->nhs.count ? v->nhs.count : 1) * sizeof(*by_gw));
-	if (!by_gw) {
-		free(used.slots);
-		return -ENOMEM;
-	}
-	if (v->nhs.count)	/* items is NULL when empty: memcpy's is nonnull */
-		memcpy(by_gw, v->nhs.items, v->nhs.count * sizeof(*by_gw));
-	sort(by_gw, v->nhs.count, sizeof(*by_gw), cmp_nh_gw);
-	for (i = 0; i < v->id_count; i++)
-		id_set_add(&used, v->ids[i]);
-	for (i = 0; i < count; i++) {
-		if (plans[i].direct)
+	for (i = 0; i < v->nhs.count; i++)
+		hash_index_put(gateways, nexthop_gateway_hash((struct route *)v->nhs.items + i), i);
+	for (i = 0; i < plans->count && !err; i++) {
+		p = &all[i];
+		if (p->direct)
 			continue;
 		/* The lowest id among our nexthops with this gateway. */
-		key.gw = plans[i].gw;
-		lo = 0;
-		hi = v->nhs.count;
-		while (lo < hi) {
-			mid = (lo + hi) / 2;
-			if (peer_prefix_cmp(&by_gw[mid].gw, &key.gw) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		hit = lo < v->nhs.count && !peer_prefix_cmp(&by_gw[lo].gw, &key.gw) ? &by_gw[lo] : NULL;
-		if (hit && !hit->keep) {
-			hit->keep = 1;
-			plans[i].nh_id = hit->nh_id;
+		hash = peer_hash_prefix(&p->gw);
+		cursor = HASH_START;
+		lowest = NULL;
+		while ((nh = hash_index_next(gateways, &v->nhs, hash, &cursor)))
+			if (!peer_prefix_cmp(&nh->gw, &p->gw) && (!lowest || nh->nh_id < lowest->nh_id))
+				lowest = nh;
+		if (lowest && !lowest->keep) {
+			lowest->keep = 1;
+			p->nh_id = lowest->nh_id;
 			continue;
 		}
-		plans[i].nh_id = peer_nh_id_first(v->link, &plans[i].gw);
-		while (id_set_add(&used, plans[i].nh_id))
-			plans[i].nh_id = peer_nh_id_next(plans[i].nh_id);
+		/* Ids in use are indexed once, when the first is needed. */
+		if (!wanted++)
+			err = index_ids(&v->ids, plans->count);
+		if (!err)
+			err = pick_free_id(v, p);
 	}
-	free(by_gw);
-	free(used.slots);
-	return 0;
+	return err;
 }
 
 /* ---- sync --------------------------------------------------------------- */
-
-static int plan_find_subnet(const struct plan *plans, size_t count,
-			    const struct ovl_prefix *dst)
-{
-	struct plan key = { .subnet = *dst };
-
-	return search(&key, plans, count, sizeof(key), cmp_plan_subnet) != NULL;
-}
 
 /* The requests that turn the view into the plans: stale routes out, then
  * neighbours, fdb entries, nexthops and routes in (a peer's route last, so
  * the kernel never has to resolve its gateway), then the remaining stale
  * entries out. */
-int peer_plan_sync(struct view *v, struct plan *plans, size_t count, struct run *run)
+int peer_plan_sync(struct view *v, struct table *plans, struct run *run)
 {
-	struct neigh key, *n;
-	struct route rkey, *r;
-	struct plan *p;
-	size_t i;
+	struct plan *all = plans->items, *p;
+	size_t i, count = plans->count;
+	struct neigh *n;
+	struct route *r;
 	int err = 0;
 
 	for (i = 0; i < v->routes.count && !err; i++) {
 		r = (struct route *)v->routes.items + i;
-		if (!plan_find_subnet(plans, count, &r->dst))
+		if (!peer_plan_find(plans, &r->dst))
 			err = peer_run_add(run, OP_ROUTE, 1, NULL, NULL, r);
 	}
 	for (i = 0; i < count && !err; i++) {
-		p = &plans[i];
+		p = &all[i];
 		if (p->direct)
 			continue;
-		memset(&key, 0, sizeof(key));
-		key.dst = p->gw;
-		n = peer_find_neigh(&v->neighs, &key, peer_cmp_neigh_dst);
+		n = peer_view_neigh(v, &p->gw);
 		if (n)
 			n->keep = 1;
 		if (!n || !n->has_mac || memcmp(n->mac, p->mac, 6))
 			err = peer_run_add(run, OP_NEIGH, 0, p, NULL, NULL);
 	}
 	for (i = 0; i < count && !err; i++) {
-		p = &plans[i];
+		p = &all[i];
 		if (p->direct)
 			continue;
-		memcpy(key.mac, p->mac, 6);
-		key.dst = p->public_ip;
-		n = peer_find_neigh(&v->fdbs, &key, peer_cmp_neigh);
+		n = peer_view_fdb(v, p->mac, &p->public_ip);
 		if (n)
 			n->keep = 1;
 		else
 			err = peer_run_add(run, OP_FDB, 0, p, NULL, NULL);
 	}
 	for (i = 0; i < count && !err; i++) {
-		p = &plans[i];
+		p = &all[i];
 		if (p->direct || !p->nh_id)
 			continue;
 		r = peer_view_nexthop(v, p->nh_id);
@@ -329,9 +362,8 @@ int peer_plan_sync(struct view *v, struct plan *plans, size_t count, struct run 
 			err = peer_run_add(run, OP_NH, 0, p, NULL, NULL);
 	}
 	for (i = 0; i < count && !err; i++) {
-		p = &plans[i];
-		rkey.dst = p->subnet;
-		r = search(&rkey, v->routes.items, v->routes.count, sizeof(rkey), peer_cmp_route_dst);
+		p = &all[i];
+		r = peer_view_route(v, &p->subnet);
 		if (r && (p->direct ? !r->nh_id && r->oif == v->link->underlay_ifindex &&
 					      !peer_prefix_cmp(&r->gw, &p->public_ip)
 				    : p->nh_id ? r->nh_id == p->nh_id
@@ -357,4 +389,3 @@ int peer_plan_sync(struct view *v, struct plan *plans, size_t count, struct run 
 	}
 	return err;
 }
-

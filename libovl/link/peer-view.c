@@ -1,7 +1,8 @@
 /*
  * peer-view.c - what the kernel holds that is ours on a link: our
  * neighbours, fdb entries, nexthops (and every nexthop id in use) and
- * routes, dumped into sorted tables for the plan's diff and the listing.
+ * routes, dumped into hash-indexed tables for the plan's diff and the
+ * listing, in memory the link keeps from one sync to the next.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,21 +40,6 @@ const char *peer_prefix_text(const struct ovl_prefix *p, char buf[OVL_PREFIX_STR
 
 /* ---- dumps ------------------------------------------------------------ */
 
-static void *table_add(struct table *t)
-{
-	void *grown;
-
-	if (t->count == t->capacity) {
-		grown = realloc(t->items, (t->capacity * 2 + 64) * t->size);
-		if (!grown)
-			return NULL;
-		t->items = grown;
-		t->capacity = t->capacity * 2 + 64;
-	}
-	memset((char *)t->items + t->count * t->size, 0, t->size);
-	return (char *)t->items + t->count++ * t->size;
-}
-
 static void table_restart(void *arg)
 {
 	((struct table *)arg)->count = 0;
@@ -74,7 +60,7 @@ static int neigh_reply(const struct nlmsghdr *nlh, void *arg)
 	int bridge = d->table == &d->view->fdbs;
 
 	if (nlh->nlmsg_type != RTM_NEWNEIGH ||
-	    nlmsg_parse((struct nlmsghdr *)nlh, sizeof(*ndm), tb, NDA_MAX, NULL) < 0 ||
+	    netlink_attrs(nlh, sizeof(*ndm), tb, NDA_MAX) < 0 ||
 	    ndm->ndm_ifindex != link->ifindex || !(ndm->ndm_state & NUD_PERMANENT))
 		return 0;
 	if (bridge ? !(ndm->ndm_flags & NTF_SELF)
@@ -99,20 +85,16 @@ static int nexthop_reply(const struct nlmsghdr *nlh, void *arg)
 	const struct nhmsg *nhm = NLMSG_DATA(nlh);
 	struct nlattr *tb[NHA_MAX + 1];
 	struct route *r;
-	uint32_t *grown;
+	uint32_t *id;
 
 	if (nlh->nlmsg_type != RTM_NEWNEXTHOP ||
-	    nlmsg_parse((struct nlmsghdr *)nlh, sizeof(*nhm), tb, NHA_MAX, NULL) < 0 ||
+	    netlink_attrs(nlh, sizeof(*nhm), tb, NHA_MAX) < 0 ||
 	    !tb[NHA_ID])
 		return 0;
-	if (v->id_count == v->id_capacity) {
-		grown = realloc(v->ids, (v->id_capacity * 2 + 64) * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		v->ids = grown;
-		v->id_capacity = v->id_capacity * 2 + 64;
-	}
-	v->ids[v->id_count++] = nla_get_u32(tb[NHA_ID]);
+	id = table_add(&v->ids);
+	if (!id)
+		return -ENOMEM;
+	*id = nla_get_u32(tb[NHA_ID]);
 	if (nhm->nh_protocol != OVL_RTPROT || !tb[NHA_OIF] ||
 	    (int)nla_get_u32(tb[NHA_OIF]) != v->link->ifindex)
 		return 0;
@@ -129,7 +111,7 @@ static void nexthop_restart(void *arg)
 {
 	struct view *v = arg;
 
-	v->id_count = 0;
+	v->ids.count = 0;
 	v->nhs.count = 0;
 }
 
@@ -142,7 +124,7 @@ static int route_reply(const struct nlmsghdr *nlh, void *arg)
 	uint32_t table;
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE ||
-	    nlmsg_parse((struct nlmsghdr *)nlh, sizeof(*rtm), tb, RTA_MAX, NULL) < 0 ||
+	    netlink_attrs(nlh, sizeof(*rtm), tb, RTA_MAX) < 0 ||
 	    rtm->rtm_protocol != OVL_RTPROT || rtm->rtm_family != v->link->family)
 		return 0;
 	table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
@@ -175,54 +157,166 @@ static int dump(struct ovl_ctx *ctx, int type, const void *hdr, size_t len, int 
 	return netlink_query(ctx, msg, fn, restart, arg);
 }
 
-int peer_cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+/* ---- indexes ------------------------------------------------------------ */
 
-	return x < y ? -1 : x > y;
+/* Seeds of peer_hash() for the kinds of key. */
+enum { HASH_FDB = 1, HASH_NEXTHOP };
+
+static uint32_t hash_fdb(const unsigned char mac[6], const struct ovl_prefix *dst)
+{
+	unsigned char key[6 + 16];
+	size_t len = addr_len(dst->family);
+
+	memcpy(key, mac, 6);
+	memcpy(key + 6, dst->addr, len);
+	return peer_hash(HASH_FDB ^ (uint32_t)dst->family << 8 ^ dst->len << 16, key, 6 + len);
 }
 
-int peer_cmp_neigh(const void *a, const void *b)
+static uint32_t hash_id(uint32_t id)
 {
-	const struct neigh *x = a, *y = b;
-	int c = memcmp(x->mac, y->mac, 6);
-
-	return c ? c : peer_prefix_cmp(&x->dst, &y->dst);
+	return peer_hash(HASH_NEXTHOP, &id, sizeof(id));
 }
 
-int peer_cmp_neigh_dst(const void *a, const void *b)
+static uint32_t neigh_dst_hash(const void *item)
 {
-	return peer_prefix_cmp(&((const struct neigh *)a)->dst, &((const struct neigh *)b)->dst);
+	return peer_hash_prefix(&((const struct neigh *)item)->dst);
 }
 
-int peer_cmp_route_dst(const void *a, const void *b)
+static uint32_t fdb_hash(const void *item)
 {
-	return peer_prefix_cmp(&((const struct route *)a)->dst, &((const struct route *)b)->dst);
+	const struct neigh *n = item;
+
+	return hash_fdb(n->mac, &n->dst);
 }
 
-static int cmp_route_id(const void *a, const void *b)
+static uint32_t nexthop_hash(const void *item)
 {
-	return peer_cmp_u32(&((const struct route *)a)->nh_id, &((const struct route *)b)->nh_id);
+	return hash_id(((const struct route *)item)->nh_id);
 }
 
-void peer_view_free(struct view *v)
+static uint32_t route_dst_hash(const void *item)
 {
-	free(v->neighs.items);
-	free(v->fdbs.items);
-	free(v->nhs.items);
-	free(v->routes.items);
-	free(v->ids);
+	return peer_hash_prefix(&((const struct route *)item)->dst);
+}
+
+static int neigh_has_dst(const void *item, const void *key)
+{
+	return !peer_prefix_cmp(&((const struct neigh *)item)->dst, key);
+}
+
+static int fdb_is(const void *item, const void *key)
+{
+	const struct neigh *n = item, *k = key;
+
+	return !memcmp(n->mac, k->mac, 6) && !peer_prefix_cmp(&n->dst, &k->dst);
+}
+
+static int nexthop_has_id(const void *item, const void *key)
+{
+	return ((const struct route *)item)->nh_id == *(const uint32_t *)key;
+}
+
+static int route_has_dst(const void *item, const void *key)
+{
+	return !peer_prefix_cmp(&((const struct route *)item)->dst, key);
 }
 
 struct route *peer_view_nexthop(const struct view *v, uint32_t id)
 {
-	struct route key = { .nh_id = id };
-
-	return search(&key, v->nhs.items, v->nhs.count, sizeof(key), cmp_route_id);
+	return table_find(&v->nhs, hash_id(id), nexthop_has_id, &id);
 }
 
-/* What the kernel holds that is ours on this link, each table sorted for
- * lookups.  Only the routes when routes_only (no device to ask about). */
+struct neigh *peer_view_neigh(const struct view *v, const struct ovl_prefix *dst)
+{
+	return table_find(&v->neighs, peer_hash_prefix(dst), neigh_has_dst, dst);
+}
+
+struct neigh *peer_view_fdb(const struct view *v, const unsigned char mac[6],
+			    const struct ovl_prefix *dst)
+{
+	struct neigh key;
+
+	memcpy(key.mac, mac, 6);
+	key.dst = *dst;
+	return table_find(&v->fdbs, hash_fdb(mac, dst), fdb_is, &key);
+}
+
+struct route *peer_view_route(const struct view *v, const struct ovl_prefix *dst)
+{
+	return table_find(&v->routes, peer_hash_prefix(dst), route_has_dst, dst);
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static void view_free(struct view *v)
+{
+	table_free(&v->neighs);
+	table_free(&v->fdbs);
+	table_free(&v->nhs);
+	table_free(&v->routes);
+	table_free(&v->ids);
+	memset(v, 0, sizeof(*v));
+}
+
+struct peer_scratch *peer_scratch(struct ovl_link *link)
+{
+	if (!link->peer_scratch)
+		link->peer_scratch = calloc(1, sizeof(*link->peer_scratch));
+	return link->peer_scratch;
+}
+
+void kernel_peers_forget(struct ovl_link *link)
+{
+	struct peer_scratch *s = link->peer_scratch;
+
+	if (!s)
+		return;
+	view_free(&s->view);
+	table_free(&s->plans);
+	hash_index_free(&s->plan_macs);
+	hash_index_free(&s->nexthop_gateways);
+	free(s->run.ops);
+	free(s);
+	link->peer_scratch = NULL;
+}
+
+/* Empties v for a new load, keeping its memory. */
+static void view_reset(struct ovl_link *link, struct view *v)
+{
+	struct table *tables[] = { &v->neighs, &v->fdbs, &v->nhs, &v->routes, &v->ids };
+	size_t i;
+
+	v->link = link;
+	v->nexthops = 0;
+	for (i = 0; i < sizeof(tables) / sizeof(*tables); i++) {
+		tables[i]->count = 0;
+		tables[i]->index.count = 0;
+	}
+	v->neighs.size = v->fdbs.size = sizeof(struct neigh);
+	v->nhs.size = v->routes.size = sizeof(struct route);
+	v->ids.size = sizeof(uint32_t);
+}
+
+/* Keeps the routes of this link: via our nexthops, onlink on the device,
+ * or direct on the underlay. */
+static void keep_link_routes(struct view *v)
+{
+	const struct ovl_link *link = v->link;
+	struct route *r, *routes = v->routes.items;
+	size_t i, kept = 0;
+
+	for (i = 0; i < v->routes.count; i++) {
+		r = &routes[i];
+		if (r->nh_id ? peer_view_nexthop(v, r->nh_id) != NULL
+			     : (link->ifindex && r->oif == link->ifindex) ||
+				       (r->oif && r->oif == link->underlay_ifindex &&
+					(!link->network.family ||
+					 ovl_prefix_contains(&link->network, &r->dst))))
+			routes[kept++] = *r;
+	}
+	v->routes.count = kept;
+}
+
 int peer_view_load(struct ovl_link *link, struct view *v, int routes_only)
 {
 	struct ovl_ctx *ctx = link->ctx;
@@ -232,14 +326,9 @@ int peer_view_load(struct ovl_link *link, struct view *v, int routes_only)
 	struct rtmsg rtm = { .rtm_family = (unsigned char)link->family, .rtm_table = RT_TABLE_MAIN,
 			     .rtm_protocol = OVL_RTPROT };
 	struct dump neighs = { v, &v->neighs }, fdbs = { v, &v->fdbs };
-	struct route *r;
-	size_t i, kept = 0;
 	int err = 0;
 
-	memset(v, 0, sizeof(*v));
-	v->link = link;
-	v->neighs.size = v->fdbs.size = sizeof(struct neigh);
-	v->nhs.size = v->routes.size = sizeof(struct route);
+	view_reset(link, v);
 	if (!routes_only) {
 		err = dump(ctx, RTM_GETNEIGH, &ndm, sizeof(ndm), link->ifindex, neigh_reply,
 			   table_restart, &neighs);
@@ -257,34 +346,20 @@ int peer_view_load(struct ovl_link *link, struct view *v, int routes_only)
 	}
 	if (!err)
 		err = dump(ctx, RTM_GETROUTE, &rtm, sizeof(rtm), 0, route_reply, table_restart, v);
+	if (!err)
+		err = table_index(&v->nhs, nexthop_hash);
+	if (!err) {
+		keep_link_routes(v);
+		err = table_index(&v->routes, route_dst_hash);
+	}
+	if (!err)
+		err = table_index(&v->neighs, neigh_dst_hash);
+	if (!err)
+		err = table_index(&v->fdbs, fdb_hash);
 	if (err < 0) {
-		peer_view_free(v);
+		view_free(v);
 		return err == -ENOMEM ? ctx_fail(ctx, err, "out of memory")
 				      : ctx_fail_prefix(ctx, err, "%s: reading peers: ", link->name);
 	}
-	sort(v->nhs.items, v->nhs.count, sizeof(struct route), cmp_route_id);
-	sort(v->ids, v->id_count, sizeof(*v->ids), peer_cmp_u32);
-	/* Keep the routes of this link: via our nexthops, onlink on the
-	 * device, or direct on the underlay. */
-	for (i = 0; i < v->routes.count; i++) {
-		r = (struct route *)v->routes.items + i;
-		if (r->nh_id ? peer_view_nexthop(v, r->nh_id) != NULL
-			     : (link->ifindex && r->oif == link->ifindex) ||
-				       (r->oif && r->oif == link->underlay_ifindex &&
-					(!link->network.family ||
-					 ovl_prefix_contains(&link->network, &r->dst))))
-			((struct route *)v->routes.items)[kept++] = *r;
-	}
-	v->routes.count = kept;
-	sort(v->routes.items, kept, sizeof(struct route), peer_cmp_route_dst);
-	sort(v->neighs.items, v->neighs.count, sizeof(struct neigh), peer_cmp_neigh_dst);
-	sort(v->fdbs.items, v->fdbs.count, sizeof(struct neigh), peer_cmp_neigh);
 	return 0;
 }
-
-struct neigh *peer_find_neigh(struct table *t, const struct neigh *key,
-				int (*cmp)(const void *, const void *))
-{
-	return search(key, t->items, t->count, sizeof(*key), cmp);
-}
-

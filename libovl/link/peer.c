@@ -39,34 +39,25 @@
 
 int kernel_peers_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t count)
 {
-	struct run run = { .link = link };
-	struct plan *plans;
-	struct view v;
+	struct peer_scratch *s = peer_scratch(link);
 	int err;
 
-	err = peer_plan_all(link, peers, count, &plans);
-	if (err < 0)
-		return err;
-	err = peer_view_load(link, &v, link->direct_only);
-	if (err < 0) {
-		free(plans);
-		return err;
-	}
-	{
-		err = peer_assign_ids(&v, plans, count);
-		if (err < 0)
-			err = ctx_fail(link->ctx, err, "out of memory");
-	}
+	if (!s)
+		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	s->run.link = link;
+	s->run.count = 0;
+	err = peer_plan_all(link, peers, count, &s->plans, &s->plan_macs);
 	if (!err)
-		err = peer_plan_sync(&v, plans, count, &run);
+		err = peer_view_load(link, &s->view, link->direct_only);
+	if (!err && peer_assign_ids(&s->view, &s->plans, &s->nexthop_gateways) < 0)
+		err = ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	if (!err)
+		err = peer_plan_sync(&s->view, &s->plans, &s->run);
 	if (!err) {
 		ctx_log(link->ctx, OVL_LOG_DEBUG, "%s: sync of %zu peers: %zu requests", link->name,
-			count, run.count);
-		err = peer_run_send(&run, peers);
+			count, s->run.count);
+		err = peer_run_send(&s->run, peers);
 	}
-	free(run.ops);
-	peer_view_free(&v);
-	free(plans);
 	return err;
 }
 
@@ -87,7 +78,7 @@ static int probe_reply(const struct nlmsghdr *nlh, void *arg)
 	struct ovl_prefix gw;
 
 	if (nlh->nlmsg_type != RTM_NEWNEXTHOP ||
-	    nlmsg_parse((struct nlmsghdr *)nlh, sizeof(*nhm), tb, NHA_MAX, NULL) < 0)
+	    netlink_attrs(nlh, sizeof(*nhm), tb, NHA_MAX) < 0)
 		return 0;
 	probe->found = 1;
 	netlink_get_addr(tb[NHA_GATEWAY], nhm->nh_family, &gw);
@@ -174,7 +165,7 @@ static int neigh_probe_reply(const struct nlmsghdr *nlh, void *arg)
 	struct nlattr *tb[NDA_MAX + 1];
 
 	if (nlh->nlmsg_type == RTM_NEWNEIGH &&
-	    nlmsg_parse((struct nlmsghdr *)nlh, sizeof(struct ndmsg), tb, NDA_MAX, NULL) >= 0 &&
+	    netlink_attrs(nlh, sizeof(struct ndmsg), tb, NDA_MAX) >= 0 &&
 	    tb[NDA_LLADDR] && nla_len(tb[NDA_LLADDR]) == 6) {
 		memcpy(probe->mac, nla_data(tb[NDA_LLADDR]), 6);
 		probe->found = 1;
@@ -271,16 +262,34 @@ static char *dup_mac(const unsigned char mac[6])
 	return strdup(text);
 }
 
+static int fdb_has_mac(const void *item, const void *key)
+{
+	return !memcmp(((const struct neigh *)item)->mac, key, 6);
+}
+
+/* The public IP of mac's fdb entries: the lowest address among them. */
+static const struct neigh *fdb_of_mac(const struct view *v, const struct hash_index *macs,
+				      const unsigned char mac[6])
+{
+	const struct neigh *f, *lowest = NULL;
+	size_t cursor = HASH_START;
+	uint32_t hash = peer_hash(0, mac, 6);
+
+	while ((f = hash_index_next(macs, &v->fdbs, hash, &cursor)))
+		if (fdb_has_mac(f, mac) && (!lowest || peer_prefix_cmp(&f->dst, &lowest->dst) < 0))
+			lowest = f;
+	return lowest;
+}
+
 /* One listed peer from a route; 0, or -ENOMEM. */
-static int list_one(const struct view *v, const struct route *r, struct ovl_peer *out)
+static int list_one(const struct view *v, const struct hash_index *macs, const struct route *r,
+		    struct ovl_peer *out)
 {
 	const struct ovl_link *link = v->link;
-	struct neigh key, *n, *f;
+	const struct neigh *n, *f;
 	const struct route *nh;
-	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	memset(&key, 0, sizeof(key));
 	out->subnet = dup_text(&r->dst, 1);
 	if (!out->subnet)
 		return -ENOMEM;
@@ -289,69 +298,81 @@ static int list_one(const struct view *v, const struct route *r, struct ovl_peer
 		return out->public_ip ? 0 : -ENOMEM;
 	}
 	nh = r->nh_id ? peer_view_nexthop(v, r->nh_id) : r;
-	key.dst = nh->gw;
-	n = peer_find_neigh((struct table *)&v->neighs, &key, peer_cmp_neigh_dst);
+	n = peer_view_neigh(v, &nh->gw);
 	if (!n || !n->has_mac)
 		return 0;
 	out->mac = dup_mac(n->mac);
 	if (!out->mac)
 		return -ENOMEM;
-	for (i = 0; i < v->fdbs.count; i++) {
-		f = (struct neigh *)v->fdbs.items + i;
-		if (!memcmp(f->mac, n->mac, 6) && f->dst.family) {
-			out->public_ip = dup_text(&f->dst, 0);
-			return out->public_ip ? 0 : -ENOMEM;
-		}
+	f = fdb_of_mac(v, macs, n->mac);
+	if (f) {
+		out->public_ip = dup_text(&f->dst, 0);
+		return out->public_ip ? 0 : -ENOMEM;
 	}
 	return 0;
 }
 
 int kernel_peers_list(struct ovl_link *link, struct ovl_peer **peers, size_t *count)
 {
-	struct ovl_peer *list;
-	struct view v;
+	struct peer_scratch *s = peer_scratch(link);
+	struct hash_index macs = { 0 };
+	struct ovl_peer *list = NULL;
+	const struct neigh *f;
+	struct view *v;
 	size_t i;
 	int err;
 
-	err = peer_view_load(link, &v, link->direct_only);
+	if (!s)
+		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	v = &s->view;
+	err = peer_view_load(link, v, link->direct_only);
 	if (err < 0)
 		return err;
-	list = calloc(v.routes.count ? v.routes.count : 1, sizeof(*list));
-	for (i = 0; list && i < v.routes.count; i++) {
-		if (list_one(&v, (struct route *)v.routes.items + i, &list[i]) < 0) {
+	if (hash_index_reset(&macs, v->fdbs.count) == 0) {
+		for (i = 0; i < v->fdbs.count; i++) {
+			f = (const struct neigh *)v->fdbs.items + i;
+			if (f->dst.family)
+				hash_index_put(&macs, peer_hash(0, f->mac, 6), i);
+		}
+		list = calloc(v->routes.count ? v->routes.count : 1, sizeof(*list));
+	}
+	for (i = 0; list && i < v->routes.count; i++) {
+		if (list_one(v, &macs, (struct route *)v->routes.items + i, &list[i]) < 0) {
 			ovl_peers_free(list, i + 1);
 			list = NULL;
 		}
 	}
-	if (list) {
-		*peers = list;
-		*count = v.routes.count;
-	}
-	peer_view_free(&v);
-	return list ? 0 : ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	hash_index_free(&macs);
+	if (!list)
+		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	*peers = list;
+	*count = v->routes.count;
+	return 0;
 }
 
 int kernel_peers_flush_underlay(struct ovl_link *link)
 {
-	struct run run = { .link = link };
-	struct view v;
+	struct peer_scratch *s;
+	struct view *v;
 	size_t i;
 	int err;
 
 	if (!link->underlay_ifindex)
 		return 0;
-	err = peer_view_load(link, &v, 1);
-	if (err < 0)
-		return err;
-	for (i = 0; i < v.routes.count && !err; i++) {
-		const struct route *r = (struct route *)v.routes.items + i;
+	s = peer_scratch(link);
+	if (!s)
+		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	v = &s->view;
+	s->run.link = link;
+	s->run.count = 0;
+	err = peer_view_load(link, v, 1);
+	for (i = 0; !err && i < v->routes.count; i++) {
+		const struct route *r = (struct route *)v->routes.items + i;
 
 		if (!r->nh_id && r->oif == link->underlay_ifindex)
-			err = peer_run_add(&run, OP_ROUTE, 1, NULL, NULL, r);
+			err = peer_run_add(&s->run, OP_ROUTE, 1, NULL, NULL, r);
 	}
 	if (!err)
-		err = peer_run_send(&run, NULL);
-	free(run.ops);
-	peer_view_free(&v);
+		err = peer_run_send(&s->run, NULL);
 	return err;
 }

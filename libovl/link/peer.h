@@ -40,26 +40,41 @@ struct route {
 	int keep;
 };
 
-/* The dump of one kind of entry (neigh, fdb: struct neigh; nexthop,
- * route: struct route). */
+/* A hash index of a table's items (peer-index.c): each slot holds an item
+ * number + 1 (0: empty) and the hash of its key; the lookups compare the
+ * keys of the items whose hash matches. */
+struct hash_slot {
+	uint32_t item;
+	uint32_t hash;
+};
+
+struct hash_index {
+	struct hash_slot *slots;
+	size_t capacity;
+	size_t mask;
+	size_t count;			/* items put since the reset */
+};
+
+/* A table of entries of one kind (the dumps: struct neigh, struct route;
+ * the plans), indexed by its main key. */
 struct table {
 	void *items;
 	size_t count;
 	size_t capacity;
 	size_t size;
+	struct hash_index index;
 };
 
 struct view {
 	struct ovl_link *link;
 	int nexthops;			/* the kernel has nexthop objects */
-	struct table neighs;		/* ours: dst -> mac */
-	struct table fdbs;		/* ours: mac, dst */
-	struct table nhs;		/* ours on this link: id, gw */
-	struct table routes;		/* ours for this link */
-	uint32_t *ids;			/* every nexthop id in the namespace */
-	size_t id_count;
-	size_t id_capacity;
-	int err;
+	struct table neighs;		/* ours: dst -> mac; indexed by dst */
+	struct table fdbs;		/* ours: mac, dst; by both */
+	struct table nhs;		/* ours on this link: id, gw; by id */
+	struct table routes;		/* ours for this link; by dst */
+	struct table ids;		/* every nexthop id in the namespace
+					 * (uint32_t); indexed when a new id
+					 * is picked */
 };
 
 enum op_entry { OP_NEIGH, OP_FDB, OP_NH, OP_ROUTE };
@@ -79,43 +94,69 @@ struct run {
 	size_t capacity;
 };
 
-/* qsort and bsearch take no NULL array, even of zero items (UBSan). */
-static inline void sort(void *items, size_t count, size_t size,
-			int (*cmp)(const void *, const void *))
-{
-	if (count)
-		qsort(items, count, size, cmp);
-}
-
-static inline void *search(const void *key, const void *items, size_t count, size_t size,
-			   int (*cmp)(const void *, const void *))
-{
-	return count ? bsearch(key, items, count, size, cmp) : NULL;
-}
+/* What a sync of a link keeps for the next one (struct ovl_link's
+ * peer_scratch): the memory of its tables, so that the periodic resync of
+ * an unchanged set neither allocates nor faults pages in. */
+struct peer_scratch {
+	struct view view;
+	struct table plans;
+	struct hash_index plan_macs;	/* the plans by MAC */
+	struct hash_index nexthop_gateways; /* the view's nexthops by gateway */
+	struct run run;
+};
 
 static inline size_t addr_len(int family)
 {
 	return family == AF_INET6 ? 16 : 4;
 }
 
+/* ---- peer-index.c ------------------------------------------------------- */
+
+/* Hashes of keys: bytes (seed tells kinds of key apart), a prefix. */
+uint32_t peer_hash(uint32_t seed, const void *data, size_t len);
+uint32_t peer_hash_prefix(const struct ovl_prefix *p);
+/* A new zeroed item at the end of t (its index is not updated); NULL when
+ * out of memory. */
+void *table_add(struct table *t);
+/* Empties x, sized for count items (its memory kept); 0 or -ENOMEM. */
+int hash_index_reset(struct hash_index *x, size_t count);
+/* Indexes item number item under hash (room reserved by the reset). */
+void hash_index_put(struct hash_index *x, uint32_t hash, size_t item);
+/* The items of t that x holds under hash, in the order they were put:
+ * *cursor starts as HASH_START; NULL after the last. */
+#define HASH_START ((size_t)-1)
+void *hash_index_next(const struct hash_index *x, const struct table *t, uint32_t hash,
+		      size_t *cursor);
+/* The first of them for which same(item, key), or NULL. */
+void *hash_index_find(const struct hash_index *x, const struct table *t, uint32_t hash,
+		      int (*same)(const void *item, const void *key), const void *key);
+void hash_index_free(struct hash_index *x);
+/* Indexes every item of t by hash(item) in t->index; 0 or -ENOMEM. */
+int table_index(struct table *t, uint32_t (*hash)(const void *item));
+/* hash_index_find() in t's own index. */
+void *table_find(const struct table *t, uint32_t hash,
+		 int (*same)(const void *item, const void *key), const void *key);
+/* Frees t's items and index. */
+void table_free(struct table *t);
+
 /* ---- peer-view.c -------------------------------------------------------- */
 
 int peer_prefix_cmp(const struct ovl_prefix *a, const struct ovl_prefix *b);
 /* An address for a full-length prefix, else a prefix; "?" when neither. */
 const char *peer_prefix_text(const struct ovl_prefix *p, char buf[OVL_PREFIX_STRLEN]);
-/* Orders for the view's tables and the plans. */
-int peer_cmp_u32(const void *a, const void *b);
-int peer_cmp_neigh(const void *a, const void *b);
-int peer_cmp_neigh_dst(const void *a, const void *b);
-int peer_cmp_route_dst(const void *a, const void *b);
-/* What the kernel holds that is ours on this link, each table sorted for
- * lookups.  Only the routes when routes_only (no device to ask about). */
+/* The link's scratch (made on first use); NULL when out of memory. */
+struct peer_scratch *peer_scratch(struct ovl_link *link);
+/* What the kernel holds that is ours on this link, each table indexed
+ * (into v, whose memory from an earlier load is reused).  Only the routes
+ * when routes_only (no device to ask about). */
 int peer_view_load(struct ovl_link *link, struct view *v, int routes_only);
-void peer_view_free(struct view *v);
-/* Our nexthop with id, or NULL. */
+/* Our nexthop with id, neighbour for dst, fdb entry for mac and dst, route
+ * to dst; or NULL. */
 struct route *peer_view_nexthop(const struct view *v, uint32_t id);
-struct neigh *peer_find_neigh(struct table *t, const struct neigh *key,
-			      int (*cmp)(const void *, const void *));
+struct neigh *peer_view_neigh(const struct view *v, const struct ovl_prefix *dst);
+struct neigh *peer_view_fdb(const struct view *v, const unsigned char mac[6],
+			    const struct ovl_prefix *dst);
+struct route *peer_view_route(const struct view *v, const struct ovl_prefix *dst);
 
 /* ---- peer-plan.c -------------------------------------------------------- */
 
@@ -124,17 +165,22 @@ struct neigh *peer_find_neigh(struct table *t, const struct neigh *key,
  * link. */
 int peer_plan_one(struct ovl_link *link, const struct ovl_peer *peer, size_t index,
 		  const struct device_addr *onlink, size_t onlink_count, struct plan *p);
-/* All peers checked before anything is sent; *plans sorted by subnet. */
+/* All peers checked before anything is sent: plans holds one struct plan
+ * per peer, in their order, indexed by subnet; macs is room for an index
+ * of them by MAC. */
 int peer_plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t count,
-		  struct plan **plans);
+		  struct table *plans, struct hash_index *macs);
+/* The plan for subnet, or NULL. */
+struct plan *peer_plan_find(const struct table *plans, const struct ovl_prefix *subnet);
 /* The first nexthop id to try for gw, and the one after id. */
 uint32_t peer_nh_id_first(const struct ovl_link *link, const struct ovl_prefix *gw);
 uint32_t peer_nh_id_next(uint32_t id);
 /* Gives every overlay peer a nexthop id: the one of our nexthops with its
- * gateway when there is one (kept), else a free one. */
-int peer_assign_ids(struct view *v, struct plan *plans, size_t count);
+ * gateway when there is one (kept), else a free one; gateways is room for
+ * an index of our nexthops by gateway.  0 or -ENOMEM. */
+int peer_assign_ids(struct view *v, struct table *plans, struct hash_index *gateways);
 /* The requests that turn the view into the plans. */
-int peer_plan_sync(struct view *v, struct plan *plans, size_t count, struct run *run);
+int peer_plan_sync(struct view *v, struct table *plans, struct run *run);
 
 /* ---- peer-send.c -------------------------------------------------------- */
 
