@@ -56,8 +56,6 @@ OVL_EXPORT int ovl_link_down(struct ovl_link *link)
 
 OVL_EXPORT void ovl_link_free(struct ovl_link *link)
 {
-	if (link)
-		kernel_peers_forget(link);
 	if (link && link->ops->free)
 		link->ops->free(link);
 	else

@@ -72,9 +72,6 @@ struct ovl_link {
 	unsigned int port;
 	int learning;
 	int gbp;
-	/* peer.c's memory between syncs (kernel-routed links); NULL until
-	 * the first. */
-	struct peer_scratch *peer_scratch;
 };
 
 /* The backends link.c's ovl_link_open() can reopen. */
@@ -111,8 +108,6 @@ int kernel_peer_add(struct ovl_link *link, const struct ovl_peer *peer);
 int kernel_peer_del(struct ovl_link *link, const struct ovl_peer *peer);
 int kernel_peers_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t count);
 int kernel_peers_list(struct ovl_link *link, struct ovl_peer **peers, size_t *count);
-/* peer-view.c: frees link's peer_scratch (ovl_link_free). */
-void kernel_peers_forget(struct ovl_link *link);
 /* peer.c: removes the libovl routes of link that do not go away with its
  * device (DirectRouting and host-gw routes on the underlay device). */
 int kernel_peers_flush_underlay(struct ovl_link *link);

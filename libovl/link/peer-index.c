@@ -2,8 +2,7 @@
  * peer-index.c - the tables a sync works on (the view's dumps, the plans)
  * and their hash indexes: every lookup of a diff costs the same at 10,000
  * peers as at 10, where sorting each table and searching it took more time
- * than the kernel's dumps.  A table's memory is kept for the next sync on
- * the same link.
+ * than the kernel's dumps.
  */
 #include <errno.h>
 #include <stdlib.h>

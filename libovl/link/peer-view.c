@@ -2,7 +2,7 @@
  * peer-view.c - what the kernel holds that is ours on a link: our
  * neighbours, fdb entries, nexthops (and every nexthop id in use) and
  * routes, dumped into hash-indexed tables for the plan's diff and the
- * listing, in memory the link keeps from one sync to the next.
+ * listing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,53 +248,13 @@ struct route *peer_view_route(const struct view *v, const struct ovl_prefix *dst
 
 /* ---- loading ------------------------------------------------------------ */
 
-static void view_free(struct view *v)
+void peer_view_free(struct view *v)
 {
 	table_free(&v->neighs);
 	table_free(&v->fdbs);
 	table_free(&v->nhs);
 	table_free(&v->routes);
 	table_free(&v->ids);
-	memset(v, 0, sizeof(*v));
-}
-
-struct peer_scratch *peer_scratch(struct ovl_link *link)
-{
-	if (!link->peer_scratch)
-		link->peer_scratch = calloc(1, sizeof(*link->peer_scratch));
-	return link->peer_scratch;
-}
-
-void kernel_peers_forget(struct ovl_link *link)
-{
-	struct peer_scratch *s = link->peer_scratch;
-
-	if (!s)
-		return;
-	view_free(&s->view);
-	table_free(&s->plans);
-	hash_index_free(&s->plan_macs);
-	hash_index_free(&s->nexthop_gateways);
-	free(s->run.ops);
-	free(s);
-	link->peer_scratch = NULL;
-}
-
-/* Empties v for a new load, keeping its memory. */
-static void view_reset(struct ovl_link *link, struct view *v)
-{
-	struct table *tables[] = { &v->neighs, &v->fdbs, &v->nhs, &v->routes, &v->ids };
-	size_t i;
-
-	v->link = link;
-	v->nexthops = 0;
-	for (i = 0; i < sizeof(tables) / sizeof(*tables); i++) {
-		tables[i]->count = 0;
-		tables[i]->index.count = 0;
-	}
-	v->neighs.size = v->fdbs.size = sizeof(struct neigh);
-	v->nhs.size = v->routes.size = sizeof(struct route);
-	v->ids.size = sizeof(uint32_t);
 }
 
 /* Keeps the routes of this link: via our nexthops, onlink on the device,
@@ -328,7 +288,11 @@ int peer_view_load(struct ovl_link *link, struct view *v, int routes_only)
 	struct dump neighs = { v, &v->neighs }, fdbs = { v, &v->fdbs };
 	int err = 0;
 
-	view_reset(link, v);
+	memset(v, 0, sizeof(*v));
+	v->link = link;
+	v->neighs.size = v->fdbs.size = sizeof(struct neigh);
+	v->nhs.size = v->routes.size = sizeof(struct route);
+	v->ids.size = sizeof(uint32_t);
 	if (!routes_only) {
 		err = dump(ctx, RTM_GETNEIGH, &ndm, sizeof(ndm), link->ifindex, neigh_reply,
 			   table_restart, &neighs);
@@ -357,7 +321,7 @@ int peer_view_load(struct ovl_link *link, struct view *v, int routes_only)
 	if (!err)
 		err = table_index(&v->fdbs, fdb_hash);
 	if (err < 0) {
-		view_free(v);
+		peer_view_free(v);
 		return err == -ENOMEM ? ctx_fail(ctx, err, "out of memory")
 				      : ctx_fail_prefix(ctx, err, "%s: reading peers: ", link->name);
 	}

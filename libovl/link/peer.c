@@ -39,25 +39,27 @@
 
 int kernel_peers_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t count)
 {
-	struct peer_scratch *s = peer_scratch(link);
+	struct sync_state s = { .run = { .link = link } };
 	int err;
 
-	if (!s)
-		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
-	s->run.link = link;
-	s->run.count = 0;
-	err = peer_plan_all(link, peers, count, &s->plans, &s->plan_macs);
-	if (!err)
-		err = peer_view_load(link, &s->view, link->direct_only);
-	if (!err && peer_assign_ids(&s->view, &s->plans, &s->nexthop_gateways) < 0)
-		err = ctx_fail(link->ctx, -ENOMEM, "out of memory");
-	if (!err)
-		err = peer_plan_sync(&s->view, &s->plans, &s->run);
+	err = peer_plan_all(link, peers, count, &s.plans, &s.plan_macs);
 	if (!err) {
-		ctx_log(link->ctx, OVL_LOG_DEBUG, "%s: sync of %zu peers: %zu requests", link->name,
-			count, s->run.count);
-		err = peer_run_send(&s->run, peers);
+		err = peer_view_load(link, &s.view, link->direct_only);
+		if (!err && peer_assign_ids(&s.view, &s.plans, &s.nexthop_gateways) < 0)
+			err = ctx_fail(link->ctx, -ENOMEM, "out of memory");
+		if (!err)
+			err = peer_plan_sync(&s.view, &s.plans, &s.run);
+		if (!err) {
+			ctx_log(link->ctx, OVL_LOG_DEBUG, "%s: sync of %zu peers: %zu requests",
+				link->name, count, s.run.count);
+			err = peer_run_send(&s.run, peers);
+		}
+		peer_view_free(&s.view);
 	}
+	free(s.run.ops);
+	hash_index_free(&s.nexthop_gateways);
+	hash_index_free(&s.plan_macs);
+	table_free(&s.plans);
 	return err;
 }
 
@@ -314,17 +316,13 @@ static int list_one(const struct view *v, const struct hash_index *macs, const s
 
 int kernel_peers_list(struct ovl_link *link, struct ovl_peer **peers, size_t *count)
 {
-	struct peer_scratch *s = peer_scratch(link);
 	struct hash_index macs = { 0 };
 	struct ovl_peer *list = NULL;
 	const struct neigh *f;
-	struct view *v;
+	struct view view, *v = &view;
 	size_t i;
 	int err;
 
-	if (!s)
-		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
-	v = &s->view;
 	err = peer_view_load(link, v, link->direct_only);
 	if (err < 0)
 		return err;
@@ -343,36 +341,35 @@ int kernel_peers_list(struct ovl_link *link, struct ovl_peer **peers, size_t *co
 		}
 	}
 	hash_index_free(&macs);
-	if (!list)
-		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
-	*peers = list;
-	*count = v->routes.count;
-	return 0;
+	if (list) {
+		*peers = list;
+		*count = v->routes.count;
+	}
+	peer_view_free(v);
+	return list ? 0 : ctx_fail(link->ctx, -ENOMEM, "out of memory");
 }
 
 int kernel_peers_flush_underlay(struct ovl_link *link)
 {
-	struct peer_scratch *s;
-	struct view *v;
+	struct run run = { .link = link };
+	struct view v;
 	size_t i;
 	int err;
 
 	if (!link->underlay_ifindex)
 		return 0;
-	s = peer_scratch(link);
-	if (!s)
-		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
-	v = &s->view;
-	s->run.link = link;
-	s->run.count = 0;
-	err = peer_view_load(link, v, 1);
-	for (i = 0; !err && i < v->routes.count; i++) {
-		const struct route *r = (struct route *)v->routes.items + i;
+	err = peer_view_load(link, &v, 1);
+	if (err < 0)
+		return err;
+	for (i = 0; i < v.routes.count && !err; i++) {
+		const struct route *r = (struct route *)v.routes.items + i;
 
 		if (!r->nh_id && r->oif == link->underlay_ifindex)
-			err = peer_run_add(&s->run, OP_ROUTE, 1, NULL, NULL, r);
+			err = peer_run_add(&run, OP_ROUTE, 1, NULL, NULL, r);
 	}
 	if (!err)
-		err = peer_run_send(&s->run, NULL);
+		err = peer_run_send(&run, NULL);
+	free(run.ops);
+	peer_view_free(&v);
 	return err;
 }
