@@ -39,6 +39,16 @@ uint32_t peer_hash_prefix(const struct ovl_prefix *p)
 	return peer_hash((uint32_t)p->family << 8 | p->len, p->addr, addr_len(p->family));
 }
 
+uint32_t peer_hash_mac(const unsigned char mac[6])
+{
+	return peer_hash(1, mac, 6);
+}
+
+uint32_t peer_hash_id(uint32_t id)
+{
+	return peer_hash(2, &id, sizeof(id));
+}
+
 void *table_add(struct table *t)
 {
 	void *grown;

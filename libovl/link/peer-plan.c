@@ -1,8 +1,8 @@
 /*
  * peer-plan.c - the wanted peers as plans: each checked against the link
  * (family, overlap, endpoint address, on-link for DirectRouting and
- * host-gw), given a nexthop id, and diffed against the view into the
- * requests a sync sends.
+ * host-gw), the set of them indexed for the diff (by subnet, gateway and
+ * MAC), and the nexthop ids libovl picks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,38 +110,65 @@ static int plan_has_subnet(const void *item, const void *key)
 	return !peer_prefix_cmp(&((const struct plan *)item)->subnet, key);
 }
 
-struct plan *peer_plan_find(const struct table *plans, const struct ovl_prefix *subnet)
-{
-	return table_find(plans, peer_hash_prefix(subnet), plan_has_subnet, subnet);
-}
-
 static int plan_has_mac(const void *item, const void *key)
 {
 	return !memcmp(((const struct plan *)item)->mac, key, 6);
 }
 
-/* One VTEP MAC is one host: two overlay peers with one MAC must have one
- * public IP. */
-static int check_macs(struct ovl_link *link, const struct ovl_peer *peers,
-		      const struct table *plans, struct hash_index *macs)
+struct plan *peer_plan_find(const struct plan_set *set, const struct ovl_prefix *subnet)
 {
-	const struct plan *all = plans->items, *first;
-	uint32_t hash;
+	return table_find(&set->plans, peer_hash_prefix(subnet), plan_has_subnet, subnet);
+}
+
+struct plan *peer_plan_of_mac(const struct plan_set *set, const unsigned char mac[6])
+{
+	return hash_index_find(&set->macs, &set->plans, peer_hash_mac(mac), plan_has_mac, mac);
+}
+
+/* A plan whose subnet holds addr is found by cutting addr to each length
+ * the plans have: one lookup when all subnets are alike. */
+struct plan *peer_plan_of_gateway(const struct plan_set *set, const struct ovl_prefix *addr)
+{
+	struct ovl_prefix cut;
+	struct plan *p;
 	size_t i;
 
-	if (hash_index_reset(macs, plans->count) < 0)
+	for (i = 0; i < set->length_count && set->lengths[i] <= addr->len; i++) {
+		cut = *addr;
+		cut.len = set->lengths[i];
+		ovl_prefix_mask(&cut);
+		if (memcmp(cut.addr, addr->addr, sizeof(cut.addr)))
+			continue;	/* addr is no subnet base at this length */
+		p = peer_plan_find(set, &cut);
+		if (p && !peer_prefix_cmp(&p->gw, addr))
+			return p;
+	}
+	return NULL;
+}
+
+/* One VTEP MAC is one host: two overlay peers with one MAC must have one
+ * public IP.  Indexes the first overlay plan of each MAC. */
+static int check_macs(struct ovl_link *link, const struct ovl_peer *peers,
+		      struct plan_set *set)
+{
+	struct plan *all = set->plans.items, *first;
+	size_t i;
+
+	if (hash_index_reset(&set->macs, set->plans.count) < 0)
 		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
-	for (i = 0; i < plans->count; i++) {
+	for (i = 0; i < set->plans.count; i++) {
 		if (all[i].direct)
 			continue;
-		hash = peer_hash(0, all[i].mac, 6);
-		first = hash_index_find(macs, plans, hash, plan_has_mac, all[i].mac);
-		if (!first)
-			hash_index_put(macs, hash, i);
-		else if (!ovl_prefix_equal(&all[i].public_ip, &first->public_ip))
+		first = peer_plan_of_mac(set, all[i].mac);
+		if (!first) {
+			hash_index_put(&set->macs, peer_hash_mac(all[i].mac), i);
+			first = &all[i];
+		} else if (!ovl_prefix_equal(&all[i].public_ip, &first->public_ip)) {
 			return ctx_fail(link->ctx, -EINVAL, "peers %s and %s: one MAC %s at two public IPs",
 					peers[first->index].subnet, peers[all[i].index].subnet,
 					peers[all[i].index].mac);
+		}
+		all[i].first_of_mac = (size_t)(first - all);
 	}
 	return 0;
 }
@@ -149,28 +176,29 @@ static int check_macs(struct ovl_link *link, const struct ovl_peer *peers,
 /* Indexes the plans by subnet and finds two that overlap: a subnet that
  * holds another is the other's subnet cut to one of the lengths the plans
  * have. */
-static int check_overlaps(struct ovl_link *link, struct table *plans)
+static int check_overlaps(struct ovl_link *link, struct plan_set *set)
 {
-	unsigned char lengths[129] = { 0 };
+	unsigned char used[129] = { 0 };
 	char a[OVL_PREFIX_STRLEN], b[OVL_PREFIX_STRLEN];
-	const struct plan *all = plans->items, *outer;
+	const struct plan *all = set->plans.items, *outer;
 	struct ovl_prefix cut;
-	size_t i, len, cursor;
+	size_t i, len, n, cursor;
 
-	if (table_index(plans, plan_subnet_hash) < 0)
+	if (table_index(&set->plans, plan_subnet_hash) < 0)
 		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
-	for (i = 0; i < plans->count; i++)
-		lengths[all[i].subnet.len] = 1;
-	for (i = 0; i < plans->count; i++) {
-		for (len = 0; len <= all[i].subnet.len; len++) {
-			if (!lengths[len])
-				continue;
+	for (i = 0; i < set->plans.count; i++)
+		used[all[i].subnet.len] = 1;
+	for (len = 0; len < sizeof(used); len++)
+		if (used[len])
+			set->lengths[set->length_count++] = (unsigned char)len;
+	for (i = 0; i < set->plans.count; i++) {
+		for (n = 0; n < set->length_count && set->lengths[n] <= all[i].subnet.len; n++) {
 			cut = all[i].subnet;
-			cut.len = (unsigned int)len;
+			cut.len = set->lengths[n];
 			ovl_prefix_mask(&cut);
 			cursor = HASH_START;
-			while ((outer = hash_index_next(&plans->index, plans, peer_hash_prefix(&cut),
-							&cursor)))
+			while ((outer = hash_index_next(&set->plans.index, &set->plans,
+							peer_hash_prefix(&cut), &cursor)))
 				if (outer != &all[i] && plan_has_subnet(outer, &cut))
 					return ctx_fail(link->ctx, -EINVAL, "peers %s and %s overlap",
 							peer_prefix_text(&outer->subnet, a),
@@ -181,7 +209,7 @@ static int check_overlaps(struct ovl_link *link, struct table *plans)
 }
 
 int peer_plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t count,
-		  struct table *plans, struct hash_index *macs)
+		  struct plan_set *set)
 {
 	struct ovl_ctx *ctx = link->ctx;
 	struct device_addr *onlink = NULL;
@@ -189,25 +217,29 @@ int peer_plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t co
 	struct plan *p;
 	int err = 0;
 
-	plans->size = sizeof(struct plan);
-	plans->count = 0;
-	plans->index.count = 0;
+	set->plans.size = sizeof(struct plan);
 	if (link->direct_routing) {
 		err = device_addresses(ctx, link->family, 0, &onlink, &onlink_count);
 		if (err < 0)
 			return err;
 	}
 	for (i = 0; i < count && !err; i++) {
-		p = table_add(plans);
+		p = table_add(&set->plans);
 		err = p ? peer_plan_one(link, &peers[i], i, onlink, onlink_count, p)
 			: ctx_fail(ctx, -ENOMEM, "out of memory");
 	}
 	free(onlink);
 	if (!err)
-		err = check_macs(link, peers, plans, macs);
+		err = check_macs(link, peers, set);
 	if (!err)
-		err = check_overlaps(link, plans);
+		err = check_overlaps(link, set);
 	return err;
+}
+
+void peer_plan_set_free(struct plan_set *set)
+{
+	table_free(&set->plans);
+	hash_index_free(&set->macs);
 }
 
 /* ---- nexthop ids -------------------------------------------------------- */
@@ -228,164 +260,4 @@ uint32_t peer_nh_id_first(const struct ovl_link *link, const struct ovl_prefix *
 uint32_t peer_nh_id_next(uint32_t id)
 {
 	return id + 1 < NH_ID_BASE + NH_ID_SPAN ? id + 1 : NH_ID_BASE;
-}
-
-static uint32_t nexthop_gateway_hash(const void *item)
-{
-	return peer_hash_prefix(&((const struct route *)item)->gw);
-}
-
-static int has_id(const void *item, const void *key)
-{
-	return *(const uint32_t *)item == *(const uint32_t *)key;
-}
-
-static uint32_t id_hash(uint32_t id)
-{
-	return peer_hash(0, &id, sizeof(id));
-}
-
-/* Indexes every id in use, with room for one more per plan. */
-static int index_ids(struct table *ids, size_t more)
-{
-	size_t i;
-
-	if (hash_index_reset(&ids->index, ids->count + more) < 0)
-		return -ENOMEM;
-	for (i = 0; i < ids->count; i++)
-		hash_index_put(&ids->index, id_hash(((uint32_t *)ids->items)[i]), i);
-	return 0;
-}
-
-/* A free id for plan p, taken. */
-static int pick_free_id(struct view *v, struct plan *p)
-{
-	uint32_t *taken;
-
-	p->nh_id = peer_nh_id_first(v->link, &p->gw);
-	while (table_find(&v->ids, id_hash(p->nh_id), has_id, &p->nh_id))
-		p->nh_id = peer_nh_id_next(p->nh_id);
-	taken = table_add(&v->ids);
-	if (!taken)
-		return -ENOMEM;
-	*taken = p->nh_id;
-	hash_index_put(&v->ids.index, id_hash(p->nh_id), v->ids.count - 1);
-	return 0;
-}
-
-int peer_assign_ids(struct view *v, struct table *plans, struct hash_index *gateways)
-{
-	struct plan *all = plans->items, *p;
-	struct route *nh, *lowest;
-	size_t i, cursor, wanted = 0;
-	uint32_t hash;
-	int err = 0;
-
-	if (!v->nexthops)
-		return 0;
-	if (hash_index_reset(gateways, v->nhs.count) < 0)
-		return -ENOMEM;
-	for (i = 0; i < v->nhs.count; i++)
-		hash_index_put(gateways, nexthop_gateway_hash((struct route *)v->nhs.items + i), i);
-	for (i = 0; i < plans->count && !err; i++) {
-		p = &all[i];
-		if (p->direct)
-			continue;
-		/* The lowest id among our nexthops with this gateway. */
-		hash = peer_hash_prefix(&p->gw);
-		cursor = HASH_START;
-		lowest = NULL;
-		while ((nh = hash_index_next(gateways, &v->nhs, hash, &cursor)))
-			if (!peer_prefix_cmp(&nh->gw, &p->gw) && (!lowest || nh->nh_id < lowest->nh_id))
-				lowest = nh;
-		if (lowest && !lowest->keep) {
-			lowest->keep = 1;
-			p->nh_id = lowest->nh_id;
-			continue;
-		}
-		/* Ids in use are indexed once, when the first is needed. */
-		if (!wanted++)
-			err = index_ids(&v->ids, plans->count);
-		if (!err)
-			err = pick_free_id(v, p);
-	}
-	return err;
-}
-
-/* ---- sync --------------------------------------------------------------- */
-
-/* The requests that turn the view into the plans: stale routes out, then
- * neighbours, fdb entries, nexthops and routes in (a peer's route last, so
- * the kernel never has to resolve its gateway), then the remaining stale
- * entries out. */
-int peer_plan_sync(struct view *v, struct table *plans, struct run *run)
-{
-	struct plan *all = plans->items, *p;
-	size_t i, count = plans->count;
-	struct neigh *n;
-	struct route *r;
-	int err = 0;
-
-	for (i = 0; i < v->routes.count && !err; i++) {
-		r = (struct route *)v->routes.items + i;
-		if (!peer_plan_find(plans, &r->dst))
-			err = peer_run_add(run, OP_ROUTE, 1, NULL, NULL, r);
-	}
-	for (i = 0; i < count && !err; i++) {
-		p = &all[i];
-		if (p->direct)
-			continue;
-		n = peer_view_neigh(v, &p->gw);
-		if (n)
-			n->keep = 1;
-		if (!n || !n->has_mac || memcmp(n->mac, p->mac, 6))
-			err = peer_run_add(run, OP_NEIGH, 0, p, NULL, NULL);
-	}
-	for (i = 0; i < count && !err; i++) {
-		p = &all[i];
-		if (p->direct)
-			continue;
-		n = peer_view_fdb(v, p->mac, &p->public_ip);
-		if (n)
-			n->keep = 1;
-		else
-			err = peer_run_add(run, OP_FDB, 0, p, NULL, NULL);
-	}
-	for (i = 0; i < count && !err; i++) {
-		p = &all[i];
-		if (p->direct || !p->nh_id)
-			continue;
-		r = peer_view_nexthop(v, p->nh_id);
-		if (r && !peer_prefix_cmp(&r->gw, &p->gw))
-			r->keep = 1;
-		else
-			err = peer_run_add(run, OP_NH, 0, p, NULL, NULL);
-	}
-	for (i = 0; i < count && !err; i++) {
-		p = &all[i];
-		r = peer_view_route(v, &p->subnet);
-		if (r && (p->direct ? !r->nh_id && r->oif == v->link->underlay_ifindex &&
-					      !peer_prefix_cmp(&r->gw, &p->public_ip)
-				    : p->nh_id ? r->nh_id == p->nh_id
-					       : !r->nh_id && r->oif == v->link->ifindex &&
-							 !peer_prefix_cmp(&r->gw, &p->gw)))
-			continue;
-		err = peer_run_add(run, OP_ROUTE, 0, p, NULL, NULL);
-	}
-	for (i = 0; i < v->nhs.count && !err; i++) {
-		r = (struct route *)v->nhs.items + i;
-		if (!r->keep)
-			err = peer_run_add(run, OP_NH, 1, NULL, NULL, r);
-	}
-	for (i = 0; i < v->neighs.count && !err; i++) {
-		n = (struct neigh *)v->neighs.items + i;
-		if (!n->keep)
-			err = peer_run_add(run, OP_NEIGH, 1, NULL, n, NULL);
-	}
-	for (i = 0; i < v->fdbs.count && !err; i++) {
-		n = (struct neigh *)v->fdbs.items + i;
-		if (!n->keep)
-			err = peer_run_add(run, OP_FDB, 1, NULL, n, NULL);
-	}
-	return err;
 }

@@ -1,8 +1,8 @@
 /*
- * peer-view.c - what the kernel holds that is ours on a link: our
- * neighbours, fdb entries, nexthops (and every nexthop id in use) and
- * routes, dumped into hash-indexed tables for the plan's diff and the
- * listing.
+ * peer-view.c - reading what the kernel holds that is ours on a link: the
+ * dumps of neighbours, fdb entries, nexthops and routes and their replies
+ * read as our entries (for a sync's diff, peer-diff.c), and the view the
+ * listing takes them into.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,35 +40,52 @@ const char *peer_prefix_text(const struct ovl_prefix *p, char buf[OVL_PREFIX_STR
 
 /* ---- dumps ------------------------------------------------------------ */
 
-static void table_restart(void *arg)
+int peer_dump(struct ovl_link *link, enum peer_dump what, netlink_reply_fn fn,
+	      netlink_restart_fn restart, void *arg)
 {
-	((struct table *)arg)->count = 0;
+	struct ndmsg ndm = { .ndm_family = (unsigned char)link->family };
+	struct ndmsg fdb = { .ndm_family = AF_BRIDGE, .ndm_ifindex = link->ifindex };
+	struct nhmsg nhm = { .nh_family = AF_UNSPEC };
+	struct rtmsg rtm = { .rtm_family = (unsigned char)link->family, .rtm_table = RT_TABLE_MAIN,
+			     .rtm_protocol = OVL_RTPROT };
+	struct nl_msg *msg;
+
+	switch (what) {
+	case DUMP_NEIGH:
+		msg = netlink_msg(RTM_GETNEIGH, NLM_F_DUMP, &ndm, sizeof(ndm));
+		/* The kernel skips other devices' neighbours (strict checking). */
+		if (msg && nla_put_u32(msg, NDA_IFINDEX, (uint32_t)link->ifindex) < 0) {
+			nlmsg_free(msg);
+			msg = NULL;
+		}
+		break;
+	case DUMP_FDB:
+		msg = netlink_msg(RTM_GETNEIGH, NLM_F_DUMP, &fdb, sizeof(fdb));
+		break;
+	case DUMP_NEXTHOP:
+		msg = netlink_msg(RTM_GETNEXTHOP, NLM_F_DUMP, &nhm, sizeof(nhm));
+		break;
+	default:
+		msg = netlink_msg(RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+	}
+	if (!msg)
+		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	return netlink_query(link->ctx, msg, fn, restart, arg);
 }
 
-struct dump {
-	struct view *view;
-	struct table *table;
-};
-
-static int neigh_reply(const struct nlmsghdr *nlh, void *arg)
+int peer_parse_neigh(const struct ovl_link *link, const struct nlmsghdr *nlh, int bridge,
+		     struct neigh *n)
 {
-	struct dump *d = arg;
-	struct ovl_link *link = d->view->link;
 	const struct ndmsg *ndm = NLMSG_DATA(nlh);
 	struct nlattr *tb[NDA_MAX + 1];
-	struct neigh *n;
-	int bridge = d->table == &d->view->fdbs;
 
-	if (nlh->nlmsg_type != RTM_NEWNEIGH ||
-	    netlink_attrs(nlh, sizeof(*ndm), tb, NDA_MAX) < 0 ||
+	if (nlh->nlmsg_type != RTM_NEWNEIGH || netlink_attrs(nlh, sizeof(*ndm), tb, NDA_MAX) < 0 ||
 	    ndm->ndm_ifindex != link->ifindex || !(ndm->ndm_state & NUD_PERMANENT))
 		return 0;
 	if (bridge ? !(ndm->ndm_flags & NTF_SELF)
 		   : (!tb[NDA_PROTOCOL] || nla_get_u8(tb[NDA_PROTOCOL]) != OVL_RTPROT))
 		return 0;
-	n = table_add(d->table);
-	if (!n)
-		return -ENOMEM;
+	memset(n, 0, sizeof(*n));
 	if (tb[NDA_DST])
 		netlink_get_addr(tb[NDA_DST], nla_len(tb[NDA_DST]) == 16 ? AF_INET6 : AF_INET,
 			       &n->dst);
@@ -76,63 +93,42 @@ static int neigh_reply(const struct nlmsghdr *nlh, void *arg)
 		memcpy(n->mac, nla_data(tb[NDA_LLADDR]), 6);
 		n->has_mac = 1;
 	}
-	return 0;
+	return 1;
 }
 
-static int nexthop_reply(const struct nlmsghdr *nlh, void *arg)
+int peer_parse_nexthop(const struct ovl_link *link, const struct nlmsghdr *nlh, uint32_t *id,
+		       struct route *r)
 {
-	struct view *v = arg;
 	const struct nhmsg *nhm = NLMSG_DATA(nlh);
 	struct nlattr *tb[NHA_MAX + 1];
-	struct route *r;
-	uint32_t *id;
 
-	if (nlh->nlmsg_type != RTM_NEWNEXTHOP ||
-	    netlink_attrs(nlh, sizeof(*nhm), tb, NHA_MAX) < 0 ||
+	if (nlh->nlmsg_type != RTM_NEWNEXTHOP || netlink_attrs(nlh, sizeof(*nhm), tb, NHA_MAX) < 0 ||
 	    !tb[NHA_ID])
 		return 0;
-	id = table_add(&v->ids);
-	if (!id)
-		return -ENOMEM;
 	*id = nla_get_u32(tb[NHA_ID]);
+	memset(r, 0, sizeof(*r));
 	if (nhm->nh_protocol != OVL_RTPROT || !tb[NHA_OIF] ||
-	    (int)nla_get_u32(tb[NHA_OIF]) != v->link->ifindex)
-		return 0;
-	r = table_add(&v->nhs);
-	if (!r)
-		return -ENOMEM;
-	r->nh_id = nla_get_u32(tb[NHA_ID]);
-	r->oif = v->link->ifindex;
+	    (int)nla_get_u32(tb[NHA_OIF]) != link->ifindex)
+		return 1;
+	r->nh_id = *id;
+	r->oif = link->ifindex;
 	netlink_get_addr(tb[NHA_GATEWAY], nhm->nh_family, &r->gw);
-	return 0;
+	return 1;
 }
 
-static void nexthop_restart(void *arg)
+int peer_parse_route(const struct ovl_link *link, const struct nlmsghdr *nlh, struct route *r)
 {
-	struct view *v = arg;
-
-	v->ids.count = 0;
-	v->nhs.count = 0;
-}
-
-static int route_reply(const struct nlmsghdr *nlh, void *arg)
-{
-	struct view *v = arg;
 	const struct rtmsg *rtm = NLMSG_DATA(nlh);
 	struct nlattr *tb[RTA_MAX + 1];
-	struct route *r;
 	uint32_t table;
 
-	if (nlh->nlmsg_type != RTM_NEWROUTE ||
-	    netlink_attrs(nlh, sizeof(*rtm), tb, RTA_MAX) < 0 ||
-	    rtm->rtm_protocol != OVL_RTPROT || rtm->rtm_family != v->link->family)
+	if (nlh->nlmsg_type != RTM_NEWROUTE || netlink_attrs(nlh, sizeof(*rtm), tb, RTA_MAX) < 0 ||
+	    rtm->rtm_protocol != OVL_RTPROT || rtm->rtm_family != link->family)
 		return 0;
 	table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
 	if (table != RT_TABLE_MAIN)
 		return 0;
-	r = table_add(&v->routes);
-	if (!r)
-		return -ENOMEM;
+	memset(r, 0, sizeof(*r));
 	netlink_get_addr(tb[RTA_DST], rtm->rtm_family, &r->dst);
 	r->dst.family = rtm->rtm_family;
 	r->dst.len = rtm->rtm_dst_len;
@@ -142,73 +138,21 @@ static int route_reply(const struct nlmsghdr *nlh, void *arg)
 		netlink_get_addr(tb[RTA_GATEWAY], rtm->rtm_family, &r->gw);
 	if (tb[RTA_OIF])
 		r->oif = (int)nla_get_u32(tb[RTA_OIF]);
-	return 0;
+	return 1;
 }
 
-static int dump(struct ovl_ctx *ctx, int type, const void *hdr, size_t len, int ifindex_attr,
-		netlink_reply_fn fn, netlink_restart_fn restart, void *arg)
+int peer_route_on_link(const struct ovl_link *link, const struct route *r)
 {
-	struct nl_msg *msg = netlink_msg(type, NLM_F_DUMP, hdr, len);
-
-	if (!msg || (ifindex_attr && nla_put_u32(msg, NDA_IFINDEX, (uint32_t)ifindex_attr) < 0)) {
-		nlmsg_free(msg);
-		return ctx_fail(ctx, -ENOMEM, "out of memory");
-	}
-	return netlink_query(ctx, msg, fn, restart, arg);
+	return (link->ifindex && r->oif == link->ifindex) ||
+	       (r->oif && r->oif == link->underlay_ifindex &&
+		(!link->network.family || ovl_prefix_contains(&link->network, &r->dst)));
 }
 
-/* ---- indexes ------------------------------------------------------------ */
-
-/* Seeds of peer_hash() for the kinds of key. */
-enum { HASH_FDB = 1, HASH_NEXTHOP };
-
-static uint32_t hash_fdb(const unsigned char mac[6], const struct ovl_prefix *dst)
-{
-	unsigned char key[6 + 16];
-	size_t len = addr_len(dst->family);
-
-	memcpy(key, mac, 6);
-	memcpy(key + 6, dst->addr, len);
-	return peer_hash(HASH_FDB ^ (uint32_t)dst->family << 8 ^ dst->len << 16, key, 6 + len);
-}
-
-static uint32_t hash_id(uint32_t id)
-{
-	return peer_hash(HASH_NEXTHOP, &id, sizeof(id));
-}
-
-static uint32_t neigh_dst_hash(const void *item)
-{
-	return peer_hash_prefix(&((const struct neigh *)item)->dst);
-}
-
-static uint32_t fdb_hash(const void *item)
-{
-	const struct neigh *n = item;
-
-	return hash_fdb(n->mac, &n->dst);
-}
+/* ---- nexthops by id ------------------------------------------------------ */
 
 static uint32_t nexthop_hash(const void *item)
 {
-	return hash_id(((const struct route *)item)->nh_id);
-}
-
-static uint32_t route_dst_hash(const void *item)
-{
-	return peer_hash_prefix(&((const struct route *)item)->dst);
-}
-
-static int neigh_has_dst(const void *item, const void *key)
-{
-	return !peer_prefix_cmp(&((const struct neigh *)item)->dst, key);
-}
-
-static int fdb_is(const void *item, const void *key)
-{
-	const struct neigh *n = item, *k = key;
-
-	return !memcmp(n->mac, k->mac, 6) && !peer_prefix_cmp(&n->dst, &k->dst);
+	return peer_hash_id(((const struct route *)item)->nh_id);
 }
 
 static int nexthop_has_id(const void *item, const void *key)
@@ -216,14 +160,89 @@ static int nexthop_has_id(const void *item, const void *key)
 	return ((const struct route *)item)->nh_id == *(const uint32_t *)key;
 }
 
-static int route_has_dst(const void *item, const void *key)
+int peer_nexthops_index(struct table *nhs)
 {
-	return !peer_prefix_cmp(&((const struct route *)item)->dst, key);
+	return table_index(nhs, nexthop_hash);
 }
 
-struct route *peer_view_nexthop(const struct view *v, uint32_t id)
+struct route *peer_nexthop_find(const struct table *nhs, uint32_t id)
 {
-	return table_find(&v->nhs, hash_id(id), nexthop_has_id, &id);
+	return table_find(nhs, peer_hash_id(id), nexthop_has_id, &id);
+}
+
+/* ---- the view of the listing -------------------------------------------- */
+
+struct view_dump {
+	struct view *view;
+	struct table *table;
+};
+
+static void view_dump_restart(void *arg)
+{
+	((struct view_dump *)arg)->table->count = 0;
+}
+
+static void view_nexthop_restart(void *arg)
+{
+	((struct view *)arg)->nhs.count = 0;
+}
+
+static void view_route_restart(void *arg)
+{
+	((struct view *)arg)->routes.count = 0;
+}
+
+static int view_neigh_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	struct view_dump *d = arg;
+	struct neigh n, *slot;
+
+	if (!peer_parse_neigh(d->view->link, nlh, d->table == &d->view->fdbs, &n))
+		return 0;
+	slot = table_add(d->table);
+	if (!slot)
+		return -ENOMEM;
+	*slot = n;
+	return 0;
+}
+
+static int view_nexthop_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	struct view *v = arg;
+	struct route r, *slot;
+	uint32_t id;
+
+	if (!peer_parse_nexthop(v->link, nlh, &id, &r) || !r.oif)
+		return 0;
+	slot = table_add(&v->nhs);
+	if (!slot)
+		return -ENOMEM;
+	*slot = r;
+	return 0;
+}
+
+static int view_route_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	struct view *v = arg;
+	struct route r, *slot;
+
+	if (!peer_parse_route(v->link, nlh, &r))
+		return 0;
+	slot = table_add(&v->routes);
+	if (!slot)
+		return -ENOMEM;
+	*slot = r;
+	return 0;
+}
+
+static uint32_t neigh_dst_hash(const void *item)
+{
+	return peer_hash_prefix(&((const struct neigh *)item)->dst);
+}
+
+static int neigh_has_dst(const void *item, const void *key)
+{
+	return !peer_prefix_cmp(&((const struct neigh *)item)->dst, key);
 }
 
 struct neigh *peer_view_neigh(const struct view *v, const struct ovl_prefix *dst)
@@ -231,99 +250,62 @@ struct neigh *peer_view_neigh(const struct view *v, const struct ovl_prefix *dst
 	return table_find(&v->neighs, peer_hash_prefix(dst), neigh_has_dst, dst);
 }
 
-struct neigh *peer_view_fdb(const struct view *v, const unsigned char mac[6],
-			    const struct ovl_prefix *dst)
-{
-	struct neigh key;
-
-	memcpy(key.mac, mac, 6);
-	key.dst = *dst;
-	return table_find(&v->fdbs, hash_fdb(mac, dst), fdb_is, &key);
-}
-
-struct route *peer_view_route(const struct view *v, const struct ovl_prefix *dst)
-{
-	return table_find(&v->routes, peer_hash_prefix(dst), route_has_dst, dst);
-}
-
-/* ---- loading ------------------------------------------------------------ */
-
 void peer_view_free(struct view *v)
 {
 	table_free(&v->neighs);
 	table_free(&v->fdbs);
 	table_free(&v->nhs);
 	table_free(&v->routes);
-	table_free(&v->ids);
 }
 
 /* Keeps the routes of this link: via our nexthops, onlink on the device,
  * or direct on the underlay. */
 static void keep_link_routes(struct view *v)
 {
-	const struct ovl_link *link = v->link;
-	struct route *r, *routes = v->routes.items;
+	struct route *routes = v->routes.items;
 	size_t i, kept = 0;
 
-	for (i = 0; i < v->routes.count; i++) {
-		r = &routes[i];
-		if (r->nh_id ? peer_view_nexthop(v, r->nh_id) != NULL
-			     : (link->ifindex && r->oif == link->ifindex) ||
-				       (r->oif && r->oif == link->underlay_ifindex &&
-					(!link->network.family ||
-					 ovl_prefix_contains(&link->network, &r->dst))))
-			routes[kept++] = *r;
-	}
+	for (i = 0; i < v->routes.count; i++)
+		if (routes[i].nh_id ? peer_nexthop_find(&v->nhs, routes[i].nh_id) != NULL
+				    : peer_route_on_link(v->link, &routes[i]))
+			routes[kept++] = routes[i];
 	v->routes.count = kept;
 }
 
 int peer_view_load(struct ovl_link *link, struct view *v, int routes_only)
 {
-	struct ovl_ctx *ctx = link->ctx;
-	struct ndmsg ndm = { .ndm_family = (unsigned char)link->family };
-	struct ndmsg fdb = { .ndm_family = AF_BRIDGE, .ndm_ifindex = link->ifindex };
-	struct nhmsg nhm = { .nh_family = AF_UNSPEC };
-	struct rtmsg rtm = { .rtm_family = (unsigned char)link->family, .rtm_table = RT_TABLE_MAIN,
-			     .rtm_protocol = OVL_RTPROT };
-	struct dump neighs = { v, &v->neighs }, fdbs = { v, &v->fdbs };
+	struct view_dump neighs = { v, &v->neighs }, fdbs = { v, &v->fdbs };
 	int err = 0;
 
 	memset(v, 0, sizeof(*v));
 	v->link = link;
 	v->neighs.size = v->fdbs.size = sizeof(struct neigh);
 	v->nhs.size = v->routes.size = sizeof(struct route);
-	v->ids.size = sizeof(uint32_t);
 	if (!routes_only) {
-		err = dump(ctx, RTM_GETNEIGH, &ndm, sizeof(ndm), link->ifindex, neigh_reply,
-			   table_restart, &neighs);
+		err = peer_dump(link, DUMP_NEIGH, view_neigh_reply, view_dump_restart, &neighs);
 		if (!err)
-			err = dump(ctx, RTM_GETNEIGH, &fdb, sizeof(fdb), 0, neigh_reply,
-				   table_restart, &fdbs);
+			err = peer_dump(link, DUMP_FDB, view_neigh_reply, view_dump_restart, &fdbs);
 		if (!err) {
-			err = dump(ctx, RTM_GETNEXTHOP, &nhm, sizeof(nhm), 0, nexthop_reply,
-				   nexthop_restart, v);
-			v->nexthops = err == 0;
+			err = peer_dump(link, DUMP_NEXTHOP, view_nexthop_reply,
+					view_nexthop_restart, v);
 			/* Kernels before 5.3: classic routes instead. */
 			if (err == -EOPNOTSUPP || err == -EINVAL || err == -EAFNOSUPPORT)
 				err = 0;
 		}
 	}
 	if (!err)
-		err = dump(ctx, RTM_GETROUTE, &rtm, sizeof(rtm), 0, route_reply, table_restart, v);
+		err = peer_dump(link, DUMP_ROUTE, view_route_reply, view_route_restart, v);
 	if (!err)
-		err = table_index(&v->nhs, nexthop_hash);
+		err = peer_nexthops_index(&v->nhs);
 	if (!err) {
 		keep_link_routes(v);
-		err = table_index(&v->routes, route_dst_hash);
-	}
-	if (!err)
 		err = table_index(&v->neighs, neigh_dst_hash);
-	if (!err)
-		err = table_index(&v->fdbs, fdb_hash);
+	}
 	if (err < 0) {
 		peer_view_free(v);
-		return err == -ENOMEM ? ctx_fail(ctx, err, "out of memory")
-				      : ctx_fail_prefix(ctx, err, "%s: reading peers: ", link->name);
+		return err == -ENOMEM ? ctx_fail(link->ctx, err, "out of memory")
+				      : ctx_fail_prefix(link->ctx, err, "%s: reading peers: ",
+							link->name);
 	}
 	return 0;
 }

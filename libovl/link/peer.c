@@ -5,8 +5,8 @@
  * DirectRouting peer on the underlay's link, one route via its address.
  * Added, removed, listed, and synced against a desired set: the peer calls
  * of vxlan.c's and hostgw.c's link_ops.  The kernel's state is
- * peer-view.c's, the checks and the diff peer-plan.c's, the requests
- * peer-send.c's.
+ * peer-view.c's, the checks peer-plan.c's, the diff peer-diff.c's, the
+ * requests peer-send.c's.
  *
  * Routes use nexthop objects: flannel-style routes (a distinct gateway
  * each) share one bucket of the kernel's fib_info hash, which makes
@@ -39,27 +39,24 @@
 
 int kernel_peers_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t count)
 {
-	struct sync_state s = { .run = { .link = link } };
+	struct run run = { .link = link };
+	struct plan_set set;
+	struct diff d;
 	int err;
 
-	err = peer_plan_all(link, peers, count, &s.plans, &s.plan_macs);
+	memset(&set, 0, sizeof(set));
+	memset(&d, 0, sizeof(d));
+	err = peer_plan_all(link, peers, count, &set);
+	if (!err)
+		err = peer_diff(link, &set, &run, &d);
 	if (!err) {
-		err = peer_view_load(link, &s.view, link->direct_only);
-		if (!err && peer_assign_ids(&s.view, &s.plans, &s.nexthop_gateways) < 0)
-			err = ctx_fail(link->ctx, -ENOMEM, "out of memory");
-		if (!err)
-			err = peer_plan_sync(&s.view, &s.plans, &s.run);
-		if (!err) {
-			ctx_log(link->ctx, OVL_LOG_DEBUG, "%s: sync of %zu peers: %zu requests",
-				link->name, count, s.run.count);
-			err = peer_run_send(&s.run, peers);
-		}
-		peer_view_free(&s.view);
+		ctx_log(link->ctx, OVL_LOG_DEBUG, "%s: sync of %zu peers: %zu requests", link->name,
+			count, run.count);
+		err = peer_run_send(&run, peers);
 	}
-	free(s.run.ops);
-	hash_index_free(&s.nexthop_gateways);
-	hash_index_free(&s.plan_macs);
-	table_free(&s.plans);
+	free(run.ops);
+	peer_diff_free(&d);
+	peer_plan_set_free(&set);
 	return err;
 }
 
@@ -275,7 +272,7 @@ static const struct neigh *fdb_of_mac(const struct view *v, const struct hash_in
 {
 	const struct neigh *f, *lowest = NULL;
 	size_t cursor = HASH_START;
-	uint32_t hash = peer_hash(0, mac, 6);
+	uint32_t hash = peer_hash_mac(mac);
 
 	while ((f = hash_index_next(macs, &v->fdbs, hash, &cursor)))
 		if (fdb_has_mac(f, mac) && (!lowest || peer_prefix_cmp(&f->dst, &lowest->dst) < 0))
@@ -299,7 +296,7 @@ static int list_one(const struct view *v, const struct hash_index *macs, const s
 		out->public_ip = dup_text(&r->gw, 0);
 		return out->public_ip ? 0 : -ENOMEM;
 	}
-	nh = r->nh_id ? peer_view_nexthop(v, r->nh_id) : r;
+	nh = r->nh_id ? peer_nexthop_find(&v->nhs, r->nh_id) : r;
 	n = peer_view_neigh(v, &nh->gw);
 	if (!n || !n->has_mac)
 		return 0;
@@ -330,7 +327,7 @@ int kernel_peers_list(struct ovl_link *link, struct ovl_peer **peers, size_t *co
 		for (i = 0; i < v->fdbs.count; i++) {
 			f = (const struct neigh *)v->fdbs.items + i;
 			if (f->dst.family)
-				hash_index_put(&macs, peer_hash(0, f->mac, 6), i);
+				hash_index_put(&macs, peer_hash_mac(f->mac), i);
 		}
 		list = calloc(v->routes.count ? v->routes.count : 1, sizeof(*list));
 	}

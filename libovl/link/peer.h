@@ -1,8 +1,9 @@
 /*
  * peer.h - what the files of the kernel peers share (peer.c the calls,
- * peer-view.c the kernel's state, peer-plan.c the checks and the diff,
- * peer-send.c the requests): a peer's plan, the view of what the kernel
- * holds, and a run of requests.
+ * peer-plan.c the checks, peer-view.c reading the kernel's entries,
+ * peer-diff.c a sync's diff, peer-send.c the requests, peer-index.c the
+ * tables and hash indexes): a peer's plan, the kernel's entries, and a run
+ * of requests.
  */
 #ifndef OVL_LINK_PEER_H
 #define OVL_LINK_PEER_H
@@ -13,6 +14,7 @@
 
 #include "link/link.h"
 #include "netlink/device.h"
+#include "netlink/nl.h"
 
 struct plan {
 	size_t index;			/* in the caller's array */
@@ -23,13 +25,19 @@ struct plan {
 	int direct;
 	uint32_t nh_id;			/* 0: a classic onlink route */
 	int failed;
+	size_t first_of_mac;		/* the first overlay plan with mac */
+	/* What a sync found in the kernel (peer-diff.c). */
+	unsigned char neigh_ok;		/* our neighbour for gw, with mac */
+	unsigned char fdb_ok;		/* (on the first of its MAC) the fdb
+					 * entry mac -> public_ip */
+	unsigned char nh_fresh;		/* nh_id is new: add the nexthop */
+	unsigned char route_ok;		/* the route as planned */
 };
 
 struct neigh {
 	struct ovl_prefix dst;
 	unsigned char mac[6];
 	int has_mac;
-	int keep;
 };
 
 struct route {
@@ -37,7 +45,6 @@ struct route {
 	struct ovl_prefix gw;
 	uint32_t nh_id;
 	int oif;
-	int keep;
 };
 
 /* A hash index of a table's items (peer-index.c): each slot holds an item
@@ -65,16 +72,37 @@ struct table {
 	struct hash_index index;
 };
 
+/* The plans of a sync: the table in the caller's order, indexed by
+ * subnet; the overlay plans by MAC (the first of each); the subnet lengths
+ * there are, to find a plan by its gateway. */
+struct plan_set {
+	struct table plans;
+	struct hash_index macs;
+	unsigned char lengths[129];	/* the lengths in use, ascending */
+	size_t length_count;
+};
+
+/* What a sync's diff keeps of the kernel's entries (peer-diff.c): the
+ * stale ones, which its requests remove, and our nexthops. */
+struct diff {
+	struct ovl_link *link;
+	struct plan_set *set;
+	struct run *run;
+	int nexthops;			/* the kernel has nexthop objects */
+	struct table neighs;		/* stale neighbours */
+	struct table fdbs;		/* stale fdb entries */
+	struct table nhs;		/* our nexthops on the link */
+	struct table ids;		/* every nexthop id (uint32_t) */
+	struct table routes;		/* stale routes */
+};
+
+/* What the kernel holds that is ours on a link, for the listing. */
 struct view {
 	struct ovl_link *link;
-	int nexthops;			/* the kernel has nexthop objects */
 	struct table neighs;		/* ours: dst -> mac; indexed by dst */
-	struct table fdbs;		/* ours: mac, dst; by both */
+	struct table fdbs;		/* ours: mac, dst */
 	struct table nhs;		/* ours on this link: id, gw; by id */
-	struct table routes;		/* ours for this link; by dst */
-	struct table ids;		/* every nexthop id in the namespace
-					 * (uint32_t); indexed when a new id
-					 * is picked */
+	struct table routes;		/* ours for this link */
 };
 
 enum op_entry { OP_NEIGH, OP_FDB, OP_NH, OP_ROUTE };
@@ -94,18 +122,6 @@ struct run {
 	size_t capacity;
 };
 
-/* The memory of one sync: the view, the plans, their extra indexes and
- * the requests.  (Kept on the link from one sync to the next, it saved no
- * measurable time at 10,000 peers, malloc reuses the same pages, and
- * cost the agent 2 MiB of RSS.) */
-struct sync_state {
-	struct view view;
-	struct table plans;
-	struct hash_index plan_macs;	/* the plans by MAC */
-	struct hash_index nexthop_gateways; /* the view's nexthops by gateway */
-	struct run run;
-};
-
 static inline size_t addr_len(int family)
 {
 	return family == AF_INET6 ? 16 : 4;
@@ -113,9 +129,12 @@ static inline size_t addr_len(int family)
 
 /* ---- peer-index.c ------------------------------------------------------- */
 
-/* Hashes of keys: bytes (seed tells kinds of key apart), a prefix. */
+/* Hashes of keys: bytes (seed tells kinds of key apart), a prefix, a MAC,
+ * a nexthop id. */
 uint32_t peer_hash(uint32_t seed, const void *data, size_t len);
 uint32_t peer_hash_prefix(const struct ovl_prefix *p);
+uint32_t peer_hash_mac(const unsigned char mac[6]);
+uint32_t peer_hash_id(uint32_t id);
 /* A new zeroed item at the end of t (its index is not updated); NULL when
  * out of memory. */
 void *table_add(struct table *t);
@@ -145,17 +164,38 @@ void table_free(struct table *t);
 int peer_prefix_cmp(const struct ovl_prefix *a, const struct ovl_prefix *b);
 /* An address for a full-length prefix, else a prefix; "?" when neither. */
 const char *peer_prefix_text(const struct ovl_prefix *p, char buf[OVL_PREFIX_STRLEN]);
-/* What the kernel holds that is ours on this link, each table indexed.
+
+/* The dumps of what a link's peers are made of. */
+enum peer_dump { DUMP_NEIGH, DUMP_FDB, DUMP_NEXTHOP, DUMP_ROUTE };
+/* Asks for dump what (only what can be ours on link) and hands each reply
+ * to fn; restart as for netlink_query().  -EOPNOTSUPP, -EINVAL or
+ * -EAFNOSUPPORT for nexthops: a kernel before 5.3. */
+int peer_dump(struct ovl_link *link, enum peer_dump what, netlink_reply_fn fn,
+	      netlink_restart_fn restart, void *arg);
+/* A dump's reply as our neighbour (bridge: fdb entry) on link: 1 and *n,
+ * else 0. */
+int peer_parse_neigh(const struct ovl_link *link, const struct nlmsghdr *nlh, int bridge,
+		     struct neigh *n);
+/* A nexthop: 1 and its *id, *r filled when it is ours on link (r->oif set),
+ * else r->oif 0; 0 when nlh is no nexthop. */
+int peer_parse_nexthop(const struct ovl_link *link, const struct nlmsghdr *nlh, uint32_t *id,
+		       struct route *r);
+/* A route of ours (protocol, family, main table): 1 and *r, else 0. */
+int peer_parse_route(const struct ovl_link *link, const struct nlmsghdr *nlh, struct route *r);
+/* Whether a route without a nexthop object is link's: onlink on its device,
+ * or direct on its underlay (inside the cluster network). */
+int peer_route_on_link(const struct ovl_link *link, const struct route *r);
+/* Indexes a table of nexthops (struct route) by id; 0 or -ENOMEM. */
+int peer_nexthops_index(struct table *nhs);
+/* The nexthop with id in an indexed table, or NULL. */
+struct route *peer_nexthop_find(const struct table *nhs, uint32_t id);
+/* What the kernel holds that is ours on this link, for the listing: each
+ * table in dump order, the nexthops indexed by id, the neighbours by dst.
  * Only the routes when routes_only (no device to ask about). */
 int peer_view_load(struct ovl_link *link, struct view *v, int routes_only);
 void peer_view_free(struct view *v);
-/* Our nexthop with id, neighbour for dst, fdb entry for mac and dst, route
- * to dst; or NULL. */
-struct route *peer_view_nexthop(const struct view *v, uint32_t id);
+/* Our neighbour for dst, or NULL. */
 struct neigh *peer_view_neigh(const struct view *v, const struct ovl_prefix *dst);
-struct neigh *peer_view_fdb(const struct view *v, const unsigned char mac[6],
-			    const struct ovl_prefix *dst);
-struct route *peer_view_route(const struct view *v, const struct ovl_prefix *dst);
 
 /* ---- peer-plan.c -------------------------------------------------------- */
 
@@ -164,22 +204,32 @@ struct route *peer_view_route(const struct view *v, const struct ovl_prefix *dst
  * link. */
 int peer_plan_one(struct ovl_link *link, const struct ovl_peer *peer, size_t index,
 		  const struct device_addr *onlink, size_t onlink_count, struct plan *p);
-/* All peers checked before anything is sent: plans holds one struct plan
- * per peer, in their order, indexed by subnet; macs is room for an index
- * of them by MAC. */
+/* All peers checked before anything is sent: one plan per peer, in their
+ * order, in set (zeroed by the caller; freed with peer_plan_set_free,
+ * also after a failure). */
 int peer_plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t count,
-		  struct table *plans, struct hash_index *macs);
-/* The plan for subnet, or NULL. */
-struct plan *peer_plan_find(const struct table *plans, const struct ovl_prefix *subnet);
+		  struct plan_set *set);
+void peer_plan_set_free(struct plan_set *set);
+/* The plan for subnet; the one whose gateway (subnet base) is addr; the
+ * first overlay plan with mac; or NULL. */
+struct plan *peer_plan_find(const struct plan_set *set, const struct ovl_prefix *subnet);
+struct plan *peer_plan_of_gateway(const struct plan_set *set, const struct ovl_prefix *addr);
+struct plan *peer_plan_of_mac(const struct plan_set *set, const unsigned char mac[6]);
 /* The first nexthop id to try for gw, and the one after id. */
 uint32_t peer_nh_id_first(const struct ovl_link *link, const struct ovl_prefix *gw);
 uint32_t peer_nh_id_next(uint32_t id);
-/* Gives every overlay peer a nexthop id: the one of our nexthops with its
- * gateway when there is one (kept), else a free one; gateways is room for
- * an index of our nexthops by gateway.  0 or -ENOMEM. */
-int peer_assign_ids(struct view *v, struct table *plans, struct hash_index *gateways);
-/* The requests that turn the view into the plans. */
-int peer_plan_sync(struct view *v, struct table *plans, struct run *run);
+
+/* ---- peer-diff.c -------------------------------------------------------- */
+
+/* Reads what the kernel holds on link, matching each entry of ours with
+ * the plans as it comes, and appends to run the requests that turn it
+ * into the plans: stale routes out, then neighbours, fdb entries,
+ * nexthops and routes in (a peer's route last, so the kernel never has to
+ * resolve its gateway), then the other stale entries out.  d (zeroed by
+ * the caller) holds the stale entries the requests name until
+ * peer_diff_free(d). */
+int peer_diff(struct ovl_link *link, struct plan_set *set, struct run *run, struct diff *d);
+void peer_diff_free(struct diff *d);
 
 /* ---- peer-send.c -------------------------------------------------------- */
 

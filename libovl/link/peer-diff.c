@@ -1,0 +1,315 @@
+/*
+ * peer-diff.c - a sync's diff, made while the kernel's entries are read:
+ * each neighbour, fdb entry, nexthop and route of ours is matched with the
+ * plans as its dump reply comes (a hash lookup), so that what is kept
+ * costs no copy, no table and no second pass; only the stale entries and
+ * our nexthops are kept, for the requests that follow.
+ */
+#include <string.h>
+
+#include "core/internal.h"
+#include "link/peer.h"
+
+static int keep(struct table *t, const void *entry)
+{
+	void *slot = table_add(t);
+
+	if (!slot)
+		return -ENOMEM;
+	memcpy(slot, entry, t->size);
+	return 0;
+}
+
+/* ---- neighbours and fdb entries ------------------------------------------ */
+
+static int neigh_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	struct diff *d = arg;
+	struct neigh n;
+	struct plan *p;
+
+	if (!peer_parse_neigh(d->link, nlh, 0, &n))
+		return 0;
+	p = peer_plan_of_gateway(d->set, &n.dst);
+	if (!p || p->direct)
+		return keep(&d->neighs, &n);
+	/* Another MAC is replaced by the add: not stale either way. */
+	if (n.has_mac && !memcmp(n.mac, p->mac, 6))
+		p->neigh_ok = 1;
+	return 0;
+}
+
+static int fdb_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	struct diff *d = arg;
+	struct neigh n;
+	struct plan *p;
+
+	if (!peer_parse_neigh(d->link, nlh, 1, &n))
+		return 0;
+	/* The plans of one MAC share its public IP (peer_plan_all). */
+	p = peer_plan_of_mac(d->set, n.mac);
+	if (!p || peer_prefix_cmp(&n.dst, &p->public_ip))
+		return keep(&d->fdbs, &n);
+	p->fdb_ok = 1;
+	return 0;
+}
+
+/* An interrupted dump starts over: what it found so far is forgotten. */
+static void neigh_restart(void *arg)
+{
+	struct diff *d = arg;
+	struct plan *all = d->set->plans.items;
+	size_t i;
+
+	for (i = 0; i < d->set->plans.count; i++)
+		all[i].neigh_ok = 0;
+	d->neighs.count = 0;
+}
+
+static void fdb_restart(void *arg)
+{
+	struct diff *d = arg;
+	struct plan *all = d->set->plans.items;
+	size_t i;
+
+	for (i = 0; i < d->set->plans.count; i++)
+		all[i].fdb_ok = 0;
+	d->fdbs.count = 0;
+}
+
+/* ---- nexthops ----------------------------------------------------------- */
+
+static int nexthop_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	struct diff *d = arg;
+	struct route r;
+	uint32_t id;
+	int err;
+
+	if (!peer_parse_nexthop(d->link, nlh, &id, &r))
+		return 0;
+	err = keep(&d->ids, &id);
+	if (!err && r.oif)
+		err = keep(&d->nhs, &r);
+	return err;
+}
+
+static void nexthop_restart(void *arg)
+{
+	struct diff *d = arg;
+
+	d->ids.count = 0;
+	d->nhs.count = 0;
+}
+
+static int is_id(const void *item, const void *key)
+{
+	return *(const uint32_t *)item == *(const uint32_t *)key;
+}
+
+/* A free id for p, taken (the ids in use indexed by index_ids). */
+static int pick_free_id(struct diff *d, struct plan *p)
+{
+	uint32_t *taken;
+
+	p->nh_id = peer_nh_id_first(d->link, &p->gw);
+	while (table_find(&d->ids, peer_hash_id(p->nh_id), is_id, &p->nh_id))
+		p->nh_id = peer_nh_id_next(p->nh_id);
+	taken = table_add(&d->ids);
+	if (!taken)
+		return -ENOMEM;
+	*taken = p->nh_id;
+	hash_index_put(&d->ids.index, peer_hash_id(p->nh_id), d->ids.count - 1);
+	p->nh_fresh = 1;
+	return 0;
+}
+
+/* Indexes the ids in use, with room for one more per plan. */
+static int index_ids(struct diff *d)
+{
+	size_t i;
+
+	if (hash_index_reset(&d->ids.index, d->ids.count + d->set->plans.count) < 0)
+		return -ENOMEM;
+	for (i = 0; i < d->ids.count; i++)
+		hash_index_put(&d->ids.index, peer_hash_id(((uint32_t *)d->ids.items)[i]), i);
+	return 0;
+}
+
+/* Gives every overlay plan a nexthop id: the lowest of our nexthops with
+ * its gateway when there is one (kept), else a free one. */
+static int assign_ids(struct diff *d)
+{
+	struct plan *all = d->set->plans.items, *p;
+	struct route *nh;
+	size_t i, fresh = 0;
+	int err = 0;
+
+	if (!d->nexthops)
+		return 0;
+	for (i = 0; i < d->nhs.count; i++) {
+		nh = (struct route *)d->nhs.items + i;
+		p = peer_plan_of_gateway(d->set, &nh->gw);
+		if (p && !p->direct && (!p->nh_id || nh->nh_id < p->nh_id))
+			p->nh_id = nh->nh_id;
+	}
+	for (i = 0; i < d->set->plans.count && !err; i++) {
+		p = &all[i];
+		if (p->direct || p->nh_id)
+			continue;
+		/* The ids in use are indexed when the first new one is picked. */
+		if (!fresh++)
+			err = index_ids(d);
+		if (!err)
+			err = pick_free_id(d, p);
+	}
+	return err;
+}
+
+/* ---- routes ------------------------------------------------------------- */
+
+/* Whether r, a route of ours with a nexthop object, goes via one of our
+ * nexthops on the link: the planned one, else any (looked up by id, the
+ * nexthops indexed at the first such question). */
+static int via_our_nexthop(struct diff *d, const struct plan *p, const struct route *r)
+{
+	if (p && !p->nh_fresh && p->nh_id == r->nh_id)
+		return 1;
+	if (!d->nhs.index.capacity && peer_nexthops_index(&d->nhs) < 0)
+		return -ENOMEM;
+	return peer_nexthop_find(&d->nhs, r->nh_id) != NULL;
+}
+
+static int route_is_planned(const struct diff *d, const struct plan *p, const struct route *r)
+{
+	const struct ovl_link *link = d->link;
+
+	if (p->direct)
+		return !r->nh_id && r->oif == link->underlay_ifindex &&
+		       !peer_prefix_cmp(&r->gw, &p->public_ip);
+	if (p->nh_id)
+		return r->nh_id == p->nh_id;
+	return !r->nh_id && r->oif == link->ifindex && !peer_prefix_cmp(&r->gw, &p->gw);
+}
+
+static int route_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	struct diff *d = arg;
+	struct route r;
+	struct plan *p;
+	int ours;
+
+	if (!peer_parse_route(d->link, nlh, &r))
+		return 0;
+	p = peer_plan_find(d->set, &r.dst);
+	ours = r.nh_id ? via_our_nexthop(d, p, &r) : peer_route_on_link(d->link, &r);
+	if (ours <= 0)
+		return ours;
+	if (!p)
+		return keep(&d->routes, &r);
+	/* A planned subnet's other route is replaced by the add. */
+	if (route_is_planned(d, p, &r))
+		p->route_ok = 1;
+	return 0;
+}
+
+static void route_restart(void *arg)
+{
+	struct diff *d = arg;
+	struct plan *all = d->set->plans.items;
+	size_t i;
+
+	for (i = 0; i < d->set->plans.count; i++)
+		all[i].route_ok = 0;
+	d->routes.count = 0;
+}
+
+/* ---- the requests ------------------------------------------------------- */
+
+static int nexthop_is_stale(const struct diff *d, const struct route *nh)
+{
+	const struct plan *p = peer_plan_of_gateway(d->set, &nh->gw);
+
+	return !p || p->direct || p->nh_id != nh->nh_id;
+}
+
+static int requests(struct diff *d)
+{
+	struct plan *all = d->set->plans.items, *p;
+	size_t i, count = d->set->plans.count;
+	struct run *run = d->run;
+	struct route *r;
+	int err = 0;
+
+	for (i = 0; i < d->routes.count && !err; i++)
+		err = peer_run_add(run, OP_ROUTE, 1, NULL, NULL, (struct route *)d->routes.items + i);
+	for (i = 0; i < count && !err; i++)
+		if (!all[i].direct && !all[i].neigh_ok)
+			err = peer_run_add(run, OP_NEIGH, 0, &all[i], NULL, NULL);
+	for (i = 0; i < count && !err; i++)
+		if (!all[i].direct && !all[all[i].first_of_mac].fdb_ok)
+			err = peer_run_add(run, OP_FDB, 0, &all[i], NULL, NULL);
+	for (i = 0; i < count && !err; i++)
+		if (!all[i].direct && all[i].nh_fresh)
+			err = peer_run_add(run, OP_NH, 0, &all[i], NULL, NULL);
+	for (i = 0; i < count && !err; i++) {
+		p = &all[i];
+		if (!p->route_ok)
+			err = peer_run_add(run, OP_ROUTE, 0, p, NULL, NULL);
+	}
+	for (i = 0; i < d->nhs.count && !err; i++) {
+		r = (struct route *)d->nhs.items + i;
+		if (nexthop_is_stale(d, r))
+			err = peer_run_add(run, OP_NH, 1, NULL, NULL, r);
+	}
+	for (i = 0; i < d->neighs.count && !err; i++)
+		err = peer_run_add(run, OP_NEIGH, 1, NULL, (struct neigh *)d->neighs.items + i, NULL);
+	for (i = 0; i < d->fdbs.count && !err; i++)
+		err = peer_run_add(run, OP_FDB, 1, NULL, (struct neigh *)d->fdbs.items + i, NULL);
+	return err;
+}
+
+int peer_diff(struct ovl_link *link, struct plan_set *set, struct run *run, struct diff *d)
+{
+	int err = 0;
+
+	d->link = link;
+	d->set = set;
+	d->run = run;
+	d->neighs.size = d->fdbs.size = sizeof(struct neigh);
+	d->nhs.size = d->routes.size = sizeof(struct route);
+	d->ids.size = sizeof(uint32_t);
+	/* A host-gw link has routes only. */
+	if (!link->direct_only) {
+		err = peer_dump(link, DUMP_NEIGH, neigh_reply, neigh_restart, d);
+		if (!err)
+			err = peer_dump(link, DUMP_FDB, fdb_reply, fdb_restart, d);
+		if (!err) {
+			err = peer_dump(link, DUMP_NEXTHOP, nexthop_reply, nexthop_restart, d);
+			d->nexthops = err == 0;
+			/* Kernels before 5.3: classic routes instead. */
+			if (err == -EOPNOTSUPP || err == -EINVAL || err == -EAFNOSUPPORT)
+				err = 0;
+		}
+	}
+	if (!err)
+		err = assign_ids(d);
+	if (!err)
+		err = peer_dump(link, DUMP_ROUTE, route_reply, route_restart, d);
+	if (err == -ENOMEM)
+		return ctx_fail(link->ctx, err, "out of memory");
+	if (err < 0)
+		return ctx_fail_prefix(link->ctx, err, "%s: reading peers: ", link->name);
+	err = requests(d);
+	return err;
+}
+
+void peer_diff_free(struct diff *d)
+{
+	table_free(&d->neighs);
+	table_free(&d->fdbs);
+	table_free(&d->nhs);
+	table_free(&d->ids);
+	table_free(&d->routes);
+}
