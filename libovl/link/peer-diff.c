@@ -1,10 +1,11 @@
 /*
  * peer-diff.c - a sync's diff, made while the kernel's entries are read:
  * each neighbour, fdb entry, nexthop and route of ours is matched with the
- * plans as its dump reply comes (a hash lookup), so that what is kept
- * costs no copy, no table and no second pass; only the stale entries and
- * our nexthops are kept, for the requests that follow.
+ * plans as its dump replies come (hash lookups, a batch at a time), so
+ * that what is kept costs no copy, no table and no second pass; only the
+ * stale entries and our nexthops are kept, for the requests that follow.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -20,87 +21,158 @@ static int keep(struct table *t, const void *entry)
 	return 0;
 }
 
+/* ---- batches ------------------------------------------------------------ */
+
+/* What an entry of a dump means once its plan (or NULL) is known. */
+typedef int (*apply_fn)(struct diff *d, void *entry, struct plan *p);
+
+/* The waiting entries' plans looked up together, then each applied. */
+static int flush(struct diff *d, enum plan_key by, apply_fn apply)
+{
+	size_t i, count = d->batch.count;
+	int err = 0;
+
+	peer_plan_resolve(d->set, by, &d->batch);
+	d->batch.count = 0;
+	for (i = 0; i < count && !err; i++)
+		err = apply(d, &d->pending[i], d->batch.found[i]);
+	return err;
+}
+
+/* The entry parsed into the next pending slot waits for its plan (key is
+ * inside it); a full batch is flushed. */
+static int queue(struct diff *d, enum plan_key by, const void *key, apply_fn apply)
+{
+	peer_plan_want(d->set, by, &d->batch, key);
+	return d->batch.count == LOOKUP_BATCH ? flush(d, by, apply) : 0;
+}
+
+/* The next pending slot, for the parser to fill. */
+static void *next_pending(struct diff *d)
+{
+	return &d->pending[d->batch.count];
+}
+
+/* A dump, its last batch flushed. */
+static int dump(struct diff *d, enum peer_dump what, netlink_reply_fn reply,
+		netlink_restart_fn restart, enum plan_key by, apply_fn apply)
+{
+	int err = peer_dump(d->link, what, reply, restart, d);
+
+	return err ? err : flush(d, by, apply);
+}
+
+/* An interrupted dump starts over: what it found so far is forgotten;
+ * field is the plans' flag it set (an offset in struct plan). */
+static void forget(struct diff *d, size_t field, struct table *kept)
+{
+	struct plan *all = d->set->plans.items;
+	size_t i;
+
+	for (i = 0; i < d->set->plans.count; i++)
+		((unsigned char *)&all[i])[field] = 0;
+	kept->count = 0;
+	d->batch.count = 0;
+}
+
 /* ---- neighbours and fdb entries ------------------------------------------ */
+
+static int apply_neigh(struct diff *d, void *entry, struct plan *p)
+{
+	const struct neigh *n = entry;
+
+	if (!p || p->direct)
+		return keep(&d->neighs, n);
+	/* Another MAC is replaced by the add: not stale either way. */
+	if (n->has_mac && !memcmp(n->mac, p->mac, 6))
+		p->neigh_ok = 1;
+	return 0;
+}
 
 static int neigh_reply(const struct nlmsghdr *nlh, void *arg)
 {
 	struct diff *d = arg;
-	struct neigh n;
-	struct plan *p;
+	struct neigh *n = next_pending(d);
 
-	if (!peer_parse_neigh(d->link, nlh, 0, &n))
+	if (!peer_parse_neigh(d->link, nlh, 0, n))
 		return 0;
-	p = peer_plan_of_gateway(d->set, &n.dst);
-	if (!p || p->direct)
-		return keep(&d->neighs, &n);
-	/* Another MAC is replaced by the add: not stale either way. */
-	if (n.has_mac && !memcmp(n.mac, p->mac, 6))
-		p->neigh_ok = 1;
+	return queue(d, PLAN_BY_GATEWAY, &n->dst, apply_neigh);
+}
+
+static void neigh_restart(void *arg)
+{
+	struct diff *d = arg;
+
+	forget(d, offsetof(struct plan, neigh_ok), &d->neighs);
+}
+
+static int apply_fdb(struct diff *d, void *entry, struct plan *p)
+{
+	const struct neigh *n = entry;
+
+	/* The plans of one MAC share its public IP (peer_plan_all). */
+	if (!p || !prefix_same(&n->dst, &p->public_ip))
+		return keep(&d->fdbs, n);
+	p->fdb_ok = 1;
 	return 0;
 }
 
 static int fdb_reply(const struct nlmsghdr *nlh, void *arg)
 {
 	struct diff *d = arg;
-	struct neigh n;
-	struct plan *p;
+	struct neigh *n = next_pending(d);
 
-	if (!peer_parse_neigh(d->link, nlh, 1, &n))
+	if (!peer_parse_neigh(d->link, nlh, 1, n))
 		return 0;
-	/* The plans of one MAC share its public IP (peer_plan_all). */
-	p = peer_plan_of_mac(d->set, n.mac);
-	if (!p || peer_prefix_cmp(&n.dst, &p->public_ip))
-		return keep(&d->fdbs, &n);
-	p->fdb_ok = 1;
-	return 0;
-}
-
-/* An interrupted dump starts over: what it found so far is forgotten. */
-static void neigh_restart(void *arg)
-{
-	struct diff *d = arg;
-	struct plan *all = d->set->plans.items;
-	size_t i;
-
-	for (i = 0; i < d->set->plans.count; i++)
-		all[i].neigh_ok = 0;
-	d->neighs.count = 0;
+	return queue(d, PLAN_BY_MAC, n->mac, apply_fdb);
 }
 
 static void fdb_restart(void *arg)
 {
 	struct diff *d = arg;
-	struct plan *all = d->set->plans.items;
-	size_t i;
 
-	for (i = 0; i < d->set->plans.count; i++)
-		all[i].fdb_ok = 0;
-	d->fdbs.count = 0;
+	forget(d, offsetof(struct plan, fdb_ok), &d->fdbs);
 }
 
 /* ---- nexthops ----------------------------------------------------------- */
 
+/* A plan keeps the lowest id among our nexthops with its gateway. */
+static int apply_nexthop(struct diff *d, void *entry, struct plan *p)
+{
+	struct route *r = entry;
+
+	r->plan = p && !p->direct ? p : NULL;
+	if (r->plan && (!r->plan->nh_id || r->nh_id < r->plan->nh_id))
+		r->plan->nh_id = r->nh_id;
+	return keep(&d->nhs, r);
+}
+
 static int nexthop_reply(const struct nlmsghdr *nlh, void *arg)
 {
 	struct diff *d = arg;
-	struct route r;
+	struct route *r = next_pending(d);
 	uint32_t id;
 	int err;
 
-	if (!peer_parse_nexthop(d->link, nlh, &id, &r))
+	if (!peer_parse_nexthop(d->link, nlh, &id, r))
 		return 0;
 	err = keep(&d->ids, &id);
-	if (!err && r.oif)
-		err = keep(&d->nhs, &r);
-	return err;
+	if (err || !r->oif)
+		return err;
+	return queue(d, PLAN_BY_GATEWAY, &r->gw, apply_nexthop);
 }
 
 static void nexthop_restart(void *arg)
 {
 	struct diff *d = arg;
+	struct plan *all = d->set->plans.items;
+	size_t i;
 
+	for (i = 0; i < d->set->plans.count; i++)
+		all[i].nh_id = 0;
 	d->ids.count = 0;
 	d->nhs.count = 0;
+	d->batch.count = 0;
 }
 
 static int is_id(const void *item, const void *key)
@@ -137,23 +209,16 @@ static int index_ids(struct diff *d)
 	return 0;
 }
 
-/* Gives every overlay plan a nexthop id: the lowest of our nexthops with
- * its gateway when there is one (kept), else a free one. */
+/* Gives a free nexthop id to every overlay plan without one of ours (the
+ * nexthop dump gave the others theirs). */
 static int assign_ids(struct diff *d)
 {
 	struct plan *all = d->set->plans.items, *p;
-	struct route *nh;
 	size_t i, fresh = 0;
 	int err = 0;
 
 	if (!d->nexthops)
 		return 0;
-	for (i = 0; i < d->nhs.count; i++) {
-		nh = (struct route *)d->nhs.items + i;
-		p = peer_plan_of_gateway(d->set, &nh->gw);
-		if (p && !p->direct && (!p->nh_id || nh->nh_id < p->nh_id))
-			p->nh_id = nh->nh_id;
-	}
 	for (i = 0; i < d->set->plans.count && !err; i++) {
 		p = &all[i];
 		if (p->direct || p->nh_id)
@@ -187,52 +252,45 @@ static int route_is_planned(const struct diff *d, const struct plan *p, const st
 
 	if (p->direct)
 		return !r->nh_id && r->oif == link->underlay_ifindex &&
-		       !peer_prefix_cmp(&r->gw, &p->public_ip);
+		       prefix_same(&r->gw, &p->public_ip);
 	if (p->nh_id)
 		return r->nh_id == p->nh_id;
-	return !r->nh_id && r->oif == link->ifindex && !peer_prefix_cmp(&r->gw, &p->gw);
+	return !r->nh_id && r->oif == link->ifindex && prefix_same(&r->gw, &p->gw);
+}
+
+static int apply_route(struct diff *d, void *entry, struct plan *p)
+{
+	const struct route *r = entry;
+	int ours = r->nh_id ? via_our_nexthop(d, p, r) : peer_route_on_link(d->link, r);
+
+	if (ours <= 0)
+		return ours;
+	if (!p)
+		return keep(&d->routes, r);
+	/* A planned subnet's other route is replaced by the add. */
+	if (route_is_planned(d, p, r))
+		p->route_ok = 1;
+	return 0;
 }
 
 static int route_reply(const struct nlmsghdr *nlh, void *arg)
 {
 	struct diff *d = arg;
-	struct route r;
-	struct plan *p;
-	int ours;
+	struct route *r = next_pending(d);
 
-	if (!peer_parse_route(d->link, nlh, &r))
+	if (!peer_parse_route(d->link, nlh, r))
 		return 0;
-	p = peer_plan_find(d->set, &r.dst);
-	ours = r.nh_id ? via_our_nexthop(d, p, &r) : peer_route_on_link(d->link, &r);
-	if (ours <= 0)
-		return ours;
-	if (!p)
-		return keep(&d->routes, &r);
-	/* A planned subnet's other route is replaced by the add. */
-	if (route_is_planned(d, p, &r))
-		p->route_ok = 1;
-	return 0;
+	return queue(d, PLAN_BY_SUBNET, &r->dst, apply_route);
 }
 
 static void route_restart(void *arg)
 {
 	struct diff *d = arg;
-	struct plan *all = d->set->plans.items;
-	size_t i;
 
-	for (i = 0; i < d->set->plans.count; i++)
-		all[i].route_ok = 0;
-	d->routes.count = 0;
+	forget(d, offsetof(struct plan, route_ok), &d->routes);
 }
 
 /* ---- the requests ------------------------------------------------------- */
-
-static int nexthop_is_stale(const struct diff *d, const struct route *nh)
-{
-	const struct plan *p = peer_plan_of_gateway(d->set, &nh->gw);
-
-	return !p || p->direct || p->nh_id != nh->nh_id;
-}
 
 static int requests(struct diff *d)
 {
@@ -260,7 +318,7 @@ static int requests(struct diff *d)
 	}
 	for (i = 0; i < d->nhs.count && !err; i++) {
 		r = (struct route *)d->nhs.items + i;
-		if (nexthop_is_stale(d, r))
+		if (!r->plan || r->plan->nh_id != r->nh_id)
 			err = peer_run_add(run, OP_NH, 1, NULL, NULL, r);
 	}
 	for (i = 0; i < d->neighs.count && !err; i++)
@@ -282,11 +340,12 @@ int peer_diff(struct ovl_link *link, struct plan_set *set, struct run *run, stru
 	d->ids.size = sizeof(uint32_t);
 	/* A host-gw link has routes only. */
 	if (!link->direct_only) {
-		err = peer_dump(link, DUMP_NEIGH, neigh_reply, neigh_restart, d);
+		err = dump(d, DUMP_NEIGH, neigh_reply, neigh_restart, PLAN_BY_GATEWAY, apply_neigh);
 		if (!err)
-			err = peer_dump(link, DUMP_FDB, fdb_reply, fdb_restart, d);
+			err = dump(d, DUMP_FDB, fdb_reply, fdb_restart, PLAN_BY_MAC, apply_fdb);
 		if (!err) {
-			err = peer_dump(link, DUMP_NEXTHOP, nexthop_reply, nexthop_restart, d);
+			err = dump(d, DUMP_NEXTHOP, nexthop_reply, nexthop_restart, PLAN_BY_GATEWAY,
+				   apply_nexthop);
 			d->nexthops = err == 0;
 			/* Kernels before 5.3: classic routes instead. */
 			if (err == -EOPNOTSUPP || err == -EINVAL || err == -EAFNOSUPPORT)
@@ -296,7 +355,7 @@ int peer_diff(struct ovl_link *link, struct plan_set *set, struct run *run, stru
 	if (!err)
 		err = assign_ids(d);
 	if (!err)
-		err = peer_dump(link, DUMP_ROUTE, route_reply, route_restart, d);
+		err = dump(d, DUMP_ROUTE, route_reply, route_restart, PLAN_BY_SUBNET, apply_route);
 	if (err == -ENOMEM)
 		return ctx_fail(link->ctx, err, "out of memory");
 	if (err < 0)

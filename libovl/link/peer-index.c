@@ -12,41 +12,48 @@
 
 #define MIN_SLOTS 64
 
-/* The last step of murmur3's 32-bit hash: every input bit reaches the low
- * bits a slot number is taken from. */
-static uint32_t mix(uint32_t h)
+/* The last step of murmur3's 64-bit hash: every input bit reaches the low
+ * bits a slot number is taken from.  Keys are a few machine words, read
+ * whole: hashing them byte by byte cost more than the lookups' misses. */
+static uint32_t mix(uint64_t h)
 {
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	return h ^ h >> 16;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return (uint32_t)(h ^ h >> 33);
 }
 
-uint32_t peer_hash(uint32_t seed, const void *data, size_t len)
-{
-	const unsigned char *byte = data;
-	uint32_t h = 2166136261u ^ seed;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ byte[i]) * 16777619u;
-	return mix(h);
-}
+/* Kinds of key, so that equal bits of different kinds hash apart. */
+enum { KEY_PREFIX = 1, KEY_MAC, KEY_ID };
 
 uint32_t peer_hash_prefix(const struct ovl_prefix *p)
 {
-	return peer_hash((uint32_t)p->family << 8 | p->len, p->addr, addr_len(p->family));
+	uint64_t high, low, tag = (uint64_t)KEY_PREFIX << 56 | (uint64_t)(p->len & 0xff) << 48 |
+				  (uint64_t)(p->family & 0xff) << 40;
+	uint32_t v4;
+
+	/* Only the bytes of the family count (peer_prefix_cmp). */
+	if (p->family != AF_INET6) {
+		memcpy(&v4, p->addr, 4);
+		return mix(tag | v4);
+	}
+	memcpy(&high, p->addr, 8);
+	memcpy(&low, p->addr + 8, 8);
+	return mix((uint64_t)mix(high ^ tag) << 32 ^ low);
 }
 
 uint32_t peer_hash_mac(const unsigned char mac[6])
 {
-	return peer_hash(1, mac, 6);
+	uint64_t v = 0;
+
+	memcpy(&v, mac, 6);
+	return mix((uint64_t)KEY_MAC << 56 | v);
 }
 
 uint32_t peer_hash_id(uint32_t id)
 {
-	return peer_hash(2, &id, sizeof(id));
+	return mix((uint64_t)KEY_ID << 56 | id);
 }
 
 void *table_add(struct table *t)
@@ -147,6 +154,34 @@ void *table_find(const struct table *t, uint32_t hash,
 		 int (*same)(const void *item, const void *key), const void *key)
 {
 	return hash_index_find(&t->index, t, hash, same, key);
+}
+
+void lookup_batch_add(struct lookup_batch *b, const struct hash_index *x, uint32_t hash,
+		      const void *key)
+{
+	if (x->count)
+		__builtin_prefetch(&x->slots[hash & x->mask]);
+	b->hash[b->count] = hash;
+	b->key[b->count++] = key;
+}
+
+void lookup_batch_resolve(struct lookup_batch *b, const struct hash_index *x,
+			  const struct table *t, int (*same)(const void *item, const void *key))
+{
+	size_t i, cursor;
+
+	/* First the items the slots name (their memory fetched together),
+	 * then the keys compared; a hash shared by other keys is looked up
+	 * again in full. */
+	for (i = 0; i < b->count; i++) {
+		cursor = HASH_START;
+		b->found[i] = hash_index_next(x, t, b->hash[i], &cursor);
+		if (b->found[i])
+			__builtin_prefetch(b->found[i]);
+	}
+	for (i = 0; i < b->count; i++)
+		if (b->found[i] && !same(b->found[i], b->key[i]))
+			b->found[i] = hash_index_find(x, t, b->hash[i], same, b->key[i]);
 }
 
 void table_free(struct table *t)

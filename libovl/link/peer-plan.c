@@ -107,7 +107,7 @@ static uint32_t plan_subnet_hash(const void *item)
 
 static int plan_has_subnet(const void *item, const void *key)
 {
-	return !peer_prefix_cmp(&((const struct plan *)item)->subnet, key);
+	return prefix_same(&((const struct plan *)item)->subnet, key);
 }
 
 static int plan_has_mac(const void *item, const void *key)
@@ -125,25 +125,48 @@ struct plan *peer_plan_of_mac(const struct plan_set *set, const unsigned char ma
 	return hash_index_find(&set->macs, &set->plans, peer_hash_mac(mac), plan_has_mac, mac);
 }
 
-/* A plan whose subnet holds addr is found by cutting addr to each length
- * the plans have: one lookup when all subnets are alike. */
+static int plan_has_gateway(const void *item, const void *key)
+{
+	return prefix_same(&((const struct plan *)item)->gw, key);
+}
+
 struct plan *peer_plan_of_gateway(const struct plan_set *set, const struct ovl_prefix *addr)
 {
-	struct ovl_prefix cut;
-	struct plan *p;
+	return hash_index_find(&set->gateways, &set->plans, peer_hash_prefix(addr),
+			       plan_has_gateway, addr);
+}
+
+static const struct hash_index *index_by(const struct plan_set *set, enum plan_key by)
+{
+	return by == PLAN_BY_SUBNET ? &set->plans.index :
+	       by == PLAN_BY_GATEWAY ? &set->gateways : &set->macs;
+}
+
+void peer_plan_want(const struct plan_set *set, enum plan_key by, struct lookup_batch *b,
+		    const void *key)
+{
+	lookup_batch_add(b, index_by(set, by), by == PLAN_BY_MAC ? peer_hash_mac(key) :
+			 peer_hash_prefix(key), key);
+}
+
+void peer_plan_resolve(const struct plan_set *set, enum plan_key by, struct lookup_batch *b)
+{
+	lookup_batch_resolve(b, index_by(set, by), &set->plans,
+			     by == PLAN_BY_SUBNET ? plan_has_subnet :
+			     by == PLAN_BY_GATEWAY ? plan_has_gateway : plan_has_mac);
+}
+
+/* Gateways are subnet bases: distinct once no subnets overlap. */
+static int index_gateways(struct ovl_link *link, struct plan_set *set)
+{
+	const struct plan *all = set->plans.items;
 	size_t i;
 
-	for (i = 0; i < set->length_count && set->lengths[i] <= addr->len; i++) {
-		cut = *addr;
-		cut.len = set->lengths[i];
-		ovl_prefix_mask(&cut);
-		if (memcmp(cut.addr, addr->addr, sizeof(cut.addr)))
-			continue;	/* addr is no subnet base at this length */
-		p = peer_plan_find(set, &cut);
-		if (p && !peer_prefix_cmp(&p->gw, addr))
-			return p;
-	}
-	return NULL;
+	if (hash_index_reset(&set->gateways, set->plans.count) < 0)
+		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
+	for (i = 0; i < set->plans.count; i++)
+		hash_index_put(&set->gateways, peer_hash_prefix(&all[i].gw), i);
+	return 0;
 }
 
 /* One VTEP MAC is one host: two overlay peers with one MAC must have one
@@ -178,11 +201,11 @@ static int check_macs(struct ovl_link *link, const struct ovl_peer *peers,
  * have. */
 static int check_overlaps(struct ovl_link *link, struct plan_set *set)
 {
-	unsigned char used[129] = { 0 };
+	unsigned char used[129] = { 0 }, lengths[129];
 	char a[OVL_PREFIX_STRLEN], b[OVL_PREFIX_STRLEN];
 	const struct plan *all = set->plans.items, *outer;
 	struct ovl_prefix cut;
-	size_t i, len, n, cursor;
+	size_t i, len, n, cursor, length_count = 0;
 
 	if (table_index(&set->plans, plan_subnet_hash) < 0)
 		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
@@ -190,12 +213,15 @@ static int check_overlaps(struct ovl_link *link, struct plan_set *set)
 		used[all[i].subnet.len] = 1;
 	for (len = 0; len < sizeof(used); len++)
 		if (used[len])
-			set->lengths[set->length_count++] = (unsigned char)len;
+			lengths[length_count++] = (unsigned char)len;
 	for (i = 0; i < set->plans.count; i++) {
-		for (n = 0; n < set->length_count && set->lengths[n] <= all[i].subnet.len; n++) {
+		for (n = 0; n < length_count && lengths[n] <= all[i].subnet.len; n++) {
 			cut = all[i].subnet;
-			cut.len = set->lengths[n];
-			ovl_prefix_mask(&cut);
+			/* Subnets are aligned: cut to its own length, one is itself. */
+			if (lengths[n] != cut.len) {
+				cut.len = lengths[n];
+				ovl_prefix_mask(&cut);
+			}
 			cursor = HASH_START;
 			while ((outer = hash_index_next(&set->plans.index, &set->plans,
 							peer_hash_prefix(&cut), &cursor)))
@@ -233,12 +259,16 @@ int peer_plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t co
 		err = check_macs(link, peers, set);
 	if (!err)
 		err = check_overlaps(link, set);
+	/* A host-gw link has no neighbours or nexthops to look up. */
+	if (!err && !link->direct_only)
+		err = index_gateways(link, set);
 	return err;
 }
 
 void peer_plan_set_free(struct plan_set *set)
 {
 	table_free(&set->plans);
+	hash_index_free(&set->gateways);
 	hash_index_free(&set->macs);
 }
 

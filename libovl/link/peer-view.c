@@ -242,7 +242,7 @@ static uint32_t neigh_dst_hash(const void *item)
 
 static int neigh_has_dst(const void *item, const void *key)
 {
-	return !peer_prefix_cmp(&((const struct neigh *)item)->dst, key);
+	return prefix_same(&((const struct neigh *)item)->dst, key);
 }
 
 struct neigh *peer_view_neigh(const struct view *v, const struct ovl_prefix *dst)

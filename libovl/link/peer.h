@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "link/link.h"
 #include "netlink/device.h"
@@ -45,6 +46,7 @@ struct route {
 	struct ovl_prefix gw;
 	uint32_t nh_id;
 	int oif;
+	struct plan *plan;		/* a nexthop's, by its gateway (peer-diff.c) */
 };
 
 /* A hash index of a table's items (peer-index.c): each slot holds an item
@@ -73,13 +75,24 @@ struct table {
 };
 
 /* The plans of a sync: the table in the caller's order, indexed by
- * subnet; the overlay plans by MAC (the first of each); the subnet lengths
- * there are, to find a plan by its gateway. */
+ * subnet; the plans by gateway; the overlay plans by MAC (the first of
+ * each). */
 struct plan_set {
 	struct table plans;
+	struct hash_index gateways;
 	struct hash_index macs;
-	unsigned char lengths[129];	/* the lengths in use, ascending */
-	size_t length_count;
+};
+
+/* Lookups made a batch at a time: each added key's slot is fetched at
+ * once, the items they name together, so that the memory misses of a
+ * batch overlap instead of following one another (a sync's lookups are
+ * cold: the kernel's dump went through the caches between them). */
+#define LOOKUP_BATCH 32
+struct lookup_batch {
+	size_t count;
+	uint32_t hash[LOOKUP_BATCH];
+	const void *key[LOOKUP_BATCH];
+	void *found[LOOKUP_BATCH];	/* resolved: the item, or NULL */
 };
 
 /* What a sync's diff keeps of the kernel's entries (peer-diff.c): the
@@ -94,6 +107,12 @@ struct diff {
 	struct table nhs;		/* our nexthops on the link */
 	struct table ids;		/* every nexthop id (uint32_t) */
 	struct table routes;		/* stale routes */
+	/* The entries of the current dump waiting for their plans. */
+	struct lookup_batch batch;
+	union {
+		struct neigh neigh;
+		struct route route;
+	} pending[LOOKUP_BATCH];
 };
 
 /* What the kernel holds that is ours on a link, for the listing. */
@@ -127,11 +146,18 @@ static inline size_t addr_len(int family)
 	return family == AF_INET6 ? 16 : 4;
 }
 
+/* peer_prefix_cmp() == 0, with the sizes known to the compiler: the
+ * lookups of a sync do this 50,000 times. */
+static inline int prefix_same(const struct ovl_prefix *a, const struct ovl_prefix *b)
+{
+	if (a->family != b->family || a->len != b->len)
+		return 0;
+	return a->family == AF_INET6 ? !memcmp(a->addr, b->addr, 16) : !memcmp(a->addr, b->addr, 4);
+}
+
 /* ---- peer-index.c ------------------------------------------------------- */
 
-/* Hashes of keys: bytes (seed tells kinds of key apart), a prefix, a MAC,
- * a nexthop id. */
-uint32_t peer_hash(uint32_t seed, const void *data, size_t len);
+/* Hashes of keys: a prefix, a MAC, a nexthop id. */
 uint32_t peer_hash_prefix(const struct ovl_prefix *p);
 uint32_t peer_hash_mac(const unsigned char mac[6]);
 uint32_t peer_hash_id(uint32_t id);
@@ -158,6 +184,14 @@ void *table_find(const struct table *t, uint32_t hash,
 		 int (*same)(const void *item, const void *key), const void *key);
 /* Frees t's items and index. */
 void table_free(struct table *t);
+/* Adds key (hashed to hash) for a lookup in x; room for it is the caller's
+ * to check. */
+void lookup_batch_add(struct lookup_batch *b, const struct hash_index *x, uint32_t hash,
+		      const void *key);
+/* Fills found[] with each key's first item of t in x for which same(). */
+void lookup_batch_resolve(struct lookup_batch *b, const struct hash_index *x,
+			  const struct table *t, int (*same)(const void *item, const void *key));
+
 
 /* ---- peer-view.c -------------------------------------------------------- */
 
@@ -215,6 +249,12 @@ void peer_plan_set_free(struct plan_set *set);
 struct plan *peer_plan_find(const struct plan_set *set, const struct ovl_prefix *subnet);
 struct plan *peer_plan_of_gateway(const struct plan_set *set, const struct ovl_prefix *addr);
 struct plan *peer_plan_of_mac(const struct plan_set *set, const unsigned char mac[6]);
+/* The same, a batch at a time: keys (a subnet, a gateway: struct
+ * ovl_prefix; a MAC: 6 bytes) added to b, then resolved to plans. */
+enum plan_key { PLAN_BY_SUBNET, PLAN_BY_GATEWAY, PLAN_BY_MAC };
+void peer_plan_want(const struct plan_set *set, enum plan_key by, struct lookup_batch *b,
+		    const void *key);
+void peer_plan_resolve(const struct plan_set *set, enum plan_key by, struct lookup_batch *b);
 /* The first nexthop id to try for gw, and the one after id. */
 uint32_t peer_nh_id_first(const struct ovl_link *link, const struct ovl_prefix *gw);
 uint32_t peer_nh_id_next(uint32_t id);

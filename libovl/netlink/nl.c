@@ -182,30 +182,6 @@ static void netlink_close(struct ovl_ctx *ctx)
 	ctx->sock = NULL;
 }
 
-int netlink_attrs(const struct nlmsghdr *nlh, size_t hdrlen, struct nlattr **tb, int max)
-{
-	size_t offset = NLMSG_HDRLEN + NLMSG_ALIGN(hdrlen), left, step;
-	struct nlattr *a;
-	int type;
-
-	memset(tb, 0, ((size_t)max + 1) * sizeof(*tb));
-	if (nlh->nlmsg_len < offset)
-		return -EINVAL;
-	left = nlh->nlmsg_len - offset;
-	a = (struct nlattr *)((char *)nlh + offset);
-	while (left >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= left) {
-		type = a->nla_type & NLA_TYPE_MASK;
-		if (type <= max)
-			tb[type] = a;
-		step = NLA_ALIGN(a->nla_len);
-		if (step >= left)
-			break;
-		left -= step;
-		a = (struct nlattr *)((char *)a + step);
-	}
-	return 0;
-}
-
 void netlink_get_addr(const struct nlattr *a, int family, struct ovl_prefix *p)
 {
 	size_t size = family == AF_INET6 ? 16 : 4;

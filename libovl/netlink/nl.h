@@ -7,8 +7,11 @@
 #ifndef OVL_NL_H
 #define OVL_NL_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <linux/netlink.h>
 
 struct nl_msg;
 struct nlmsghdr;
@@ -65,10 +68,33 @@ int netlink_in_netns(struct ovl_ctx *ctx, int (*fn)(void *arg), void *arg);
 /* The attributes of nlh after its fixed header of hdrlen bytes into
  * tb[0..max] in one pass (cleared first; types above max skipped, a later
  * duplicate wins, a malformed tail ends the walk): nlmsg_parse() without a
- * policy, at a fraction of its cost for the dumps of 10,000s of entries.
- * 0, or -EINVAL when nlh is shorter than its header. */
-struct nlattr;
-int netlink_attrs(const struct nlmsghdr *nlh, size_t hdrlen, struct nlattr **tb, int max);
+ * policy, at a fraction of its cost for the dumps of 10,000s of entries
+ * (inline: with max known, clearing tb is a few stores, not a call).  0,
+ * or -EINVAL when nlh is shorter than its header. */
+static inline int netlink_attrs(const struct nlmsghdr *nlh, size_t hdrlen, struct nlattr **tb,
+				int max)
+{
+	size_t offset = NLMSG_HDRLEN + NLMSG_ALIGN(hdrlen), left, step;
+	struct nlattr *a;
+	int type;
+
+	memset(tb, 0, ((size_t)max + 1) * sizeof(*tb));
+	if (nlh->nlmsg_len < offset)
+		return -EINVAL;
+	left = nlh->nlmsg_len - offset;
+	a = (struct nlattr *)((char *)nlh + offset);
+	while (left >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= left) {
+		type = a->nla_type & NLA_TYPE_MASK;
+		if (type <= max)
+			tb[type] = a;
+		step = NLA_ALIGN(a->nla_len);
+		if (step >= left)
+			break;
+		left -= step;
+		a = (struct nlattr *)((char *)a + step);
+	}
+	return 0;
+}
 
 /* Attribute a (an address of family's size, else family 0 is set) into p
  * as a full-length prefix. */
