@@ -522,14 +522,16 @@ static int kernel_sync(struct ovl_node *node)
 static int resync_kernel(struct ovl_node *node)
 {
 	int err = kernel_sync(node);
+	size_t installed;
 
 	if (err < 0)
 		return err;
 	node->last_sync = time(NULL);
 	node_metrics_resync_done(node);
 	node->resync_backoff_ms = 0;
-	ctx_log(node->ctx, OVL_LOG_DEBUG, "resync: %zu peers, %zu skipped",
-		node_peer_count(node), node_skipped_count(node));
+	installed = node_peer_count(node);
+	ctx_log(node->ctx, OVL_LOG_DEBUG, "resync: %zu peers, %zu skipped", installed,
+		node->peers.count - installed);
 	return 0;
 }
 

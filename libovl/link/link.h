@@ -72,6 +72,9 @@ struct ovl_link {
 	unsigned int port;
 	int learning;
 	int gbp;
+	/* peer-cache.c's: the plans of the last sync of peers (kernel-routed
+	 * links); NULL until then. */
+	struct peer_cache *peer_cache;
 };
 
 /* The backends link.c's ovl_link_open() can reopen. */
@@ -108,6 +111,8 @@ int kernel_peer_add(struct ovl_link *link, const struct ovl_peer *peer);
 int kernel_peer_del(struct ovl_link *link, const struct ovl_peer *peer);
 int kernel_peers_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t count);
 int kernel_peers_list(struct ovl_link *link, struct ovl_peer **peers, size_t *count);
+/* peer-cache.c: frees link's peer_cache (ovl_link_free). */
+void kernel_peers_forget(struct ovl_link *link);
 /* peer.c: removes the libovl routes of link that do not go away with its
  * device (DirectRouting and host-gw routes on the underlay device). */
 int kernel_peers_flush_underlay(struct ovl_link *link);

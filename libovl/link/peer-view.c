@@ -83,14 +83,14 @@ int peer_parse_neigh(const struct ovl_link *link, const struct nlmsghdr *nlh, in
 	    ndm->ndm_ifindex != link->ifindex || !(ndm->ndm_state & NUD_PERMANENT))
 		return 0;
 	if (bridge ? !(ndm->ndm_flags & NTF_SELF)
-		   : (!tb[NDA_PROTOCOL] || nla_get_u8(tb[NDA_PROTOCOL]) != OVL_RTPROT))
+		   : (!tb[NDA_PROTOCOL] || netlink_attr_u8(tb[NDA_PROTOCOL]) != OVL_RTPROT))
 		return 0;
 	memset(n, 0, sizeof(*n));
 	if (tb[NDA_DST])
-		netlink_get_addr(tb[NDA_DST], nla_len(tb[NDA_DST]) == 16 ? AF_INET6 : AF_INET,
+		netlink_get_addr(tb[NDA_DST], netlink_attr_len(tb[NDA_DST]) == 16 ? AF_INET6 : AF_INET,
 			       &n->dst);
-	if (tb[NDA_LLADDR] && nla_len(tb[NDA_LLADDR]) == 6) {
-		memcpy(n->mac, nla_data(tb[NDA_LLADDR]), 6);
+	if (tb[NDA_LLADDR] && netlink_attr_len(tb[NDA_LLADDR]) == 6) {
+		memcpy(n->mac, netlink_attr_data(tb[NDA_LLADDR]), 6);
 		n->has_mac = 1;
 	}
 	return 1;
@@ -105,10 +105,10 @@ int peer_parse_nexthop(const struct ovl_link *link, const struct nlmsghdr *nlh, 
 	if (nlh->nlmsg_type != RTM_NEWNEXTHOP || netlink_attrs(nlh, sizeof(*nhm), tb, NHA_MAX) < 0 ||
 	    !tb[NHA_ID])
 		return 0;
-	*id = nla_get_u32(tb[NHA_ID]);
+	*id = netlink_attr_u32(tb[NHA_ID]);
 	memset(r, 0, sizeof(*r));
 	if (nhm->nh_protocol != OVL_RTPROT || !tb[NHA_OIF] ||
-	    (int)nla_get_u32(tb[NHA_OIF]) != link->ifindex)
+	    (int)netlink_attr_u32(tb[NHA_OIF]) != link->ifindex)
 		return 1;
 	r->nh_id = *id;
 	r->oif = link->ifindex;
@@ -125,7 +125,7 @@ int peer_parse_route(const struct ovl_link *link, const struct nlmsghdr *nlh, st
 	if (nlh->nlmsg_type != RTM_NEWROUTE || netlink_attrs(nlh, sizeof(*rtm), tb, RTA_MAX) < 0 ||
 	    rtm->rtm_protocol != OVL_RTPROT || rtm->rtm_family != link->family)
 		return 0;
-	table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+	table = tb[RTA_TABLE] ? netlink_attr_u32(tb[RTA_TABLE]) : rtm->rtm_table;
 	if (table != RT_TABLE_MAIN)
 		return 0;
 	memset(r, 0, sizeof(*r));
@@ -133,11 +133,11 @@ int peer_parse_route(const struct ovl_link *link, const struct nlmsghdr *nlh, st
 	r->dst.family = rtm->rtm_family;
 	r->dst.len = rtm->rtm_dst_len;
 	if (tb[RTA_NH_ID])
-		r->nh_id = nla_get_u32(tb[RTA_NH_ID]);
+		r->nh_id = netlink_attr_u32(tb[RTA_NH_ID]);
 	if (tb[RTA_GATEWAY])
 		netlink_get_addr(tb[RTA_GATEWAY], rtm->rtm_family, &r->gw);
 	if (tb[RTA_OIF])
-		r->oif = (int)nla_get_u32(tb[RTA_OIF]);
+		r->oif = (int)netlink_attr_u32(tb[RTA_OIF]);
 	return 1;
 }
 

@@ -40,15 +40,15 @@
 int kernel_peers_sync(struct ovl_link *link, const struct ovl_peer *peers, size_t count)
 {
 	struct run run = { .link = link };
-	struct plan_set set;
+	struct plan_set *set;
 	struct diff d;
 	int err;
 
-	memset(&set, 0, sizeof(set));
 	memset(&d, 0, sizeof(d));
-	err = peer_plan_all(link, peers, count, &set);
-	if (!err)
-		err = peer_diff(link, &set, &run, &d);
+	err = peer_plans_get(link, peers, count, &set);
+	if (err < 0)
+		return err;
+	err = peer_diff(link, set, &run, &d);
 	if (!err) {
 		ctx_log(link->ctx, OVL_LOG_DEBUG, "%s: sync of %zu peers: %zu requests", link->name,
 			count, run.count);
@@ -56,7 +56,7 @@ int kernel_peers_sync(struct ovl_link *link, const struct ovl_peer *peers, size_
 	}
 	free(run.ops);
 	peer_diff_free(&d);
-	peer_plan_set_free(&set);
+	peer_plans_put(link);
 	return err;
 }
 

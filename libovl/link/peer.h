@@ -1,9 +1,9 @@
 /*
  * peer.h - what the files of the kernel peers share (peer.c the calls,
- * peer-plan.c the checks, peer-view.c reading the kernel's entries,
- * peer-diff.c a sync's diff, peer-send.c the requests, peer-index.c the
- * tables and hash indexes): a peer's plan, the kernel's entries, and a run
- * of requests.
+ * peer-plan.c the checks, peer-cache.c the plans kept between syncs,
+ * peer-view.c reading the kernel's entries, peer-diff.c a sync's diff,
+ * peer-send.c the requests, peer-index.c the tables and hash indexes): a
+ * peer's plan, the kernel's entries, and a run of requests.
  */
 #ifndef OVL_LINK_PEER_H
 #define OVL_LINK_PEER_H
@@ -258,6 +258,18 @@ void peer_plan_resolve(const struct plan_set *set, enum plan_key by, struct look
 /* The first nexthop id to try for gw, and the one after id. */
 uint32_t peer_nh_id_first(const struct ovl_link *link, const struct ovl_prefix *gw);
 uint32_t peer_nh_id_next(uint32_t id);
+
+/* ---- peer-cache.c ------------------------------------------------------- */
+
+/* The checked plans of peers for a sync of link: those of its last sync
+ * when the peers are the same (what that sync found cleared), else
+ * peer_plan_all()'s.  *set belongs to the link (until its next sync or
+ * ovl_link_free). */
+struct peer_cache;
+int peer_plans_get(struct ovl_link *link, const struct ovl_peer *peers, size_t count,
+		   struct plan_set **set);
+/* The sync is done with the set: freed unless the next can reuse it. */
+void peer_plans_put(struct ovl_link *link);
 
 /* ---- peer-diff.c -------------------------------------------------------- */
 

@@ -3,8 +3,9 @@
  * context's network namespace, kernel errno and extended-ack message kept,
  * interrupted dumps retried, requests batched.
  *
- * Replies are read with nl_recv() and walked here rather than through
- * libnl's callback chain: libnl folds the kernel's errno into NLE_* codes
+ * Replies are read with recvmsg() into one buffer per exchange and walked
+ * here rather than through libnl's nl_recv() (a buffer per datagram) and
+ * callback chain: libnl folds the kernel's errno into NLE_* codes
  * (ENOBUFS and ENOMEM both become NLE_NOMEM), does not parse extended acks,
  * and its sequence check allows one request in flight.
  */
@@ -169,7 +170,6 @@ static int sock_open(struct ovl_ctx *ctx)
 	nl_socket_disable_seq_check(sock);
 	nl_socket_disable_auto_ack(sock);
 	nl_socket_disable_msg_peek(sock);
-	nl_socket_set_msg_buf_size(sock, DATAGRAM_BUFFER);
 	ctx->sock = sock;
 	return 0;
 }
@@ -180,18 +180,6 @@ static void netlink_close(struct ovl_ctx *ctx)
 {
 	nl_socket_free(ctx->sock);
 	ctx->sock = NULL;
-}
-
-void netlink_get_addr(const struct nlattr *a, int family, struct ovl_prefix *p)
-{
-	size_t size = family == AF_INET6 ? 16 : 4;
-
-	memset(p, 0, sizeof(*p));
-	if (!a || (size_t)nla_len(a) != size)
-		return;
-	p->family = family;
-	memcpy(p->addr, nla_data(a), size);
-	p->len = (unsigned int)size * 8;
 }
 
 int netlink_fd(struct ovl_ctx *ctx)
@@ -293,42 +281,60 @@ static void handle_message(struct exchange *x, const struct nlmsghdr *nlh)
 	}
 }
 
-/* Sends len bytes of requests and reads until the last one is answered. */
+/* One datagram into buf (DATAGRAM_BUFFER bytes): its length, or -errno. */
+static int receive(struct ovl_ctx *ctx, void *buf)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = DATAGRAM_BUFFER };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	do
+		n = recvmsg(nl_socket_get_fd(ctx->sock), &msg, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (n == 0)
+		return -EAGAIN;
+	return msg.msg_flags & MSG_TRUNC ? -EMSGSIZE : (int)n;
+}
+
+/* Sends len bytes of requests and reads until the last one is answered,
+ * every datagram into one buffer (a dump of 10,000 entries is a hundred of
+ * them). */
 static int transact(struct exchange *x, void *buf, size_t len)
 {
 	struct ovl_ctx *ctx = x->ctx;
-	struct sockaddr_nl who;
 	struct nlmsghdr *nlh;
-	unsigned char *data;
+	void *data = malloc(DATAGRAM_BUFFER);
 	int n, err;
 
+	if (!data)
+		return ctx_fail(ctx, -ENOMEM, "out of memory for netlink answers");
 	if (nl_sendto(ctx->sock, buf, len) < 0) {
 		err = errno ? -errno : -EIO;
 		netlink_close(ctx);
+		free(data);
 		return ctx_fail(ctx, err, "netlink send: %s", ovl_strerror(err));
 	}
 	while (!x->done) {
-		data = NULL;
-		errno = 0;
-		n = nl_recv(ctx->sock, &who, &data, NULL);
-		if (n <= 0) {
-			err = errno ? -errno : -EIO;
-			free(data);
+		n = receive(ctx, data);
+		if (n < 0) {
 			/* The socket may still get the rest; never reuse it. */
 			netlink_close(ctx);
-			if (err == -EAGAIN || err == -EWOULDBLOCK || n == 0)
+			free(data);
+			if (n == -EAGAIN)
 				return ctx_fail(ctx, -ETIMEDOUT, "no answer from the kernel within %d s",
 						RECEIVE_TIMEOUT_SECONDS);
 			/* Answers overflowed the receive buffer: when failures
 			 * came first, they are the news. */
-			if (err == -ENOBUFS && x->first_error)
+			if (n == -ENOBUFS && x->first_error)
 				return x->first_error;
-			return ctx_fail(ctx, err, "netlink receive: %s", ovl_strerror(err));
+			return ctx_fail(ctx, n, "netlink receive: %s", ovl_strerror(n));
 		}
-		for (nlh = (struct nlmsghdr *)data; nlmsg_ok(nlh, n); nlh = nlmsg_next(nlh, &n))
+		for (nlh = data; NLMSG_OK(nlh, n); nlh = NLMSG_NEXT(nlh, n))
 			handle_message(x, nlh);
-		free(data);
 	}
+	free(data);
 	return 0;
 }
 

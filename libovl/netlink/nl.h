@@ -13,6 +13,8 @@
 #include <string.h>
 #include <linux/netlink.h>
 
+#include "ovl.h"
+
 struct nl_msg;
 struct nlmsghdr;
 struct ovl_ctx;
@@ -96,10 +98,44 @@ static inline int netlink_attrs(const struct nlmsghdr *nlh, size_t hdrlen, struc
 	return 0;
 }
 
+/* An attribute's payload and its length, and its value as a u8 or u32
+ * (inline: a dump's parsing calls them 100,000 times). */
+static inline const void *netlink_attr_data(const struct nlattr *a)
+{
+	return (const char *)a + NLA_HDRLEN;
+}
+
+static inline size_t netlink_attr_len(const struct nlattr *a)
+{
+	return a->nla_len - NLA_HDRLEN;
+}
+
+static inline uint8_t netlink_attr_u8(const struct nlattr *a)
+{
+	return *(const uint8_t *)netlink_attr_data(a);
+}
+
+static inline uint32_t netlink_attr_u32(const struct nlattr *a)
+{
+	uint32_t value;
+
+	memcpy(&value, netlink_attr_data(a), sizeof(value));
+	return value;
+}
+
 /* Attribute a (an address of family's size, else family 0 is set) into p
  * as a full-length prefix. */
-struct ovl_prefix;
-void netlink_get_addr(const struct nlattr *a, int family, struct ovl_prefix *p);
+static inline void netlink_get_addr(const struct nlattr *a, int family, struct ovl_prefix *p)
+{
+	size_t size = family == AF_INET6 ? 16 : 4;
+
+	memset(p, 0, sizeof(*p));
+	if (!a || netlink_attr_len(a) != size)
+		return;
+	p->family = family;
+	memcpy(p->addr, netlink_attr_data(a), size);
+	p->len = (unsigned int)size * 8;
+}
 
 /* The fd of the ctx's netlink socket (opened on demand), for ioctls that
  * must reach the target namespace (SIOCETHTOOL); or a negative errno. */
