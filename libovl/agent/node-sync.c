@@ -64,11 +64,6 @@ size_t node_peer_count(const struct ovl_node *node)
 	return count;
 }
 
-size_t node_skipped_count(const struct ovl_node *node)
-{
-	return node->peers.count - node_peer_count(node);
-}
-
 void node_peers_clear(struct ovl_node *node)
 {
 	peer_table_clear(&node->peers);

@@ -443,7 +443,7 @@ OVL_EXPORT int ovl_node_status(const struct ovl_node *node,
 	snprintf(out.iface, sizeof(out.iface), "%s", node->underlay.iface);
 	out.mtu = node->mtu;
 	out.peers = (unsigned int)node_peer_count(node);
-	out.skipped = (unsigned int)node_skipped_count(node);
+	out.skipped = (unsigned int)(node->peers.count - out.peers);
 	out.lease_expiration = node->lease ? ovl_lease_expiration(node->lease) : 0;
 	out.last_sync = node->last_sync;
 	out.last_error = node->last_error;

@@ -240,7 +240,6 @@ void node_store_events_read(struct ovl_node *node);
 /* Makes the plane's kernel entries those of the table's valid peers. */
 int node_sync_plane(struct ovl_node *node, int plane);
 size_t node_peer_count(const struct ovl_node *node);
-size_t node_skipped_count(const struct ovl_node *node);
 void node_peers_clear(struct ovl_node *node);
 
 /* ------------------------------------------------------- node-repair.c */

@@ -338,6 +338,10 @@ int peer_diff(struct ovl_link *link, struct plan_set *set, struct run *run, stru
 	d->neighs.size = d->fdbs.size = sizeof(struct neigh);
 	d->nhs.size = d->routes.size = sizeof(struct route);
 	d->ids.size = sizeof(uint32_t);
+	/* Sized for a nexthop per plan: the usual case, without copies. */
+	if (!link->direct_only && (table_reserve(&d->nhs, set->plans.count) < 0 ||
+				   table_reserve(&d->ids, set->plans.count) < 0))
+		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
 	/* A host-gw link has routes only. */
 	if (!link->direct_only) {
 		err = dump(d, DUMP_NEIGH, neigh_reply, neigh_restart, PLAN_BY_GATEWAY, apply_neigh);

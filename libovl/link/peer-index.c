@@ -56,6 +56,20 @@ uint32_t peer_hash_id(uint32_t id)
 	return mix((uint64_t)KEY_ID << 56 | id);
 }
 
+int table_reserve(struct table *t, size_t count)
+{
+	void *grown;
+
+	if (count <= t->capacity)
+		return 0;
+	grown = realloc(t->items, count * t->size);
+	if (!grown)
+		return -ENOMEM;
+	t->items = grown;
+	t->capacity = count;
+	return 0;
+}
+
 void *table_add(struct table *t)
 {
 	void *grown;

@@ -244,6 +244,8 @@ int peer_plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t co
 	int err = 0;
 
 	set->plans.size = sizeof(struct plan);
+	if (table_reserve(&set->plans, count) < 0)
+		return ctx_fail(ctx, -ENOMEM, "out of memory");
 	if (link->direct_routing) {
 		err = device_addresses(ctx, link->family, 0, &onlink, &onlink_count);
 		if (err < 0)

@@ -161,6 +161,9 @@ static inline int prefix_same(const struct ovl_prefix *a, const struct ovl_prefi
 uint32_t peer_hash_prefix(const struct ovl_prefix *p);
 uint32_t peer_hash_mac(const unsigned char mac[6]);
 uint32_t peer_hash_id(uint32_t id);
+/* Room for count items in t at once (no copies of a growing table); 0 or
+ * -ENOMEM. */
+int table_reserve(struct table *t, size_t count);
 /* A new zeroed item at the end of t (its index is not updated); NULL when
  * out of memory. */
 void *table_add(struct table *t);
