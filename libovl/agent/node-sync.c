@@ -446,6 +446,8 @@ static int listing_table(struct ovl_node *node, struct ovl_lease **leases,
 	int own_seen = 0;
 	size_t i;
 
+	if (peer_table_reserve(table, count) < 0)
+		return ctx_fail(node->ctx, -ENOMEM, "out of memory");
 	for (i = 0; i < count; i++) {
 		const char *key = ovl_lease_key(leases[i]);
 

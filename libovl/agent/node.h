@@ -97,6 +97,10 @@ struct peer_table {
 struct node_peer *peer_table_find(const struct peer_table *table, const char *key);
 /* Copies peer and key (which must not be in the table yet). */
 int peer_table_add(struct peer_table *table, const struct node_peer *peer, const char *key);
+/* Room for count records at once (a listing's table: no copies while it
+ * grows, which at 10,000 records set the agent's peak memory); 0 or
+ * -ENOMEM. */
+int peer_table_reserve(struct peer_table *table, size_t count);
 void peer_table_remove(struct peer_table *table, struct node_peer *peer);
 void peer_table_clear(struct peer_table *table);
 

@@ -42,12 +42,16 @@ struct node_peer *peer_table_find(const struct peer_table *table, const char *ke
 	return table->slots[slot] ? &table->items[table->slots[slot] - 1] : NULL;
 }
 
-/* Keeps at least half the slots empty so that probes stay short. */
-static int grow_index(struct peer_table *table)
+/* Keeps at least half the slots empty so that probes stay short: room
+ * for count records. */
+static int grow_index(struct peer_table *table, size_t count)
 {
-	size_t nslots = table->nslots ? table->nslots * 2 : MIN_SLOTS, i;
-	size_t *slots = calloc(nslots, sizeof(*slots));
+	size_t nslots = table->nslots ? table->nslots : MIN_SLOTS, i;
+	size_t *slots;
 
+	while (nslots < 2 * count)
+		nslots *= 2;
+	slots = calloc(nslots, sizeof(*slots));
 	if (!slots)
 		return -ENOMEM;
 	free(table->slots);
@@ -58,13 +62,29 @@ static int grow_index(struct peer_table *table)
 	return 0;
 }
 
+int peer_table_reserve(struct peer_table *table, size_t count)
+{
+	struct node_peer *grown;
+
+	if (2 * count > table->nslots && grow_index(table, count) < 0)
+		return -ENOMEM;
+	if (count <= table->size)
+		return 0;
+	grown = realloc(table->items, count * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	table->items = grown;
+	table->size = count;
+	return 0;
+}
+
 int peer_table_add(struct peer_table *table, const struct node_peer *peer, const char *key)
 {
 	struct node_peer *grown;
 	char *copy;
 	size_t size;
 
-	if (2 * (table->count + 1) > table->nslots && grow_index(table) < 0)
+	if (2 * (table->count + 1) > table->nslots && grow_index(table, table->count + 1) < 0)
 		return -ENOMEM;
 	if (table->count == table->size) {
 		size = table->size ? table->size * 2 : 16;

@@ -26,23 +26,62 @@ static int keep(struct table *t, const void *entry)
 /* What an entry of a dump means once its plan (or NULL) is known. */
 typedef int (*apply_fn)(struct diff *d, void *entry, struct plan *p);
 
-/* The waiting entries' plans looked up together, then each applied. */
+/* How many entries ahead a guessed plan's memory is fetched. */
+#define AHEAD 16
+
+/* The waiting entries' plans looked up together, then each applied (and
+ * remembered for the next sync's guesses). */
 static int flush(struct diff *d, enum plan_key by, apply_fn apply)
 {
+	struct plan *all = d->set->plans.items, *p;
 	size_t i, count = d->batch.count;
 	int err = 0;
 
 	peer_plan_resolve(d->set, by, &d->batch);
 	d->batch.count = 0;
-	for (i = 0; i < count && !err; i++)
-		err = apply(d, &d->pending[i], d->batch.found[i]);
+	for (i = 0; i < count && !err; i++) {
+		p = d->batch.found[i];
+		d->order->plan[d->waiting[i]] = p ? (uint32_t)(p - all) : NO_PLAN;
+		err = apply(d, &d->pending[i], p);
+	}
 	return err;
 }
 
-/* The entry parsed into the next pending slot waits for its plan (key is
- * inside it); a full batch is flushed. */
+/* Room in the order for entry number k. */
+static int order_room(struct dump_order *o, size_t k)
+{
+	size_t capacity = o->capacity ? o->capacity : 64;
+	uint32_t *grown;
+
+	if (k < o->capacity)
+		return 0;
+	while (capacity <= k)
+		capacity *= 2;
+	grown = realloc(o->plan, capacity * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	o->plan = grown;
+	o->capacity = capacity;
+	return 0;
+}
+
+/* The entry parsed into the next pending slot (key is inside it): applied
+ * at once when it matches the plan the last sync's entry at its place
+ * did, else it waits for a lookup; a full batch is flushed. */
 static int queue(struct diff *d, enum plan_key by, const void *key, apply_fn apply)
 {
+	struct plan *all = d->set->plans.items;
+	struct dump_order *o = d->order;
+	size_t k = d->seen++;
+	uint32_t guess = k < o->count ? o->plan[k] : NO_PLAN;
+
+	if (k + AHEAD < o->count && o->plan[k + AHEAD] != NO_PLAN)
+		__builtin_prefetch(&all[o->plan[k + AHEAD]]);
+	if (guess != NO_PLAN && peer_plan_is(d->set, by, &all[guess], key))
+		return apply(d, &d->pending[d->batch.count], &all[guess]);
+	if (order_room(o, k) < 0)
+		return -ENOMEM;
+	d->waiting[d->batch.count] = k;
 	peer_plan_want(d->set, by, &d->batch, key);
 	return d->batch.count == LOOKUP_BATCH ? flush(d, by, apply) : 0;
 }
@@ -57,9 +96,18 @@ static void *next_pending(struct diff *d)
 static int dump(struct diff *d, enum peer_dump what, netlink_reply_fn reply,
 		netlink_restart_fn restart, enum plan_key by, apply_fn apply)
 {
-	int err = peer_dump(d->link, what, reply, restart, d);
+	int err;
 
-	return err ? err : flush(d, by, apply);
+	d->order = &d->set->orders[what];
+	d->seen = 0;
+	err = peer_dump(d->link, what, reply, restart, d);
+	if (!err)
+		err = flush(d, by, apply);
+	/* Entries past the last dump's were remembered; an error leaves
+	 * guesses, which are checked before use anyway. */
+	if (!err)
+		d->order->count = d->seen;
+	return err;
 }
 
 /* An interrupted dump starts over: what it found so far is forgotten;
@@ -73,6 +121,7 @@ static void forget(struct diff *d, size_t field, struct table *kept)
 		((unsigned char *)&all[i])[field] = 0;
 	kept->count = 0;
 	d->batch.count = 0;
+	d->seen = 0;
 }
 
 /* ---- neighbours and fdb entries ------------------------------------------ */
@@ -173,6 +222,7 @@ static void nexthop_restart(void *arg)
 	d->ids.count = 0;
 	d->nhs.count = 0;
 	d->batch.count = 0;
+	d->seen = 0;
 }
 
 static int is_id(const void *item, const void *key)

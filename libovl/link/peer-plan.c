@@ -37,7 +37,7 @@ int peer_plan_one(struct ovl_link *link, const struct ovl_peer *peer, size_t ind
 	size_t i;
 
 	memset(p, 0, sizeof(*p));
-	p->index = index;
+	p->index = (uint32_t)index;
 	/* Messages name the subnet as given, cut short when it is no prefix
 	 * at all. */
 	if (strnlen(name, sizeof(trimmed)) == sizeof(trimmed)) {
@@ -156,6 +156,19 @@ void peer_plan_resolve(const struct plan_set *set, enum plan_key by, struct look
 			     by == PLAN_BY_GATEWAY ? plan_has_gateway : plan_has_mac);
 }
 
+int peer_plan_is(const struct plan_set *set, enum plan_key by, const struct plan *p,
+		 const void *key)
+{
+	const struct plan *all = set->plans.items;
+
+	if (by == PLAN_BY_SUBNET)
+		return plan_has_subnet(p, key);
+	if (by == PLAN_BY_GATEWAY)
+		return set->gateways.count && plan_has_gateway(p, key);
+	/* The MAC index holds the first overlay plan of each MAC. */
+	return !p->direct && p->first_of_mac == (size_t)(p - all) && plan_has_mac(p, key);
+}
+
 /* Gateways are subnet bases: distinct once no subnets overlap. */
 static int index_gateways(struct ovl_link *link, struct plan_set *set)
 {
@@ -191,7 +204,7 @@ static int check_macs(struct ovl_link *link, const struct ovl_peer *peers,
 					peers[first->index].subnet, peers[all[i].index].subnet,
 					peers[all[i].index].mac);
 		}
-		all[i].first_of_mac = (size_t)(first - all);
+		all[i].first_of_mac = (uint32_t)(first - all);
 	}
 	return 0;
 }
@@ -244,6 +257,9 @@ int peer_plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t co
 	int err = 0;
 
 	set->plans.size = sizeof(struct plan);
+	/* Plans and index slots number peers in 32 bits. */
+	if (count >= UINT32_MAX)
+		return ctx_fail(ctx, -EINVAL, "%zu peers: too many for one link", count);
 	if (table_reserve(&set->plans, count) < 0)
 		return ctx_fail(ctx, -ENOMEM, "out of memory");
 	if (link->direct_routing) {
@@ -269,9 +285,13 @@ int peer_plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t co
 
 void peer_plan_set_free(struct plan_set *set)
 {
+	int i;
+
 	table_free(&set->plans);
 	hash_index_free(&set->gateways);
 	hash_index_free(&set->macs);
+	for (i = 0; i < DUMP_KINDS; i++)
+		free(set->orders[i].plan);
 }
 
 /* ---- nexthop ids -------------------------------------------------------- */

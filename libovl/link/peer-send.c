@@ -164,7 +164,7 @@ static const char *peer_name(const struct ovl_peer *peers, const struct plan *p,
 {
 	if (peers[p->index].subnet)
 		return peers[p->index].subnet;
-	snprintf(buf, OVL_PREFIX_STRLEN, "#%zu", p->index);
+	snprintf(buf, OVL_PREFIX_STRLEN, "#%u", p->index);
 	return buf;
 }
 

@@ -17,16 +17,18 @@
 #include "netlink/device.h"
 #include "netlink/nl.h"
 
+/* A peer as the kernel entries it needs.  Small: a link keeps 10,000 of
+ * them between syncs (peer-cache.c). */
 struct plan {
-	size_t index;			/* in the caller's array */
+	uint32_t index;			/* in the caller's array */
+	uint32_t first_of_mac;		/* the first overlay plan with mac */
 	struct ovl_prefix subnet;
 	struct ovl_prefix gw;		/* the subnet base: the remote VTEP */
 	struct ovl_prefix public_ip;
 	unsigned char mac[6];
-	int direct;
+	unsigned char direct;
+	unsigned char failed;
 	uint32_t nh_id;			/* 0: a classic onlink route */
-	int failed;
-	size_t first_of_mac;		/* the first overlay plan with mac */
 	/* What a sync found in the kernel (peer-diff.c). */
 	unsigned char neigh_ok;		/* our neighbour for gw, with mac */
 	unsigned char fdb_ok;		/* (on the first of its MAC) the fdb
@@ -74,13 +76,28 @@ struct table {
 	struct hash_index index;
 };
 
+/* The dumps of what a link's peers are made of. */
+enum peer_dump { DUMP_NEIGH, DUMP_FDB, DUMP_NEXTHOP, DUMP_ROUTE, DUMP_KINDS };
+
+/* The plans the entries of ours of a dump matched, in the kernel's order:
+ * an unchanged kernel dumps them in the same order again, so a sync first
+ * checks that guess (its plan's memory fetched ahead) and looks up only
+ * the entries it misses. */
+#define NO_PLAN UINT32_MAX
+struct dump_order {
+	uint32_t *plan;			/* a plan's number, or NO_PLAN */
+	size_t count;			/* entries of the last dump */
+	size_t capacity;
+};
+
 /* The plans of a sync: the table in the caller's order, indexed by
  * subnet; the plans by gateway; the overlay plans by MAC (the first of
- * each). */
+ * each); what each dump matched last time (peer-diff.c). */
 struct plan_set {
 	struct table plans;
 	struct hash_index gateways;
 	struct hash_index macs;
+	struct dump_order orders[DUMP_KINDS];
 };
 
 /* Lookups made a batch at a time: each added key's slot is fetched at
@@ -107,7 +124,11 @@ struct diff {
 	struct table nhs;		/* our nexthops on the link */
 	struct table ids;		/* every nexthop id (uint32_t) */
 	struct table routes;		/* stale routes */
-	/* The entries of the current dump waiting for their plans. */
+	/* The current dump: its order, entries of ours so far, and those
+	 * waiting for their plans (with their numbers). */
+	struct dump_order *order;
+	size_t seen;
+	size_t waiting[LOOKUP_BATCH];
 	struct lookup_batch batch;
 	union {
 		struct neigh neigh;
@@ -202,8 +223,6 @@ int peer_prefix_cmp(const struct ovl_prefix *a, const struct ovl_prefix *b);
 /* An address for a full-length prefix, else a prefix; "?" when neither. */
 const char *peer_prefix_text(const struct ovl_prefix *p, char buf[OVL_PREFIX_STRLEN]);
 
-/* The dumps of what a link's peers are made of. */
-enum peer_dump { DUMP_NEIGH, DUMP_FDB, DUMP_NEXTHOP, DUMP_ROUTE };
 /* Asks for dump what (only what can be ours on link) and hands each reply
  * to fn; restart as for netlink_query().  -EOPNOTSUPP, -EINVAL or
  * -EAFNOSUPPORT for nexthops: a kernel before 5.3. */
@@ -258,6 +277,9 @@ enum plan_key { PLAN_BY_SUBNET, PLAN_BY_GATEWAY, PLAN_BY_MAC };
 void peer_plan_want(const struct plan_set *set, enum plan_key by, struct lookup_batch *b,
 		    const void *key);
 void peer_plan_resolve(const struct plan_set *set, enum plan_key by, struct lookup_batch *b);
+/* Whether p is the plan a lookup of key would find. */
+int peer_plan_is(const struct plan_set *set, enum plan_key by, const struct plan *p,
+		 const void *key);
 /* The first nexthop id to try for gw, and the one after id. */
 uint32_t peer_nh_id_first(const struct ovl_link *link, const struct ovl_prefix *gw);
 uint32_t peer_nh_id_next(uint32_t id);
