@@ -158,23 +158,31 @@ static int append(char **uri, const char *prefix, const char *text)
 }
 
 /* --kube-subnet-mgr: the kube: store URI flanneld's flags describe; the
- * node name from --node, else NODE_NAME (see ovlctl(8)). */
+ * node name from --node, else NODE_NAME, else the store finds the Node the
+ * pod POD_NAMESPACE/POD_NAME runs on when the agent starts (see ovlctl(8)). */
 static int kube_store_uri(struct ovlctl *tool, struct run_args *args, char **uri)
 {
 	const char *env = getenv("NODE_NAME");
+	const char *pod = getenv("POD_NAME"), *namespace = getenv("POD_NAMESPACE");
 	const char *names[] = { "node", "api-url", "annotation-prefix", "net-config-path",
-				"node-network-unavailable" };
+				"node-network-unavailable", "pod" };
 	const char *values[] = { NULL, args->kube_api_url, args->kube_prefix,
-				 args->net_config_path, args->set_network_unavailable };
+				 args->net_config_path, args->set_network_unavailable, NULL };
+	char pod_ref[512];
 	size_t i;
 	int err;
 
 	if (!args->node && env && *env)
 		args->node = env;
-	if (!args->node)
+	if (!args->node && (!pod || !*pod || !namespace || !*namespace))
 		return ovlctl_usage_error("run --kube-subnet-mgr: which Node is this host? "
-					  "(--node NAME or NODE_NAME)");
+					  "(--node NAME, NODE_NAME, or POD_NAME and "
+					  "POD_NAMESPACE of the agent's pod)");
 	values[0] = args->node;
+	if (!args->node) {
+		snprintf(pod_ref, sizeof(pod_ref), "%s/%s", namespace, pod);
+		values[5] = pod_ref;
+	}
 	*uri = strdup("kube:");
 	err = *uri ? append(uri, "", args->kubeconfig ? args->kubeconfig : "") : -ENOMEM;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]) && !err; i++)

@@ -181,6 +181,28 @@ static int step_failed(struct ovl_node *node, int err, const char *step)
 	return ctx_fail_prefix(node->ctx, err, "%s: ", step);
 }
 
+/* What the store knows of this host: its name when the caller gave none,
+ * addresses pinned for it (the kube store: the pod's Node and its
+ * node-public-ip annotations). */
+static int learn_host(struct ovl_node *node, struct store_host *host)
+{
+	int err = store_host_read(node->store, node->node_name, host);
+
+	if (err < 0)
+		return step_failed(node, err, "asking the store about this host");
+	if (!node->node_name && host->node_name[0]) {
+		node->node_name = strdup(host->node_name);
+		if (!node->node_name)
+			return ctx_fail(node->ctx, -ENOMEM, "out of memory");
+		ctx_log(node->ctx, OVL_LOG_INFO, "node name %s (from the store)", node->node_name);
+	}
+	if (host->public_ip[0] || host->public_ipv6[0])
+		ctx_log(node->ctx, OVL_LOG_INFO, "public address %s%s%s pinned in the store",
+			host->public_ip, host->public_ip[0] && host->public_ipv6[0] ? " " : "",
+			host->public_ipv6);
+	return 0;
+}
+
 static int start(struct ovl_node *node, const struct ovl_node_options *options)
 {
 	const char *iface = OPTIONS_HAS(options, iface) ? options->iface : NULL;
@@ -188,6 +210,7 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 	const char *ip6 = OPTIONS_HAS(options, public_ipv6) ? options->public_ipv6 : NULL;
 	char old[OVL_PREFIX_STRLEN], old6[OVL_PREFIX_STRLEN];
 	struct ovl_lease *lease = NULL;
+	struct store_host host;
 	int err, i;
 
 	err = node_backend_pick(node);
@@ -196,6 +219,14 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 	err = copy_options(node, options);
 	if (err < 0)
 		return err;
+	err = learn_host(node, &host);
+	if (err < 0)
+		return err;
+	/* As flanneld: an address pinned in the store beats the option. */
+	if (host.public_ip[0])
+		ip = host.public_ip;
+	if (host.public_ipv6[0])
+		ip6 = host.public_ipv6;
 	err = underlay_pick(node->ctx, iface && *iface ? iface : NULL,
 			    ip && *ip ? ip : NULL, ip6 && *ip6 ? ip6 : NULL,
 			    ovl_config_family_enabled(node->config, AF_INET),

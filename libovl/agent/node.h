@@ -117,6 +117,7 @@ struct node_metrics {
 	uint64_t store_errors[STORE_REQUESTS][STORE_ERRORS];
 	uint64_t watch_reconnects;	/* the agent's reopens and those of
 					 * watches closed since */
+	uint64_t watch_relists;		/* those of watches closed since */
 	uint64_t netlink_errors;	/* kernel changes that failed */
 	uint64_t device_recreations;	/* repairs that brought a device back */
 	uint64_t resync_buckets[NODE_RESYNC_BUCKETS + 1];	/* not cumulative; last: +Inf */

@@ -252,3 +252,9 @@ int store_list_alive(struct ovl_store *store, struct ovl_lease ***leases, size_t
 		drop_expired(*leases, count);
 	return err;
 }
+
+int store_host_read(struct ovl_store *store, const char *node_name, struct store_host *host)
+{
+	memset(host, 0, sizeof(*host));
+	return store->ops->host ? store->ops->host(store, node_name, host) : 0;
+}

@@ -422,6 +422,8 @@ static void start_listing(struct etcd_watch *w)
 	w->stream = NULL;
 	queue_clear(w);
 	listed_free(w);
+	if (w->synced)
+		w->watch->relists++;
 	w->listing = 1;
 	w->need_list = 0;
 	w->paging = 0;

@@ -124,6 +124,8 @@ static int set_option(struct ovl_ctx *ctx, struct kube_store *store, struct uri_
 		slot = &uri->prefix;
 	else if (IS("node"))
 		slot = &store->node_name;
+	else if (IS("pod"))
+		slot = &store->pod;
 	else if (IS("net-config-path"))
 		slot = &store->net_config_path;
 	else if (IS("serviceaccount"))
@@ -141,8 +143,8 @@ static int set_option(struct ovl_ctx *ctx, struct kube_store *store, struct uri_
 		ctx_fail(ctx, -EINVAL, IS("node-network-unavailable") || IS("timeout") ?
 			 "kube URI: bad value '%s' for %.*s" :
 			 "kube URI: unknown option '%s%.*s' (known: api-url, annotation-prefix, "
-			 "node, net-config-path, node-network-unavailable, serviceaccount, "
-			 "timeout)", IS("node-network-unavailable") || IS("timeout") ? value : "",
+			 "node, pod, net-config-path, node-network-unavailable, "
+			 "serviceaccount, timeout)", IS("node-network-unavailable") || IS("timeout") ? value : "",
 			 (int)name_length, name);
 		free(value);
 		return -EINVAL;
@@ -180,6 +182,23 @@ static int parse_uri(struct ovl_ctx *ctx, const char *uri, struct kube_store *st
 		if (*query == '&')
 			query++;
 	}
+	return 0;
+}
+
+/* pod=: "NAMESPACE/NAME", a DNS label and a DNS subdomain, which go into
+ * a request's path unescaped. */
+static int check_pod(struct ovl_ctx *ctx, const char *pod)
+{
+	const char *slash = strchr(pod, '/'), *p;
+
+	for (p = pod; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      (*p == '.' && p > slash) || p == slash))
+			break;
+	if (*p || !slash || slash == pod || !slash[1] || slash - pod > 63 ||
+	    strlen(slash + 1) > 253)
+		return ctx_fail(ctx, -EINVAL, "kube URI: pod '%s' is not NAMESPACE/NAME "
+				"(flanneld's POD_NAMESPACE and POD_NAME)", pod);
 	return 0;
 }
 
@@ -462,6 +481,8 @@ int kube_store_configure(struct ovl_ctx *ctx, const char *uri, struct kube_store
 	client->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	store->set_network_unavailable = 1;
 	err = parse_uri(ctx, uri, store, &options);
+	if (!err && store->pod)
+		err = check_pod(ctx, store->pod);
 	if (!err)
 		err = set_annotations(ctx, store, options.prefix);
 	if (!err && !store->net_config_path &&
@@ -503,6 +524,7 @@ void kube_store_free(struct kube_store *store)
 
 	kube_client_cleanup(&store->client);
 	free(store->node_name);
+	free(store->pod);
 	free(store->net_config_path);
 	for (i = 0; i < KUBE_ANNOTATION_COUNT; i++)
 		free(store->annotations[i]);

@@ -42,6 +42,7 @@ struct kube_watch {
 	int listing;			/* a listing is under way */
 	int need_list;			/* the next start lists (else resumes) */
 	int synced;			/* a snapshot was delivered */
+	int following;			/* counted in store->watches_following */
 	struct ovl_lease **listed;
 	size_t listed_count;
 	char *continue_token;
@@ -53,10 +54,27 @@ struct kube_watch {
 	int fatal;			/* an error poll must return */
 };
 
+/* Counts this watch among the store's followers, whose events keep a
+ * listing current (kube_async_changed), from its first listing until it
+ * fails or closes. */
+static void follow(struct kube_watch *w, int following)
+{
+	if (w->following == following)
+		return;
+	w->following = following;
+	if (following) {
+		w->store->watches_following++;
+	} else {
+		w->store->watches_following--;
+		w->store->watches_stopped++;
+	}
+}
+
 static void set_fatal(struct kube_watch *w, int err)
 {
 	if (!w->fatal)
 		w->fatal = err;
+	follow(w, 0);
 }
 
 /* ---- node name -> key --------------------------------------------------- */
@@ -268,6 +286,7 @@ static int listing_complete(struct kube_watch *w)
 	w->synced = 1;
 	if (err < 0)
 		return err;
+	follow(w, 1);
 	return start_stream(w);
 }
 
@@ -309,6 +328,8 @@ static void start_listing(struct kube_watch *w)
 	kube_request_cancel(&w->loop, w->page);
 	w->page = NULL;
 	listed_free(w);
+	if (w->synced)
+		w->watch->relists++;
 	w->listing = 1;
 	w->need_list = 0;
 	err = request_page(w);
@@ -324,6 +345,7 @@ static void schedule_restart(struct kube_watch *w, int err)
 {
 	int ended = err == -ECONNRESET && w->synced && !w->listing &&
 		    strstr(ovl_ctx_error(w->ctx), "stream ended");
+	long delay;
 
 	kube_request_cancel(&w->loop, w->stream);
 	w->stream = NULL;
@@ -342,9 +364,12 @@ static void schedule_restart(struct kube_watch *w, int err)
 		http_timer_arm(w->retry_fd, 0);
 		return;
 	}
+	/* 410 Gone is the server's answer, not its absence: list at once. */
+	delay = err == -ESTALE ? 0 : w->backoff_ms;
 	ctx_log(w->ctx, OVL_LOG_WARNING, "%s; %s in %ld ms", ovl_ctx_error(w->ctx),
-		w->need_list ? "listing again" : "resuming", w->backoff_ms);
-	http_timer_arm(w->retry_fd, err == -ESTALE ? 0 : w->backoff_ms);
+		w->need_list ? "listing again" : "resuming", delay);
+	http_timer_arm(w->retry_fd, delay);
+	w->watch->reconnects++;
 	w->backoff_ms = w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 			w->backoff_ms * 2;
 }
@@ -389,6 +414,7 @@ void kube_watch_close(struct ovl_watch *watch)
 
 	if (!w)
 		return;
+	follow(w, 0);
 	kube_request_cancel(&w->loop, w->stream);
 	kube_request_cancel(&w->loop, w->page);
 	http_loop_cleanup(&w->loop);
