@@ -99,6 +99,15 @@ kube_api() {
 		-H "Authorization: Bearer $KUBE_ADMIN_TOKEN" ${body:+-H "Content-Type: $type" --data "$body"} \
 		"$KUBE_URL$path"
 }
+# kube_requests VERB [RESOURCE]: requests the apiserver served so far
+# (apiserver_request_total, every code) of that verb (LIST, WATCH, GET,
+# PATCH...) on that resource (default nodes, no subresource).
+kube_requests() {
+	kube_api GET /metrics | awk -v verb="$1" -v res="${2:-nodes}" '
+		/^apiserver_request_total\{/ && index($0, "verb=\"" verb "\"") &&
+		index($0, "resource=\"" res "\"") && index($0, "subresource=\"\"") { n += $NF }
+		END { print n + 0 }'
+}
 # kube_node_create NAME PODCIDR...: a Node with spec.podCIDR(s).
 kube_node_create() {
 	local name=$1 cidrs= c; shift

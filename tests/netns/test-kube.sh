@@ -45,7 +45,8 @@ agent() {
 	[ $# -gt 0 ] || set -- "NODE_NAME=h$n"
 	env -u NODE_NAME "$@" ip netns exec "${HOST[$n]}" "$OVLCTL" run --kube-subnet-mgr \
 		--kubeconfig-file "$KC" --net-config-path "$NC" --iface eth0 \
-		--subnet-file "$T_TMP/h$n.env" ${METRICS_PORT:+--listen $METRICS_PORT} >> "$T_TMP/h$n.log" 2>&1 &
+		--subnet-file "$T_TMP/h$n.env" --resync 1 ${METRICS_PORT:+--listen $METRICS_PORT} \
+		>> "$T_TMP/h$n.log" 2>&1 &
 	AGENT[$n]=$!
 	track_pid "${AGENT[$n]}"
 }
@@ -124,6 +125,10 @@ flannel_is_up() {
 }
 check "NetworkUnavailable=False reason FlannelIsUp" flannel_is_up h2
 check "pods ping across hosts (1->2, 2->3, 3->1)" wait_for 10 pings 1 2 3 1
+lists=$(kube_requests LIST)
+sleep 3
+check "idle: resyncs every second list no Nodes (the watch is the informer)" \
+	test "$(kube_requests LIST)" = "$lists"
 three_leases() {
 	ip netns exec "$sw" "$OVLCTL" --store "$(kstore)" --json lease list |
 		jq -e 'length == 3 and ([.[].node] | sort) == ["h1","h2","h3"]'
