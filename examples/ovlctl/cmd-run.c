@@ -105,6 +105,7 @@ static int start(struct ovlctl *tool, struct ovl_store *store,
 		 struct ovl_config **config, struct ovl_node **node)
 {
 	struct ovlctl_run_state *state = ovlctl_supervisor_state(supervisor);
+	char why[600];
 	int err;
 
 	for (;;) {
@@ -120,9 +121,10 @@ static int start(struct ovlctl *tool, struct ovl_store *store,
 		} else if (!unreachable(err)) {
 			return ovlctl_fail(tool, err, "run: config");
 		}
+		snprintf(why, sizeof(why), "store unreachable: retrying in 1 s: %s",
+			 ovl_ctx_error(tool->ctx));
 		log_line((void *)(options->node_name ? options->node_name : "ovl"),
-			 OVL_LOG_WARNING, err == -EAGAIN ? ovl_ctx_error(tool->ctx) :
-			 "store unreachable: retrying in 1 s");
+			 OVL_LOG_WARNING, err == -EAGAIN ? ovl_ctx_error(tool->ctx) : why);
 		snprintf(state->waiting, sizeof(state->waiting), "waiting for the store: %s",
 			 ovl_ctx_error(tool->ctx));
 		if (ovlctl_supervisor_wait(supervisor, -1, 1000, sigfd)) {

@@ -99,13 +99,14 @@ kube_api() {
 		-H "Authorization: Bearer $KUBE_ADMIN_TOKEN" ${body:+-H "Content-Type: $type" --data "$body"} \
 		"$KUBE_URL$path"
 }
-# kube_requests VERB [RESOURCE]: requests the apiserver served so far
-# (apiserver_request_total, every code) of that verb (LIST, WATCH, GET,
-# PATCH...) on that resource (default nodes, no subresource).
+# kube_requests VERB [RESOURCE [SUBRESOURCE]]: requests the apiserver served
+# so far (apiserver_request_total, every code; a watch counts when it ends)
+# of that verb (LIST, WATCH, GET, PATCH..., or '*' for all) on that resource
+# (default nodes, and none of its subresources).
 kube_requests() {
-	kube_api GET /metrics | awk -v verb="$1" -v res="${2:-nodes}" '
-		/^apiserver_request_total\{/ && index($0, "verb=\"" verb "\"") &&
-		index($0, "resource=\"" res "\"") && index($0, "subresource=\"\"") { n += $NF }
+	kube_api GET /metrics | awk -v verb="$1" -v res="${2:-nodes}" -v subres="${3:-}" '
+		/^apiserver_request_total\{/ && (verb == "*" || index($0, "verb=\"" verb "\"")) &&
+		index($0, "resource=\"" res "\"") && index($0, "subresource=\"" subres "\"") { n += $NF }
 		END { print n + 0 }'
 }
 # kube_node_create NAME PODCIDR...: a Node with spec.podCIDR(s).

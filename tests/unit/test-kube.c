@@ -135,6 +135,28 @@ static void test_kubeconfig_errors(void)
 		 "clusters: [{name: c, cluster: {server: 'https://a', insecure-skip-tls-verify: "
 		 "maybe}}]\ncontexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n"));
 	expect_error(uri, "insecure-skip-tls-verify: 'maybe' is not a boolean");
+	snprintf(uri, sizeof(uri), "kube:%s", write_file("nohost",
+		 "clusters: [{name: c, cluster: {server: 'https://'}}]\ncontexts: [{name: x, "
+		 "context: {cluster: c}}]\ncurrent-context: x\n"));
+	expect_error(uri, "server 'https://' names no host");
+	/* a FIFO would block the read, and the caller, for ever */
+	snprintf(uri, sizeof(uri), "%s/fifo", dir);
+	CU_ASSERT_EQUAL(mkfifo(uri, 0600), 0);
+	snprintf(uri, sizeof(uri), "kube:%s", write_file("fifotoken",
+		 "clusters: [{name: c, cluster: {server: 'https://a'}}]\nusers: [{name: u, user: "
+		 "{tokenFile: fifo}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+		 "current-context: x\n"));
+	expect_error(uri, "/fifo is not a regular file");
+	/* long names do not overflow the field names built from them */
+#define C10 "cccccccccc"
+#define LONG_NAME C10 C10 C10 C10 C10 C10 C10 C10 C10 C10 C10 C10 C10
+	snprintf(uri, sizeof(uri), "kube:%s", write_file("longname",
+		 "clusters: [{name: " LONG_NAME ", cluster: {server: 'https://a', "
+		 "certificate-authority-data: '!!'}}]\ncontexts: [{name: x, context: {cluster: "
+		 LONG_NAME "}}]\ncurrent-context: x\n"));
+#undef LONG_NAME
+#undef C10
+	expect_error(uri, "certificate-authority-data: not base64");
 	snprintf(uri, sizeof(uri), "kube:%s?annotation-prefix=Bad/a/b", write_file("config", kubeconfig));
 	expect_error(uri, "annotation-prefix 'Bad/a/b'");
 	snprintf(uri, sizeof(uri), "kube:%s?color=blue", write_file("config", kubeconfig));

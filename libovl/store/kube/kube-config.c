@@ -221,6 +221,10 @@ int kube_token_refresh(struct kube_client *client)
 	if (stat(client->token_file, &st) < 0)
 		return ctx_fail(client->ctx, -errno, "%s: token file %s: %s", client->source,
 				client->token_file, ovl_strerror(errno));
+	/* A FIFO or a device would block the read (and the host) forever. */
+	if (!S_ISREG(st.st_mode))
+		return ctx_fail(client->ctx, -EINVAL, "%s: token file %s is not a regular file",
+				client->source, client->token_file);
 	if (client->token && st.st_ino == client->token_inode &&
 	    mtime_ns(&st) == client->token_mtime_ns && st.st_size == client->token_size)
 		return 0;
@@ -296,17 +300,18 @@ static int take_pair(struct ovl_ctx *ctx, const char *what, const char *dir,
 		     const json_t *object, const char *file_field, char **file,
 		     char **data, size_t *size)
 {
-	char name[160];
+	char data_field[64], name[400];
 	const char *value;
-	int err;
 
-	snprintf(name, sizeof(name), "%s: %s-data", what, file_field);
-	if ((value = field(object, name + strlen(what) + 2)))
+	snprintf(data_field, sizeof(data_field), "%s-data", file_field);
+	if ((value = field(object, data_field))) {
+		snprintf(name, sizeof(name), "%s: %s", what, data_field);
 		return decode(ctx, name, value, data, size);
-	snprintf(name, sizeof(name), "%s: %s", what, file_field);
-	if ((value = field(object, file_field)) &&
-	    (err = resolve(ctx, name, dir, value, file)) < 0)
-		return err;
+	}
+	if ((value = field(object, file_field))) {
+		snprintf(name, sizeof(name), "%s: %s", what, file_field);
+		return resolve(ctx, name, dir, value, file);
+	}
 	return 0;
 }
 
@@ -508,6 +513,9 @@ int kube_store_configure(struct ovl_ctx *ctx, const char *uri, struct kube_store
 	if (!err && strncmp(client->server, "https://", 8) && strncmp(client->server, "http://", 7))
 		err = ctx_fail(ctx, -EINVAL, "%s: server '%s' is not an http:// or https:// URL",
 			       client->source, client->server);
+	if (!err && (!strstr(client->server, "://")[3] || strstr(client->server, "://")[3] == '/'))
+		err = ctx_fail(ctx, -EINVAL, "%s: server '%s' names no host", client->source,
+			       client->server);
 	while (!err && client->server[strlen(client->server) - 1] == '/')
 		client->server[strlen(client->server) - 1] = '\0';
 	free(first);
