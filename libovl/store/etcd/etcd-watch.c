@@ -529,7 +529,6 @@ void etcd_watch_close(struct ovl_watch *watch)
  * unreachable etcd is an error here rather than silence later. */
 int etcd_watch_open(struct ovl_watch *watch)
 {
-	struct epoll_event nest = { .events = EPOLLIN };
 	struct etcd_watch *w;
 	struct timespec now;
 	int64_t deadline;
@@ -550,12 +549,7 @@ int etcd_watch_open(struct ovl_watch *watch)
 		etcd_watch_close(watch);
 		return err;
 	}
-	err = http_loop_init(&w->loop, w->ctx, "etcd watch");
-	if (!err)
-		err = http_loop_add_fd(&w->loop, w->retry_fd);
-	nest.data.fd = w->loop.epoll_fd;
-	if (!err && epoll_ctl(watch->epoll_fd, EPOLL_CTL_ADD, w->loop.epoll_fd, &nest) < 0)
-		err = ctx_fail(w->ctx, -errno, "etcd watch: epoll: %s", ovl_strerror(errno));
+	err = http_loop_init(&w->loop, w->ctx, "etcd watch", w->retry_fd, watch->epoll_fd);
 	if (err < 0) {
 		etcd_watch_close(watch);
 		return err;

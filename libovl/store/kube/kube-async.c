@@ -253,7 +253,6 @@ static void on_reply(void *arg, int err, json_t *reply)
 
 int kube_async_open(struct store_async *store_async)
 {
-	struct epoll_event nest = { .events = EPOLLIN };
 	struct kube_async *async = calloc(1, sizeof(*async));
 	int err;
 
@@ -261,21 +260,12 @@ int kube_async_open(struct store_async *store_async)
 		return ctx_fail(store_async->store->ctx, -ENOMEM, "kube: out of memory");
 	async->store = store_async->store->state;
 	async->ctx = store_async->store->ctx;
-	err = http_loop_init(&async->loop, async->ctx, "kube");
+	err = http_loop_init(&async->loop, async->ctx, "kube", -1, store_async->epoll_fd);
 	if (err < 0) {
 		free(async);
 		return err;
 	}
 	store_async->state = async;
-	if (store_async->epoll_fd >= 0) {
-		nest.data.fd = async->loop.epoll_fd;
-		if (epoll_ctl(store_async->epoll_fd, EPOLL_CTL_ADD, async->loop.epoll_fd,
-			      &nest) < 0) {
-			err = ctx_fail(async->ctx, -errno, "kube: epoll: %s", ovl_strerror(errno));
-			kube_async_close(store_async);
-			return err;
-		}
-	}
 	return 0;
 }
 

@@ -406,7 +406,6 @@ void kube_watch_close(struct ovl_watch *watch)
  * are the snapshot and an unreachable server is an error here. */
 int kube_watch_open(struct ovl_watch *watch)
 {
-	struct epoll_event nest = { .events = EPOLLIN };
 	struct kube_watch *w;
 	struct timespec now;
 	int64_t deadline;
@@ -427,12 +426,7 @@ int kube_watch_open(struct ovl_watch *watch)
 		kube_watch_close(watch);
 		return err;
 	}
-	err = http_loop_init(&w->loop, w->ctx, "kube watch");
-	if (!err)
-		err = http_loop_add_fd(&w->loop, w->retry_fd);
-	nest.data.fd = w->loop.epoll_fd;
-	if (!err && epoll_ctl(watch->epoll_fd, EPOLL_CTL_ADD, w->loop.epoll_fd, &nest) < 0)
-		err = ctx_fail(w->ctx, -errno, "kube watch: epoll: %s", ovl_strerror(errno));
+	err = http_loop_init(&w->loop, w->ctx, "kube watch", w->retry_fd, watch->epoll_fd);
 	if (err < 0) {
 		kube_watch_close(watch);
 		return err;
