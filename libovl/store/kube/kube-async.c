@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -267,7 +266,6 @@ static void on_reply(void *arg, int err, json_t *reply)
 
 int kube_async_open(struct store_async *store_async)
 {
-	struct epoll_event nest = { .events = EPOLLIN };
 	struct kube_async *async = calloc(1, sizeof(*async));
 	int err;
 
@@ -282,25 +280,14 @@ int kube_async_open(struct store_async *store_async)
 		free(async);
 		return err;
 	}
-	err = http_loop_init(&async->loop, async->ctx, "kube");
-	if (!err)
-		err = http_loop_add_fd(&async->loop, async->wake_fd);
+	err = http_loop_init(&async->loop, async->ctx, "kube", async->wake_fd,
+			     store_async->epoll_fd);
 	if (err < 0) {
-		http_loop_cleanup(&async->loop);
 		close(async->wake_fd);
 		free(async);
 		return err;
 	}
 	store_async->state = async;
-	if (store_async->epoll_fd >= 0) {
-		nest.data.fd = async->loop.epoll_fd;
-		if (epoll_ctl(store_async->epoll_fd, EPOLL_CTL_ADD, async->loop.epoll_fd,
-			      &nest) < 0) {
-			err = ctx_fail(async->ctx, -errno, "kube: epoll: %s", ovl_strerror(errno));
-			kube_async_close(store_async);
-			return err;
-		}
-	}
 	return 0;
 }
 

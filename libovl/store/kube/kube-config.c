@@ -45,35 +45,6 @@ struct uri_options {
 
 /* ---- the URI ---------------------------------------------------------- */
 
-/* A new string: text[0..length) with %XX decoded; NULL on a bad escape. */
-static char *unescape(const char *text, size_t length)
-{
-	char *out = malloc(length + 1), *p = out, hex[3] = { 0 };
-	size_t i;
-
-	if (!out)
-		return NULL;
-	for (i = 0; i < length; i++) {
-		if (text[i] != '%') {
-			*p++ = text[i];
-			continue;
-		}
-		if (i + 2 >= length || !isxdigit((unsigned char)text[i + 1]) ||
-		    !isxdigit((unsigned char)text[i + 2]))
-			goto bad;
-		memcpy(hex, text + i + 1, 2);
-		*p = (char)strtoul(hex, NULL, 16);
-		if (!*p++)
-			goto bad;
-		i += 2;
-	}
-	*p = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
-
 /* flanneld's rule: "fqdn[/[word-]]"; without a slash one is added, and a
  * name part not ending in '-' gets one. */
 static int annotation_prefix(struct ovl_ctx *ctx, const char *prefix, char *out, size_t size)
@@ -160,7 +131,7 @@ static int parse_uri(struct ovl_ctx *ctx, const char *uri, struct kube_store *st
 	const char *rest = uri + strlen("kube:"), *query = strchr(rest, '?');
 	size_t length = query ? (size_t)(query - rest) : strlen(rest);
 
-	if (length && !(options->path = unescape(rest, length)))
+	if (length && !(options->path = http_uri_unescape(rest, length)))
 		return ctx_fail(ctx, -EINVAL, "kube URI '%s': bad %%-escape in the path", uri);
 	for (query = query ? query + 1 : NULL; query && *query;) {
 		size_t part = strcspn(query, "&");
@@ -171,7 +142,7 @@ static int parse_uri(struct ovl_ctx *ctx, const char *uri, struct kube_store *st
 		if (!equals)
 			return ctx_fail(ctx, -EINVAL, "kube URI: option '%.*s' has no value",
 					(int)part, query);
-		value = unescape(equals + 1, part - (size_t)(equals + 1 - query));
+		value = http_uri_unescape(equals + 1, part - (size_t)(equals + 1 - query));
 		if (!value)
 			return ctx_fail(ctx, -EINVAL, "kube URI: bad %%-escape in '%.*s'",
 					(int)part, query);

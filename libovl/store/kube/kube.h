@@ -97,13 +97,11 @@ struct kube_request;
  * the API's Status message in ctx (403 -> -EPERM naming the permission,
  * 404 -> -ENOENT, 409 -> -EBUSY, 410 -> -ESTALE, 401 -> -EACCES). */
 typedef void (*kube_done_fn)(void *arg, int err, json_t *reply);
-/* Called with each complete line of a 200 stream; a negative return ends
- * it with that error. */
-typedef int (*kube_line_fn)(void *arg, const char *line, size_t length);
-/* method "GET"/"PATCH"; body (may be NULL) a strategic-merge patch. */
+/* method "GET"/"PATCH"; body (may be NULL) a strategic-merge patch; line
+ * (may be NULL) makes it a stream. */
 int kube_request_start(struct kube_client *client, struct http_loop *loop,
 		       const char *method, const char *path, const char *body,
-		       kube_line_fn line, long timeout_ms, kube_done_fn done, void *arg,
+		       http_line_fn line, long timeout_ms, kube_done_fn done, void *arg,
 		       struct kube_request **out);
 /* Removes and frees without calling done; NULL is fine. */
 void kube_request_cancel(struct http_loop *loop, struct kube_request *request);
