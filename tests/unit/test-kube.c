@@ -105,6 +105,15 @@ static void test_kubeconfig(void)
 	kube_store_free(store);
 }
 
+/* The good kubeconfig with URI options that are not. */
+static void expect_option_error(const char *options, const char *message)
+{
+	char uri[512];
+
+	snprintf(uri, sizeof(uri), "kube:%s?%s", write_file("config", kubeconfig), options);
+	expect_error(uri, message);
+}
+
 static void test_kubeconfig_errors(void)
 {
 	char uri[512];
@@ -157,18 +166,12 @@ static void test_kubeconfig_errors(void)
 #undef LONG_NAME
 #undef C10
 	expect_error(uri, "certificate-authority-data: not base64");
-	snprintf(uri, sizeof(uri), "kube:%s?annotation-prefix=Bad/a/b", write_file("config", kubeconfig));
-	expect_error(uri, "annotation-prefix 'Bad/a/b'");
-	snprintf(uri, sizeof(uri), "kube:%s?color=blue", write_file("config", kubeconfig));
-	expect_error(uri, "unknown option 'color'");
-	snprintf(uri, sizeof(uri), "kube:%s?pod=kube-flannel", write_file("config", kubeconfig));
-	expect_error(uri, "pod 'kube-flannel' is not NAMESPACE/NAME");
-	snprintf(uri, sizeof(uri), "kube:%s?pod=a/b/c", write_file("config", kubeconfig));
-	expect_error(uri, "pod 'a/b/c' is not NAMESPACE/NAME");
-	snprintf(uri, sizeof(uri), "kube:%s?pod=a.b/c", write_file("config", kubeconfig));
-	expect_error(uri, "pod 'a.b/c' is not NAMESPACE/NAME");
-	snprintf(uri, sizeof(uri), "kube:%s?pod=ns/Pod", write_file("config", kubeconfig));
-	expect_error(uri, "pod 'ns/Pod' is not NAMESPACE/NAME");
+	expect_option_error("annotation-prefix=Bad/a/b", "annotation-prefix 'Bad/a/b'");
+	expect_option_error("color=blue", "unknown option 'color'");
+	expect_option_error("pod=kube-flannel", "pod 'kube-flannel' is not NAMESPACE/NAME");
+	expect_option_error("pod=a/b/c", "pod 'a/b/c' is not NAMESPACE/NAME");
+	expect_option_error("pod=a.b/c", "pod 'a.b/c' is not NAMESPACE/NAME");
+	expect_option_error("pod=ns/Pod", "pod 'ns/Pod' is not NAMESPACE/NAME");
 	unsetenv("KUBECONFIG");
 	unsetenv("KUBERNETES_SERVICE_HOST");
 	expect_error("kube:", "KUBERNETES_SERVICE_HOST");
