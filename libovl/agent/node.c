@@ -107,7 +107,8 @@ static int copy_options(struct ovl_node *node, const struct ovl_node_options *op
 	return 0;
 }
 
-static int setup_planes(struct ovl_node *node)
+/* host: what the store told of this host, its record maybe. */
+static int setup_planes(struct ovl_node *node, struct store_host *host)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct ovl_lease **leases = NULL;
@@ -116,8 +117,12 @@ static int setup_planes(struct ovl_node *node)
 
 	/* Unreachable store: no old record to learn from; acquiring will
 	 * say why. */
-	if (store_list_alive(node->store, &leases, &count) < 0)
+	if (host->own_known) {
+		leases = &host->own;
+		count = host->own ? 1 : 0;
+	} else if (store_list_alive(node->store, &leases, &count) < 0) {
 		ctx_clear_error(node->ctx);
+	}
 	for (i = 0; i < count; i++)
 		node->lease_existed |= node_is_own_record(node, leases[i]);
 	for (i = 0; i < ARRAY_SIZE(families) && err == 0; i++) {
@@ -131,7 +136,7 @@ static int setup_planes(struct ovl_node *node)
 		if (node->backend->plane_previous)
 			err = node->backend->plane_previous(node, plane, leases, count);
 	}
-	if (leases)
+	if (leases && !host->own_known)
 		ovl_leases_free(leases, count);
 	if (err == 0 && !node->nplanes)
 		err = ctx_fail(node->ctx, -EINVAL, "config enables neither IPv4 nor IPv6");
@@ -203,30 +208,19 @@ static int learn_host(struct ovl_node *node, struct store_host *host)
 	return 0;
 }
 
-static int start(struct ovl_node *node, const struct ovl_node_options *options)
+/* The rest of start, once the store said what it knows of this host. */
+static int start_with_host(struct ovl_node *node, const char *iface, const char *ip,
+			   const char *ip6, struct store_host *host)
 {
-	const char *iface = OPTIONS_HAS(options, iface) ? options->iface : NULL;
-	const char *ip = OPTIONS_HAS(options, public_ip) ? options->public_ip : NULL;
-	const char *ip6 = OPTIONS_HAS(options, public_ipv6) ? options->public_ipv6 : NULL;
 	char old[OVL_PREFIX_STRLEN], old6[OVL_PREFIX_STRLEN];
 	struct ovl_lease *lease = NULL;
-	struct store_host host;
 	int err, i;
 
-	err = node_backend_pick(node);
-	if (err < 0)
-		return err;
-	err = copy_options(node, options);
-	if (err < 0)
-		return err;
-	err = learn_host(node, &host);
-	if (err < 0)
-		return err;
 	/* As flanneld: an address pinned in the store beats the option. */
-	if (host.public_ip[0])
-		ip = host.public_ip;
-	if (host.public_ipv6[0])
-		ip6 = host.public_ipv6;
+	if (host->public_ip[0])
+		ip = host->public_ip;
+	if (host->public_ipv6[0])
+		ip6 = host->public_ipv6;
 	err = underlay_pick(node->ctx, iface && *iface ? iface : NULL,
 			    ip && *ip ? ip : NULL, ip6 && *ip6 ? ip6 : NULL,
 			    ovl_config_family_enabled(node->config, AF_INET),
@@ -242,7 +236,7 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 		node->underlay.local, node->underlay.local6[0] ? " " : "", node->underlay.local6,
 		node->underlay.mtu);
 	node_previous_subnets(node, old, old6, sizeof(old));
-	err = setup_planes(node);
+	err = setup_planes(node, host);
 	if (err < 0)
 		return err;
 	/* Subscribe before touching the device so that no event is missed. */
@@ -296,6 +290,28 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 		node->public_ip[0] ? node->public_ip : node->public_ipv6,
 		node_peer_count(node), node->subnet_file);
 	return 0;
+}
+
+static int start(struct ovl_node *node, const struct ovl_node_options *options)
+{
+	const char *iface = OPTIONS_HAS(options, iface) ? options->iface : NULL;
+	const char *ip = OPTIONS_HAS(options, public_ip) ? options->public_ip : NULL;
+	const char *ip6 = OPTIONS_HAS(options, public_ipv6) ? options->public_ipv6 : NULL;
+	struct store_host host;
+	int err;
+
+	err = node_backend_pick(node);
+	if (err < 0)
+		return err;
+	err = copy_options(node, options);
+	if (err < 0)
+		return err;
+	err = learn_host(node, &host);
+	if (err < 0)
+		return err;
+	err = start_with_host(node, iface, ip, ip6, &host);
+	store_host_clear(&host);
+	return err;
 }
 
 /* Undoes a failed start: what we created goes, what existed stays. */

@@ -19,11 +19,17 @@ typedef void (*store_list_done)(void *arg, int err, struct ovl_lease **leases,
 typedef void (*store_lease_done)(void *arg, int err, struct ovl_lease *lease);
 typedef void (*store_changed_done)(void *arg, int err, int changed);
 
-/* What a store knows of the host an agent starts on (store_host_read). */
+/* What a store knows of the host an agent starts on (store_host_read;
+ * free with store_host_clear). */
 struct store_host {
 	char node_name[254];		/* "" when the store cannot say */
 	char public_ip[46];		/* pinned for the host, "" when not */
 	char public_ipv6[46];
+	/* own_known: the store read the host's record on the way (kube: its
+	 * Node), so own is it (NULL: none) and no listing is needed to find
+	 * it. */
+	int own_known;
+	struct ovl_lease *own;
 };
 
 /* Every hook records its reason with ctx_fail(store->ctx, ...) on failure.
@@ -156,6 +162,7 @@ int store_watch_open(struct ovl_store *store, unsigned int flags, struct ovl_wat
 /* What the store knows of this host (store_ops.host; all "" when it has no
  * such hook). */
 int store_host_read(struct ovl_store *store, const char *node_name, struct store_host *host);
+void store_host_clear(struct store_host *host);
 
 /* The records alive now, with expirations only where they come for free
  * (see store_ops.list_alive): the agent's listing. */

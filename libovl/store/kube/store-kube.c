@@ -126,6 +126,16 @@ static int kube_host(struct ovl_store *store, const char *node_name, struct stor
 	if (err < 0)
 		return err;
 	err = kube_node_pinned(store->ctx, state, reply, host);
+	/* Our record, which the agent would otherwise list every Node for:
+	 * none when the Node is not (yet) flannel's, or is malformed. */
+	if (!err) {
+		err = kube_node_lease(store->ctx, state, reply, &host->own);
+		if (err == -ENOENT || err == -EINVAL) {
+			ctx_clear_error(store->ctx);
+			err = 0;
+		}
+		host->own_known = !err;
+	}
 	json_decref(reply);
 	return err;
 }
