@@ -328,9 +328,11 @@ static void test_claim(void)
 static void test_host(void)
 {
 	struct kube_store *store = plain_store();
-	struct store_host host = { "", "", "" };
+	struct store_host host;
 	char *name;
 	json_t *n;
+
+	memset(&host, 0, sizeof(host));
 
 	n = node("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"nodeName\":\"worker-1\"}}");
 	CU_ASSERT_EQUAL(kube_pod_node_name(ctx, "ns/p", n, &name), 0);
