@@ -414,8 +414,9 @@ int kube_node_name_check(struct ovl_ctx *ctx, const char *name)
 
 	if (!name || !*name)
 		return ctx_fail(ctx, -EINVAL, "kube: which Node is this host? (give the store's "
-				"node= or pod= option or the lease request's node name: ovlctl "
-				"--node, NODE_NAME, POD_NAME and POD_NAMESPACE)");
+				"node= option or the lease request's node name: ovlctl --node, "
+				"NODE_NAME; an agent also finds it from pod=, which ovlctl run "
+				"makes of POD_NAME and POD_NAMESPACE)");
 	for (p = name; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
 		      *p == '.'))
