@@ -24,6 +24,9 @@ struct peer_rules node_peer_rules(const struct ovl_node *node,
 		.backend_type = node->backend->name,
 		.vni = ovl_config_vni(node->config),
 	};
+
+	if (node->backend->plane_rules)
+		node->backend->plane_rules(node, plane, &rules);
 	return rules;
 }
 
@@ -116,23 +119,30 @@ static struct ovl_peer_v2 kernel_peer(const struct peer_text *text)
 	return peer;
 }
 
+/* The peers of every plane the link of plane carries. */
 static int plane_peers(const struct ovl_node *node, int plane,
 		       struct ovl_peer_v2 **out, size_t *count)
 {
 	struct ovl_peer_v2 *peers;
 	size_t i;
+	int j;
 
 	*count = 0;
-	peers = calloc(node->peers.count ? node->peers.count : 1, sizeof(*peers));
+	peers = calloc(node->peers.count ? node->peers.count * node->nplanes : 1,
+		       sizeof(*peers));
 	if (!peers)
 		return ctx_fail(node->ctx, -ENOMEM, "out of memory");
 	for (i = 0; i < node->peers.count; i++) {
 		const struct node_peer *peer = &node->peers.items[i];
-		const struct peer_text *text = &peer->text[plane];
 
-		if (!peer->valid || !text->subnet[0] || peer->refused & 1u << plane)
-			continue;
-		peers[(*count)++] = kernel_peer(text);
+		for (j = 0; j < node->nplanes; j++) {
+			const struct peer_text *text = &peer->text[j];
+
+			if (node->planes[j].carrier != plane || !peer->valid ||
+			    !text->subnet[0] || peer->refused & 1u << j)
+				continue;
+			peers[(*count)++] = kernel_peer(text);
+		}
 	}
 	*out = peers;
 	return 0;
@@ -177,6 +187,9 @@ int node_sync_plane(struct ovl_node *node, int plane)
 	size_t count;
 	int err;
 
+	/* A carried plane's peers are its carrier's sync. */
+	if (node->planes[plane].carrier != plane)
+		return 0;
 	err = plane_peers(node, plane, &peers, &count);
 	if (err < 0)
 		return err;
@@ -205,12 +218,11 @@ static int apply_peer(struct ovl_node *node, struct node_peer *peer, const char 
 	for (i = 0; i < node->nplanes; i++) {
 		const struct peer_text *text = &peer->text[i];
 		struct ovl_peer_v2 kernel = kernel_peer(text);
+		struct ovl_link *link = node_plane_link(node, i);
 
-		if (!peer->valid || !text->subnet[0] || !node->planes[i].link ||
-		    peer->refused & 1u << i)
+		if (!peer->valid || !text->subnet[0] || !link || peer->refused & 1u << i)
 			continue;
-		err = add ? ovl_peer_v2_add(node->planes[i].link, &kernel) :
-			ovl_peer_v2_del(node->planes[i].link, &kernel);
+		err = add ? ovl_peer_v2_add(link, &kernel) : ovl_peer_v2_del(link, &kernel);
 		if (add && is_refusal(node, err))
 			refuse(node, peer, key, i, err);
 		else if (err < 0 && !first)
