@@ -540,8 +540,16 @@ struct ovl_peer_v2 {
 	int64_t last_handshake;		/* unix seconds; 0: none yet */
 	uint64_t rx_bytes;
 	uint64_t tx_bytes;
+	unsigned int flags;		/* OVL_PEER_* (add and sync) */
 };
-#define OVL_PEER_V2_INIT { sizeof(struct ovl_peer_v2), 0, 0, 0, 0, 0, 0, 0, 0 }
+#define OVL_PEER_V2_INIT { sizeof(struct ovl_peer_v2), 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+/* wireguard: start the peer's handshake at once (the device sends it a
+ * keepalive) instead of at its first packet: for a peer whose key just
+ * changed, or a device that just came back, whose peers still hold the
+ * old session.  Not for peers that may do the same at the same time: two
+ * handshakes crossing each other both fail, and WireGuard tries again
+ * only 5 s later.  Other backends ignore it. */
+#define OVL_PEER_HANDSHAKE 0x1u
 
 OVL_EXPORT int ovl_peer_v2_add(struct ovl_link *link, const struct ovl_peer_v2 *peer);
 OVL_EXPORT int ovl_peer_v2_del(struct ovl_link *link, const struct ovl_peer_v2 *peer);

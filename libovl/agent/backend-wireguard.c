@@ -25,6 +25,13 @@
 
 /* ovl_node_start waits this long for a program to start and answer. */
 #define SETTLE_MS 14000
+/* A new key goes into the lease this long after the devices took it: our
+ * next packet to a peer starts a handshake with the new key, which the
+ * peer drops until it has read the lease; published at once, the peer's
+ * own handshake (OVL_PEER_HANDSHAKE) could cross it, both would fail, and
+ * WireGuard would try again only 5 s later.  Sent first, ours is dropped
+ * and the peer's goes through. */
+#define PUBLISH_DELAY_MS 200
 
 static int separate(const struct ovl_node *node)
 {
@@ -256,10 +263,13 @@ static int plane_dispatch(struct ovl_node *node, int i)
 		node_error(node, result, plane->device);
 	}
 	/* A program gone is repaired on its device's link event, and its
-	 * queue tries again meanwhile; a change it refused (its port still
-	 * held by the program before it) is made again, device and peers. */
+	 * queue tries again meanwhile; a change it refused is made again,
+	 * device and peers.  Its port still held (by the program before it,
+	 * killed and not yet gone), it came up without a socket and stays
+	 * down whatever its port becomes: the device is made anew. */
 	if (result < 0 && !gone(result) && !plane->repair) {
-		plane->repair = "refused a change";
+		plane->repair = result == -EADDRINUSE ? "its port was in use" : "refused a change";
+		plane->recreate = result == -EADDRINUSE;
 		plane->repair_at = node_now_ms() + node_backoff(&plane->repair_backoff_ms);
 	}
 	return result < 0 ? 1 : result;
@@ -267,7 +277,7 @@ static int plane_dispatch(struct ovl_node *node, int i)
 
 /* The programs' answers; a rotated key goes into the lease once every
  * device has it (published earlier, peers would handshake with a device
- * that cannot answer yet). */
+ * that cannot answer yet), PUBLISH_DELAY_MS later. */
 static void dispatch(struct ovl_node *node)
 {
 	int i, busy = 0;
@@ -277,7 +287,7 @@ static void dispatch(struct ovl_node *node)
 			busy |= plane_dispatch(node, i) != 0;
 	if (node->rotating && !busy && !node_planes_need_repair(node)) {
 		node->rotating = 0;
-		node_lease_republish(node);
+		node_lease_republish(node, PUBLISH_DELAY_MS);
 	}
 }
 

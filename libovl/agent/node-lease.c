@@ -194,10 +194,10 @@ static void acquire_again(struct ovl_node *node, int republishing)
 	free(data[1]);
 }
 
-void node_lease_republish(struct ovl_node *node)
+void node_lease_republish(struct ovl_node *node, unsigned int delay_ms)
 {
 	node->republish = 1;
-	node->republish_at = node_now_ms();
+	node->republish_at = node_now_ms() + delay_ms;
 	node->republish_backoff_ms = 0;
 }
 

@@ -147,18 +147,21 @@ static int repair_plane(struct ovl_node *node, int i)
 
 	/* A new subnet: start from a clean device rather than leave the old
 	 * address (and what routes through it) behind. */
-	if (!strcmp(plane->repair, "subnet changed") && plane->link) {
+	if ((!strcmp(plane->repair, "subnet changed") || plane->recreate) && plane->link) {
 		err = ovl_link_down(plane->link);
 		if (err < 0)
 			return err;
+		plane->recreate = 0;
 	}
 	old_ifindex = plane->ifindex;
 	err = node_plane_up(node, plane);
 	/* "down" is announced before a deletion; a new ifindex tells. */
 	if (err == 0 && plane->ifindex != old_ifindex && !strcmp(plane->repair, "set down"))
 		plane->repair = "deleted";
+	/* The other side still holds a session with the device that went:
+	 * ours starts the new one rather than wait for its traffic. */
 	if (err == 0)
-		err = node_sync_plane(node, i);
+		err = node_sync_plane(node, i, OVL_PEER_HANDSHAKE);
 	return err;
 }
 

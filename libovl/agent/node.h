@@ -90,6 +90,7 @@ struct node_plane {
 	int existed;			/* the device was there before start */
 	int known_up;			/* last link event said IFF_UP */
 	const char *repair;		/* why the device needs repair, or NULL */
+	int recreate;			/* the repair deletes the device first */
 	int64_t repair_at;		/* monotonic ms */
 	unsigned int repair_backoff_ms;
 };
@@ -225,8 +226,8 @@ void node_lease_keep(struct ovl_node *node);
 int node_is_own_record(const struct ovl_node *node, const struct ovl_lease *lease);
 /* Rewrites our lease with the planes' current BackendData (a new key),
  * through the acquire that reuses the record (compare-and-swap), in a
- * later dispatch. */
-void node_lease_republish(struct ovl_node *node);
+ * dispatch delay_ms from now. */
+void node_lease_republish(struct ovl_node *node, unsigned int delay_ms);
 void node_lease_lost(struct ovl_node *node, const char *why);
 /* Writes subnet.env from the planes; 0 clears subnet_env_stale. */
 int node_subnet_env_write(struct ovl_node *node);
@@ -269,8 +270,9 @@ int node_masq_teardown(struct ovl_node *node);
 int node_resync(struct ovl_node *node);
 int node_resync_start(struct ovl_node *node);
 void node_store_events_read(struct ovl_node *node);
-/* Makes the plane's kernel entries those of the table's valid peers. */
-int node_sync_plane(struct ovl_node *node, int plane);
+/* Makes the plane's kernel entries those of the table's valid peers,
+ * each with flags (OVL_PEER_HANDSHAKE after a repair). */
+int node_sync_plane(struct ovl_node *node, int plane, unsigned int flags);
 size_t node_peer_count(const struct ovl_node *node);
 size_t node_skipped_count(const struct ovl_node *node);
 void node_peers_clear(struct ovl_node *node);

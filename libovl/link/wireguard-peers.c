@@ -51,10 +51,14 @@ int wg_link_read(struct wg_link *w, struct wg_device *device)
 
 int wg_link_change(struct wg_link *w, struct wg_device *change)
 {
+	struct wg_device wire;
 	int err;
 
 	if (w->kernel) {
-		err = wg_genl_set(w->link.ctx, w->link.name, change);
+		err = wg_device_for_wire(change, &wire);
+		err = err < 0 ? ctx_fail(w->link.ctx, err, "out of memory") :
+			wg_genl_set(w->link.ctx, w->link.name, &wire);
+		wg_device_clear(&wire);
 		wg_device_clear(change);
 		return err;
 	}
@@ -66,22 +70,30 @@ int wg_link_change(struct wg_link *w, struct wg_device *change)
 
 /* ---- plans ------------------------------------------------------------------ */
 
-int wg_peer_kick(struct wg_device *change, size_t index)
+int wg_device_for_wire(const struct wg_device *device, struct wg_device *out)
 {
-	unsigned char key[WG_KEY_LEN];
-	int wanted = change->peers[index].keepalive;
+	size_t i, count = device->peer_count;
 	struct wg_peer *again;
+	int wanted, err = wg_device_copy(out, device);
 
-	memcpy(key, change->peers[index].public_key, WG_KEY_LEN);
-	/* From 0 to anything sends the keepalive: off then on, or on then
-	 * off when none is wanted. */
-	change->peers[index].keepalive = wanted > 0 ? 0 : 1;
-	again = wg_device_add_peer(change);
-	if (!again)
-		return -ENOMEM;
-	memcpy(again->public_key, key, WG_KEY_LEN);
-	again->keepalive = wanted > 0 ? wanted : 0;
-	return 0;
+	for (i = 0; err == 0 && i < count; i++) {
+		if (!out->peers[i].handshake || out->peers[i].remove)
+			continue;
+		/* From 0 to anything sends the keepalive: off then on, or on
+		 * then off when none is wanted. */
+		wanted = out->peers[i].keepalive;
+		out->peers[i].keepalive = wanted > 0 ? 0 : 1;
+		again = wg_device_add_peer(out);
+		if (!again) {
+			err = -ENOMEM;
+			break;
+		}
+		memcpy(again->public_key, out->peers[i].public_key, WG_KEY_LEN);
+		again->keepalive = wanted > 0 ? wanted : 0;
+	}
+	if (err < 0)
+		wg_device_clear(out);
+	return err;
 }
 
 static struct wg_peer *find_key(const struct wg_device *device, const unsigned char *key)
@@ -98,7 +110,7 @@ int wg_plan_sync(const struct wg_device *desired, const struct wg_device *instal
 		 struct wg_device *change)
 {
 	struct wg_peer *p;
-	size_t i, count = desired->peer_count;
+	size_t i;
 	int err = wg_device_copy(change, desired);
 
 	for (i = 0; err == 0 && i < installed->peer_count; i++) {
@@ -112,9 +124,6 @@ int wg_plan_sync(const struct wg_device *desired, const struct wg_device *instal
 		memcpy(p->public_key, installed->peers[i].public_key, WG_KEY_LEN);
 		p->remove = 1;
 	}
-	for (i = 0; err == 0 && i < count; i++)
-		if (!find_key(installed, change->peers[i].public_key))
-			err = wg_peer_kick(change, i);
 	if (err < 0)
 		wg_device_clear(change);
 	return err;
@@ -153,13 +162,12 @@ static int peer_parse(struct wg_link *w, const struct ovl_peer_v2 *in, struct wg
 				in->port);
 	out->endpoint_port = in->port ? in->port : w->link.port;
 	out->keepalive = w->keepalive;
+	out->handshake = !!(in->flags & OVL_PEER_HANDSHAKE);
 	out->has_preshared_key = w->has_preshared_key;
 	memcpy(out->preshared_key, w->preshared_key, WG_KEY_LEN);
 	return 0;
 }
 
-/* Added, a peer sends a keepalive at once: its handshake (a new peer, or a
- * new key for an old one) does not wait for the first packet. */
 int wg_peers_add(struct ovl_link *link, const struct ovl_peer_v2 *peer)
 {
 	struct wg_link *w = wg_of(link);
@@ -169,8 +177,8 @@ int wg_peers_add(struct ovl_link *link, const struct ovl_peer_v2 *peer)
 	int err;
 
 	err = p ? peer_parse(w, peer, p, &subnet, 1) : -ENOMEM;
-	if (err == 0)
-		err = wg_peer_allow(p, &subnet) < 0 || wg_peer_kick(&change, 0) < 0 ? -ENOMEM : 0;
+	if (err == 0 && wg_peer_allow(p, &subnet) < 0)
+		err = -ENOMEM;
 	if (err == -ENOMEM)
 		err = ctx_fail(link->ctx, err, "out of memory");
 	if (err == 0)
@@ -241,6 +249,7 @@ static int desired_peers(struct wg_link *w, const struct ovl_peer_v2 *peers, siz
 			*p = parsed;
 			p->replace_allowed_ips = 1;
 		}
+		p->handshake |= parsed.handshake;
 		if (wg_peer_allow(p, &subnet) < 0)
 			return ctx_fail(w->link.ctx, -ENOMEM, "out of memory");
 	}

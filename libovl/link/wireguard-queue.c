@@ -248,6 +248,18 @@ static void unlink_job(struct wg_queue *q, struct job *prev, struct job *job)
 	job_free(job);
 }
 
+/* The handshakes a dropped set asked for, asked of the sync's peers. */
+static void keep_handshakes(const struct wg_device *dropped, struct wg_device *desired)
+{
+	size_t i, j;
+
+	for (i = 0; i < dropped->peer_count; i++)
+		for (j = 0; dropped->peers[i].handshake && j < desired->peer_count; j++)
+			if (!memcmp(dropped->peers[i].public_key, desired->peers[j].public_key,
+				    WG_KEY_LEN))
+				desired->peers[j].handshake = 1;
+}
+
 int wg_queue_sync(struct wg_queue *q, struct wg_device *desired)
 {
 	struct job *job, *prev = NULL, *next;
@@ -256,6 +268,8 @@ int wg_queue_sync(struct wg_queue *q, struct wg_device *desired)
 	 * and port stay. */
 	for (job = q->head; job; job = next) {
 		next = job->next;
+		if (!in_flight(q, job) && job->kind == JOB_SET)
+			keep_handshakes(&job->device, desired);
 		if (in_flight(q, job) ||
 		    (job->kind == JOB_SET && (job->device.has_private_key ||
 					      job->device.listen_port))) {
@@ -363,11 +377,18 @@ static int watch_socket(struct wg_queue *q, int op)
 /* The head's request text. */
 static int format_request(const struct job *job, char **text)
 {
+	struct wg_device wire;
+	int err;
+
 	if (job->kind == JOB_GET || (job->kind == JOB_SYNC && !job->planned)) {
 		*text = strdup("get=1\n\n");
 		return *text ? 0 : -ENOMEM;
 	}
-	return wg_uapi_format_set(&job->device, text);
+	err = wg_device_for_wire(&job->device, &wire);
+	if (err == 0)
+		err = wg_uapi_format_set(&wire, text);
+	wg_device_clear(&wire);
+	return err;
 }
 
 static int begin_exchange(struct wg_queue *q, int64_t now)

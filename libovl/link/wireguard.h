@@ -39,6 +39,8 @@ struct wg_peer {
 	struct ovl_prefix endpoint;	/* an address; family 0: none */
 	unsigned int endpoint_port;
 	int keepalive;			/* seconds; -1: unchanged / unknown */
+	int handshake;			/* set: a keepalive at once, which starts the
+					 * handshake (OVL_PEER_HANDSHAKE) */
 	struct ovl_prefix *allowed_ips;	/* malloc'ed */
 	size_t allowed_count;
 	/* get only */
@@ -97,16 +99,15 @@ int wg_device_configure(struct wg_link *w);
 /* ---- wireguard-peers.c: the peer calls ---------------------------------- */
 
 /* The set that turns installed into desired (one entry per key, allowed
- * IPs replaced, as from wg_peers_desired) in change, which must be empty:
- * the desired peers, removals of the other keys, and a keepalive at once
- * to the peers new to the device, so that their handshake does not wait
- * for traffic. */
+ * IPs replaced) in change, which must be empty: the desired peers and
+ * removals of the other keys. */
 int wg_plan_sync(const struct wg_device *desired, const struct wg_device *installed,
 		 struct wg_device *change);
-/* Makes the peer at index in change send a keepalive at once: WireGuard
- * sends one when a keepalive interval is turned on, so the entry turns it
- * on (or off) and a second entry of the same key sets the one wanted. */
-int wg_peer_kick(struct wg_device *change, size_t index);
+/* device as a transport sends it, into the empty out: each peer to
+ * handshake at once (wg_peer.handshake) sends a keepalive, which WireGuard
+ * does when a keepalive interval is turned on: its entry turns it on (or
+ * off) and a second entry of the same key sets the one wanted. */
+int wg_device_for_wire(const struct wg_device *device, struct wg_device *out);
 /* The device's current state: the kernel's, or the UAPI socket's (a
  * nonblocking link's as last read, without waiting). */
 int wg_link_read(struct wg_link *w, struct wg_device *device);

@@ -583,7 +583,7 @@ static void case_wireguard_key_load(void)
 }
 
 static const struct ovl_peer_v2 BAD_PEER_V2 = { sizeof(struct ovl_peer_v2), "10.244.0.0/33",
-						"192.0.2.7", NULL, NULL, 0, 0, 0, 0 };
+						"192.0.2.7", NULL, NULL, 0, 0, 0, 0, 0 };
 
 static void case_peer_v2_add(void)
 {

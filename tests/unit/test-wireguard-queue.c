@@ -6,8 +6,9 @@
  * read in pieces; a request never answered costs its caller no time and is
  * reported overdue after 2 s, then completes when the answer comes; sets
  * queued behind one in flight go out as one request; a sync reads the
- * device and removes the peers of other keys; a socket nobody listens on;
- * and the pure sync plan with its keepalive kicks.
+ * device, removes the peers of other keys and keeps the handshakes the
+ * sets it drops asked for; a socket nobody listens on; and the keepalive
+ * that starts a handshake, as it goes on the wire.
  */
 #include <errno.h>
 #include <poll.h>
@@ -184,6 +185,8 @@ static void test_sync(void)
 	CU_ASSERT_EQUAL(wg_queue_refresh(q), 0);
 	CU_ASSERT_EQUAL(settle(q, 20), 1);		/* the get in flight */
 	one_peer(&change, 0x55, "10.244.5.0/24");
+	one_peer(&change, 0x22, "10.244.2.0/24");
+	change.peers[1].handshake = 1;
 	change.has_private_key = 1;
 	memset(change.private_key, 0x11, WG_KEY_LEN);
 	CU_ASSERT_EQUAL(wg_queue_set(q, &change), 0);
@@ -233,21 +236,28 @@ static void test_refused(void)
 	wg_queue_close(q);
 }
 
-/* A kept peer with keepalive 25 is kicked by turning it off, then on. */
+/* A handshake at once with keepalive 25: turned off, then on; a removal
+ * asks for none. */
 static void test_kick(void)
 {
-	struct wg_device desired = { 0 }, installed = { 0 }, change = { 0 };
+	struct wg_device change = { 0 }, wire;
 
-	one_peer(&desired, 0x22, "10.244.2.0/24");
-	desired.peers[0].keepalive = 25;
-	CU_ASSERT_EQUAL_FATAL(wg_plan_sync(&desired, &installed, &change), 0);
-	CU_ASSERT_EQUAL_FATAL(change.peer_count, 2);
-	CU_ASSERT_EQUAL(change.peers[0].keepalive, 0);
-	CU_ASSERT_EQUAL(change.peers[1].keepalive, 25);
-	CU_ASSERT_EQUAL(change.peers[1].allowed_count, 0);
-	CU_ASSERT_FALSE(change.peers[1].replace_allowed_ips);
+	one_peer(&change, 0x22, "10.244.2.0/24");
+	change.peers[0].keepalive = 25;
+	change.peers[0].handshake = 1;
+	one_peer(&change, 0x33, "10.244.3.0/24");
+	change.peers[1].remove = 1;
+	change.peers[1].handshake = 1;
+	CU_ASSERT_EQUAL_FATAL(wg_device_for_wire(&change, &wire), 0);
+	CU_ASSERT_EQUAL_FATAL(wire.peer_count, 3);
+	CU_ASSERT_EQUAL(wire.peers[0].keepalive, 0);
+	CU_ASSERT_EQUAL(wire.peers[2].public_key[0], 0x22);
+	CU_ASSERT_EQUAL(wire.peers[2].keepalive, 25);
+	CU_ASSERT_EQUAL(wire.peers[2].allowed_count, 0);
+	CU_ASSERT_FALSE(wire.peers[2].replace_allowed_ips);
+	CU_ASSERT_EQUAL(change.peers[0].keepalive, 25);
+	wg_device_clear(&wire);
 	wg_device_clear(&change);
-	wg_device_clear(&desired);
 }
 
 static void setup(void)
@@ -278,9 +288,9 @@ void register_tests(void)
 		{ "one exchange, its answer in pieces", test_exchange },
 		{ "a stopped program: no wait, overdue, then answered", test_frozen },
 		{ "sets behind one in flight merge; a refused one", test_merge },
-		{ "sync: queued peers dropped, key kept, others removed", test_sync },
+		{ "sync: queued peers dropped (their handshakes kept), key kept, others removed", test_sync },
 		{ "a socket nobody listens on", test_refused },
-		{ "sync plan: a kept keepalive kicked off then on", test_kick },
+		{ "a handshake at once: keepalive off then on", test_kick },
 		{ "teardown", teardown },
 		CU_TEST_INFO_NULL,
 	};
