@@ -16,6 +16,7 @@
 #    pings x 10 ms) is printed and must stay under 3 s (the goal is 1 s).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-wireguard.sh"
+. "$(dirname "$0")/lib-ping-gap.sh"
 
 PROBE=$OVL_BUILD/bench/dispatch-probe
 [ -x "$OVL_BUILD/bench/.libs/dispatch-probe" ] && PROBE=$OVL_BUILD/bench/.libs/dispatch-probe
@@ -132,18 +133,6 @@ pings() {
 	ip netns exec "${POD[$1]}" ping -D -i 0.01 -c 600 -W 1 "10.244.$2.2" > "$T_TMP/ping-$3.txt" 2>&1 &
 	PINGS="$PINGS $!"
 }
-# gap_ms FILE: how long the traffic stopped: the longest run of pings
-# without a reply times 10 ms, or, when WireGuard held the packets until
-# its handshake and delivered them late, the longest silence between two
-# replies less the 10 ms they are apart; whichever is longer.
-gap_ms() {
-	awk '/icmp_seq=/ { at = substr($1, 2) + 0; seq = $0; sub(/.*icmp_seq=/, "", seq)
-			   got[seq + 0] = 1; if (last && (at - last) * 1000 - 10 > silent) silent = (at - last) * 1000 - 10
-			   last = at }
-	     / packets transmitted/ { sent = $1 }
-	     END { for (i = 1; i <= sent; i++) { run = got[i] ? 0 : run + 1; if (run > worst) worst = run }
-		   lost = worst * 10; printf "%d\n", (lost > silent ? lost : silent) }' "$1"
-}
 # rotation NAME N COMMAND...: COMMAND rotates hN's key 2 s into pings to
 # and from hN's pod; checks the key file, the lease, the peers; prints and
 # bounds the gap.
@@ -166,7 +155,7 @@ rotation() {
 	check "$name: the peers replaced the old key" \
 		sh -c "[ '$(peer_key "$other")' = '$after' ] && [ '$(peer_key 3)' = '$after' ]"
 	for f in "$T_TMP/ping-$name"-*.txt; do
-		gap=$(gap_ms "$f")
+		gap=$(ping_gap_ms "$f")
 		echo "    $name: $(basename "$f" .txt): gap $gap ms ($(grep -o '[0-9]* received' "$f"))"
 		[ "$gap" -gt "$worst" ] && worst=$gap
 	done
