@@ -39,10 +39,7 @@ agent() { # N [OPTIONS]
 	AGENT[$n]=$!
 	track_pid "${AGENT[$n]}"
 }
-ready_at_least() { [ "$(grep -c 'notice: ready' "$T_TMP/h$1.log")" -ge "$2" ]; }
-all_ready() { local n; for n in "$@"; do wait_for 20 ready_at_least "$n" "${COUNT:-1}" || return 1; done; }
-stop_agent() { kill -TERM "${AGENT[$1]}" && wait "${AGENT[$1]}"; }
-mesh() { local d; for d in "$@"; do reached_by "$d" "$@" || return 1; done; }
+READY_SECONDS=20
 logged() { grep -q -- "$2" "$T_TMP/h$1.log"; }
 # The PID of hN's wireguard-go.
 wg_pid() { ip netns pids "${HOST[$1]}" | while read -r p; do [ "$(cat /proc/$p/comm 2>/dev/null)" = wireguard-go ] && echo "$p"; done | head -1; }

@@ -114,7 +114,6 @@ dual_start() {
 		agent "$n"
 	done
 }
-mesh6() { local d; for d in "$@"; do ADDR="fd44:0:0:$d::2" reached_by "$d" "$@" || return 1; done; }
 # endpoint_of N SUBNET: "KEY ENDPOINT:PORT" of hN's peer for SUBNET.
 endpoint_of() {
 	in_host "$1" "$OVLCTL" --json wireguard show --name "${3:-flannel-wg}" |
