@@ -459,6 +459,9 @@ static int finish_head(struct wg_queue *q, int64_t now)
 
 	end_exchange(q);
 	if (err == 0 && getting) {
+		/* The view is for peers and counters: no secret of ours. */
+		explicit_bzero(answer.private_key, sizeof(answer.private_key));
+		answer.has_private_key = 0;
 		wg_device_clear(&q->view);
 		q->view = answer;
 		q->view_at = now;
