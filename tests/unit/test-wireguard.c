@@ -6,6 +6,7 @@
  * test-wireguard-queue.c's),
  * the kernel's generic netlink messages byte for byte against the layout
  * linux/wireguard.h defines (the kernel path cannot run on this machine),
+ * a peer to handshake at once as its two nests,
  * a large set split over messages, a dump reply parsed back, and the
  * net-conf.json keys of Backend wireguard.
  */
@@ -290,6 +291,52 @@ static void test_genl_get_bytes(void)
 	nlmsg_free(msg);
 }
 
+/* A peer to handshake at once goes to the kernel as two nests of its key:
+ * keepalive 1 (the kernel sends a keepalive when the interval turns on),
+ * then the one wanted, 0, alone. */
+static void test_genl_handshake(void)
+{
+	struct wg_device d = { 0 }, wire;
+	struct wg_peer *p = wg_device_add_peer(&d);
+	struct nl_msg **msgs;
+	struct nlmsghdr *nlh;
+	struct nlattr *a, *peer, *attr;
+	int rem, rem2, rem3, keepalive[4], attrs[4], n = 0;
+	size_t count;
+
+	fill(p->public_key, 0x22);
+	p->keepalive = 0;
+	p->handshake = 1;
+	CU_ASSERT_EQUAL_FATAL(wg_device_for_wire(&d, &wire), 0);
+	CU_ASSERT_EQUAL_FATAL(wg_genl_encode_set(FAMILY_ID, "wg0", &wire, &msgs, &count), 0);
+	CU_ASSERT_EQUAL_FATAL(count, 1);
+	nlh = nlmsg_hdr(msgs[0]);
+	nla_for_each_attr(a, (struct nlattr *)((char *)NLMSG_DATA(nlh) + GENL_HDRLEN),
+			  (int)(nlh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN), rem) {
+		if (nla_type(a) != WGDEVICE_A_PEERS)
+			continue;
+		nla_for_each_nested(peer, a, rem2) {
+			if (n == 4)
+				break;
+			keepalive[n] = -1;
+			attrs[n] = 0;
+			nla_for_each_nested(attr, peer, rem3) {
+				attrs[n]++;
+				if (nla_type(attr) == WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL)
+					keepalive[n] = nla_get_u16(attr);
+			}
+			n++;
+		}
+	}
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_EQUAL(keepalive[0], 1);
+	CU_ASSERT_EQUAL(keepalive[1], 0);
+	CU_ASSERT_EQUAL(attrs[1], 2);		/* the key and the keepalive */
+	wg_genl_free_messages(msgs, count);
+	wg_device_clear(&wire);
+	wg_device_clear(&d);
+}
+
 /* 40 peers do not fit one message: they are spread, in order, and only
  * the first message carries the key, port and REPLACE_PEERS. */
 static void test_genl_split(void)
@@ -461,6 +508,7 @@ void register_tests(void)
 		{ "genl: WG_CMD_SET_DEVICE byte for byte", test_genl_set_bytes },
 		{ "genl: WG_CMD_GET_DEVICE byte for byte", test_genl_get_bytes },
 		{ "genl: 40 peers split over messages, parsed back", test_genl_split },
+		{ "genl: a handshake at once is two nests of one key", test_genl_handshake },
 		{ "genl: dump reply with a continued peer", test_genl_parse_reply },
 		{ "config: Backend wireguard keys", test_config },
 		{ "teardown", teardown },
