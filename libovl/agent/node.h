@@ -13,9 +13,11 @@
  *
  * The agent is the top layer: it uses only the public API (include/ovl.h)
  * and what the layers below export through their headers (core/internal.h,
- * netlink/underlay.h, netlink/linkwatch.h, and store/store.h for the store
- * requests that never block), never the internals of link/, store/ or
- * lease/.
+ * core/fileio.h for the WireGuard key file, netlink/underlay.h,
+ * netlink/linkwatch.h, and store/store.h for the store requests that never
+ * block), never the internals of link/, store/ or lease/.  The links it
+ * runs never block either: a userspace WireGuard program is spoken to
+ * through OVL_WIREGUARD_NONBLOCKING links whose fds join the node's.
  *
  * ovl_node_dispatch never blocks: the store is reached only through
  * store_async requests (renewal, re-acquisition, the resync's listing),
