@@ -35,7 +35,8 @@ static void log_line(void *userdata, int level, const char *message)
 		level >= 0 && level < 8 ? names[level] : "log", message);
 }
 
-/* SIGTERM and SIGINT as a readable fd, so poll() sees them between events. */
+/* SIGTERM and SIGINT (stop), SIGUSR1 (a new WireGuard key) as a readable
+ * fd, so poll() sees them between events. */
 static int signal_fd(void)
 {
 	sigset_t set;
@@ -43,12 +44,14 @@ static int signal_fd(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-static int run_loop(struct ovl_node *node, struct ovlctl_supervisor *supervisor, int sigfd)
+static int run_loop(struct ovlctl *tool, struct ovl_node *node,
+		    struct ovlctl_supervisor *supervisor, int sigfd)
 {
 	int signal;
 
@@ -56,6 +59,12 @@ static int run_loop(struct ovl_node *node, struct ovlctl_supervisor *supervisor,
 		/* The node's fd includes its timers; the timeout is a safety net. */
 		signal = ovlctl_supervisor_wait(supervisor, ovl_node_fd(node),
 						ovl_node_next_timeout_ms(node), sigfd);
+		if (signal == SIGUSR1) {
+			if (ovl_node_rotate_key(node) < 0)
+				fprintf(stderr, "ovlctl: run: rotating the key: %s\n",
+					ovl_ctx_error(tool->ctx));
+			continue;
+		}
 		if (signal) {
 			fprintf(stderr, "ovlctl: run: %s, stopping\n", strsignal(signal));
 			return 0;
@@ -127,7 +136,10 @@ static int start(struct ovlctl *tool, struct ovl_store *store,
 			 OVL_LOG_WARNING, err == -EAGAIN ? ovl_ctx_error(tool->ctx) : why);
 		snprintf(state->waiting, sizeof(state->waiting), "waiting for the store: %s",
 			 ovl_ctx_error(tool->ctx));
-		if (ovlctl_supervisor_wait(supervisor, -1, 1000, sigfd)) {
+		err = ovlctl_supervisor_wait(supervisor, -1, 1000, sigfd);
+		if (err == SIGUSR1)
+			fprintf(stderr, "ovlctl: run: no key to rotate before the agent starts\n");
+		else if (err) {
 			fprintf(stderr, "ovlctl: run: stopped while waiting for the store\n");
 			return 0;
 		}
@@ -242,7 +254,7 @@ static int run(struct ovlctl *tool, struct run_args *args)
 	status = start(tool, store, &options, sigfd, supervisor, &config, &node);
 	if (node) {
 		ovlctl_supervisor_state(supervisor)->node = node;
-		status = run_loop(node, supervisor, sigfd);
+		status = run_loop(tool, node, supervisor, sigfd);
 		ovlctl_supervisor_state(supervisor)->node = NULL;
 		err = ovl_node_stop(node, args->teardown ? OVL_NODE_TEARDOWN : 0);
 		if (err < 0 && !status)

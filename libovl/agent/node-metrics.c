@@ -211,6 +211,9 @@ static void write_errors(FILE *out, const struct ovl_node *node)
 		"failed.", m->netlink_errors);
 	counter(out, "ovl_device_recreations_total", "Devices brought back after being "
 		"deleted, replaced, set down or flapped.", m->device_recreations);
+	if (node->backend->rotate_key)
+		counter(out, "ovl_wireguard_key_rotations_total", "New WireGuard keys published "
+			"in the lease (ovl_node_rotate_key).", m->key_rotations);
 }
 
 /* The userspace data path's counters of every plane that has one (udp). */

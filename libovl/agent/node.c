@@ -131,6 +131,7 @@ static int setup_planes(struct ovl_node *node, struct store_host *host)
 		if (!ovl_config_family_enabled(node->config, families[i]))
 			continue;
 		plane->family = families[i];
+		plane->carrier = node->nplanes;
 		node->backend->plane_name(node, plane);
 		node->nplanes++;
 		if (node->backend->plane_previous)
@@ -261,6 +262,8 @@ static int start_with_host(struct ovl_node *node, const char *iface, const char 
 	node_lease_adopt(node, lease);
 	for (i = 0; i < node->nplanes; i++) {
 		err = node_plane_up(node, &node->planes[i]);
+		if (err == 0)
+			err = node_plane_settle(node, &node->planes[i]);
 		if (err < 0)
 			return step_failed(node, err, node->planes[i].device);
 	}
@@ -269,6 +272,8 @@ static int start_with_host(struct ovl_node *node, const char *iface, const char 
 		return step_failed(node, err, "watching the store");
 	node->listing_since = node_now_ms();	/* the first resync's start */
 	err = node_resync(node);
+	for (i = 0; i < node->nplanes && err == 0; i++)
+		err = node_plane_settle(node, &node->planes[i]);
 	if (err < 0)
 		return step_failed(node, err, "installing the peers");
 	/* Failed rules do not stop the start: logged, in the status, retried
@@ -398,10 +403,14 @@ int64_t node_next_deadline(const struct ovl_node *node)
 		;
 	else if (node->lease_lost && node->reacquire_at < next)
 		next = node->reacquire_at;
+	else if (!node->lease_lost && node->republish && node->republish_at < next)
+		next = node->republish_at;
 	else if (!node->lease_lost && node->renew_at < next)
 		next = node->renew_at;
+	/* A device still coming up is its link's to wake us for. */
 	for (i = 0; i < node->nplanes; i++)
-		if (node->planes[i].repair && node->planes[i].repair_at < next)
+		if (node->planes[i].repair && !node->planes[i].pending &&
+		    node->planes[i].repair_at < next)
 			next = node->planes[i].repair_at;
 	return next;
 }
@@ -452,6 +461,17 @@ OVL_EXPORT int ovl_node_dispatch(struct ovl_node *node)
 		node->watch && !node_planes_need_repair(node);
 	node_arm_timer(node);
 	return 0;
+}
+
+OVL_EXPORT int ovl_node_rotate_key(struct ovl_node *node)
+{
+	ctx_clear_error(node ? node->ctx : NULL);
+	if (!node)
+		return -EINVAL;
+	if (!node->backend->rotate_key)
+		return ctx_fail(node->ctx, -EOPNOTSUPP, "ovl_node_rotate_key: backend %s has no key",
+				node->backend->name);
+	return node->backend->rotate_key(node);
 }
 
 /* --------------------------------------------------------- status, stop */
