@@ -11,6 +11,7 @@
  *
  *   dispatch-probe --store URI [--config FILE] --node NAME --iface IF
  *                  --subnet-file FILE [--ttl S] [--renew-margin S] [--resync S]
+ *                  [--wireguard-userspace PROGRAM] [--wireguard-key-file PATH]
  *
  * Commands on stdin, one a line, each stamped with the wall-clock time it
  * describes (`date +%s%N`): a command read late, because the loop was stuck
@@ -18,6 +19,9 @@
  *   phase NAME NS   ends the current phase (prints its line), starts NAME
  *   fault-end NS    this phase's fault is over: recovery counts from NS
  *   quit NS         ends the last phase, stops the node with teardown
+ *   peers NS        prints "peers count=N ready=R" and a "peer ..." line for
+ *                   each of ovl_node_peers (wireguard: handshake, bytes)
+ *   rotate NS       ovl_node_rotate_key; prints "rotated err=E"
  * Output: "started ..." once the node runs, "recovered phase=NAME ms=R" as
  * soon as the node is healthy after a fault-end, and the phase lines.
  */
@@ -42,6 +46,7 @@ struct sample {
 };
 
 struct probe {
+	struct ovl_ctx *ctx;
 	struct ovl_node *node;
 	struct sample *samples;		/* this phase's and later ones' */
 	size_t count, allocated;
@@ -167,11 +172,41 @@ static void phase_end(struct probe *probe, int64_t end_us)
 	memmove(probe->samples, probe->samples + n, probe->count * sizeof(*probe->samples));
 }
 
+static void print_peers(struct probe *probe)
+{
+	struct ovl_node_status status = OVL_NODE_STATUS_INIT;
+	struct ovl_peer_v2 *peers;
+	size_t count, i;
+
+	ovl_node_status(probe->node, &status);
+	if (ovl_node_peers(probe->node, sizeof(*peers), &peers, &count) < 0) {
+		printf("peers error=%s\n", ovl_ctx_error(probe->ctx));
+		return;
+	}
+	printf("peers count=%zu ready=%d\n", count, status.ready);
+	for (i = 0; i < count; i++)
+		printf("peer subnet=%s public_ip=%s port=%u public_key=%s handshake=%lld "
+		       "rx=%llu tx=%llu\n", peers[i].subnet, peers[i].public_ip ? peers[i].public_ip : "-",
+		       peers[i].port, peers[i].public_key ? peers[i].public_key : "-",
+		       (long long)peers[i].last_handshake, (unsigned long long)peers[i].rx_bytes,
+		       (unsigned long long)peers[i].tx_bytes);
+	ovl_peers_v2_free(peers, count);
+}
+
 /* One command line; returns 1 for quit. */
 static int command(struct probe *probe, const char *line)
 {
 	char verb[32], name[64];
 	long long stamp;
+
+	if (sscanf(line, "%31s %lld", verb, &stamp) == 2 && !strcmp(verb, "peers")) {
+		print_peers(probe);
+		return 0;
+	}
+	if (sscanf(line, "%31s %lld", verb, &stamp) == 2 && !strcmp(verb, "rotate")) {
+		printf("rotated err=%d\n", ovl_node_rotate_key(probe->node));
+		return 0;
+	}
 
 	if (sscanf(line, "phase %63s %lld", name, &stamp) == 2) {
 		int64_t start = stamp_to_monotonic(stamp);
@@ -302,6 +337,8 @@ int main(int argc, char **argv)
 		{ "ttl", required_argument, NULL, 't' },
 		{ "renew-margin", required_argument, NULL, 'm' },
 		{ "resync", required_argument, NULL, 'r' },
+		{ "wireguard-userspace", required_argument, NULL, 'w' },
+		{ "wireguard-key-file", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ovl_node_options options = OVL_NODE_OPTIONS_INIT;
@@ -324,15 +361,19 @@ int main(int argc, char **argv)
 		case 't': options.ttl_seconds = seconds_option(optarg); break;
 		case 'm': options.renew_margin_seconds = seconds_option(optarg); break;
 		case 'r': options.resync_seconds = seconds_option(optarg); break;
+		case 'w': options.wireguard_userspace = optarg; break;
+		case 'k': options.wireguard_key_file = optarg; break;
 		default:
 			fprintf(stderr, "usage: dispatch-probe --store URI [--config FILE] --node NAME "
-				"--iface IF --subnet-file FILE [--ttl S] [--renew-margin S] [--resync S]\n");
+				"--iface IF --subnet-file FILE [--ttl S] [--renew-margin S] [--resync S] "
+				"[--wireguard-userspace PROGRAM] [--wireguard-key-file PATH]\n");
 			return 2;
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (ovl_ctx_new(&ctx) < 0)
 		return 1;
+	probe.ctx = ctx;
 	ovl_ctx_set_log(ctx, OVL_LOG_INFO, log_line, NULL);
 	err = ovl_store_open(ctx, uri, &store);
 	if (err < 0) {

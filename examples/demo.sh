@@ -13,9 +13,15 @@
 # underlay (192.168.77.1:2379, data on tmpfs) as in a cluster: the network
 # config is put there with `ovlctl config put`, the agents read it from etcd
 # (no --config) and their leases are flannel's keys, shown with etcdctl.
+# With --store kube, a real kube-apiserver (built once from Debian's source
+# into /var/cache/libovl-kube, ~5 min the first time; tests/netns/lib-kube.sh)
+# and its etcd run there instead (192.168.77.1:6443): each host is a Node
+# whose pod CIDR is its lease, the agents run as kube-flannel's DaemonSet
+# runs flanneld (--kube-subnet-mgr), and a host leaving is its Node deleted.
 #
 #   examples/demo.sh                  as root; OVL_BUILD=DIR to use another build
 #   examples/demo.sh --store etcd     the same demo on etcd
+#   examples/demo.sh --store kube     the same demo on Kubernetes
 # Started by another user it runs itself again through sudo.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +29,8 @@ kind=file
 case "$*" in
 	"" | "--store file") ;;
 	"--store etcd") kind=etcd ;;
-	*) echo "usage: $0 [--store file|etcd]" >&2; exit 2 ;;
+	"--store kube") kind=kube ;;
+	*) echo "usage: $0 [--store file|etcd|kube]" >&2; exit 2 ;;
 esac
 
 fail() { echo "demo: FAILED: $*" >&2; exit 1; }
@@ -57,8 +64,18 @@ export OVL_BUILD="$build"
 # lib.sh records namespaces made inside $(...) in a subshell, so remove
 # ours by their unique prefix as well.
 etcd_data=""
+if [ "$kind" = kube ]; then
+	say "kube-apiserver (built once into the cache when missing)"
+	# shellcheck source=../tests/netns/lib-etcd.sh
+	. "$top/tests/netns/lib-etcd.sh"
+	# shellcheck source=../tests/netns/lib-kube.sh
+	. "$top/tests/netns/lib-kube.sh"
+	etcd_data=$ETCD_SHM
+fi
 cleanup() {
 	local ns
+	# the apiserver takes seconds to stop: waited for, not killed
+	[ -z "${KUBE_PID:-}" ] || kube_stop
 	t_cleanup
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$T_PREFIX-"); do ip netns del "$ns"; done
 	[ -z "$etcd_data" ] || rm -rf "$etcd_data"
@@ -71,6 +88,7 @@ trap 'rc=$?; cleanup; [ "$rc" -eq 0 ] && echo "demo: cleaned up" || echo "demo: 
 store="file:$T_TMP/leases.json"
 conf="$T_TMP/net-conf.json"
 agent_conf=(--config "$conf")	# on etcd the agents read the config from the store
+run_flags=()			# on Kubernetes, flanneld's
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # In the switch namespace: an etcd store is reachable only on the underlay.
 ctl() { ip netns exec "$sw" "$OVLCTL" --store "$store" --config "$conf" "$@"; }
@@ -84,7 +102,9 @@ start_host() {
 	local n=$1 name="h$1"
 	HOST[$name]=$(host_add "$sw" "$name" "192.168.77.1$n/24") || fail "creating host $name"
 	STARTED[$name]=$(now_ms)
-	ip netns exec "${HOST[$name]}" "$OVLCTL" --store "$store" "${agent_conf[@]}" run \
+	[ "$kind" != kube ] || kube_node_create "$name" "10.244.$n.0/24" ||
+		fail "creating the Node $name"
+	ip netns exec "${HOST[$name]}" "$OVLCTL" --store "$store" "${agent_conf[@]}" run "${run_flags[@]}" \
 		--node "$name" --iface eth0 --subnet-file "$T_TMP/$name.env" --teardown \
 		> "$T_TMP/$name.log" 2>&1 &
 	AGENT[$name]=$!
@@ -182,12 +202,31 @@ start_etcd() {
 	echo "etcd $(etcd --version | sed -n 's/^etcd Version: //p') (PID $pid) in the switch namespace on 192.168.77.1:2379"
 }
 
+# The apiserver on the underlay, as a control-plane host; the agents get
+# flanneld's DaemonSet flags (the store URI is built from them).
+start_kube() {
+	ip -n "$sw" addr add 192.168.77.1/24 dev br0 || fail "addressing the switch's bridge"
+	kube_start "$sw" 192.168.77.1 6443 || fail "kube-apiserver not ready (log: $T_TMP/kube-apiserver.log)"
+	kube_kubeconfig "$T_TMP/kubeconfig" admin
+	store="kube:$T_TMP/kubeconfig?net-config-path=$conf"
+	agent_conf=()
+	run_flags=(--kube-subnet-mgr --kubeconfig-file "$T_TMP/kubeconfig" --net-config-path "$conf")
+	echo "kube-apiserver $("$KUBE_CACHE/kube-apiserver" --version | awk '{print $2}') (PID $KUBE_PID) and its etcd in the switch namespace, $KUBE_URL"
+	echo "each host's Node is created before its agent starts, its pod CIDR assigned as kube-controller-manager would"
+}
+nodes_table() {
+	ip netns exec "$sw" "$KUBECTL_BIN" --kubeconfig "$T_TMP/kubeconfig" get nodes -o \
+		'custom-columns=NODE:.metadata.name,POD CIDR:.spec.podCIDR,PUBLIC-IP:.metadata.annotations.flannel\.alpha\.coreos\.com/public-ip,BACKEND-DATA:.metadata.annotations.flannel\.alpha\.coreos\.com/backend-data' |
+		sed 's/^/   /'
+}
+
 say "network: a switch and three hosts (namespaces), one store, net-conf.json"
 sw=$(underlay_add) || fail "creating the switch namespace"
 cat > "$conf" <<'EOF'
 { "Network": "10.244.0.0/16", "SubnetLen": 24, "Backend": { "Type": "vxlan", "VNI": 1 } }
 EOF
 cat "$conf"
+[ "$kind" != kube ] || start_kube
 if [ "$kind" = etcd ]; then
 	start_etcd
 	ctl config put "$conf" ||
@@ -208,6 +247,10 @@ if [ "$kind" = etcd ]; then
 	echo "-- in etcd: etcdctl get --prefix /coreos.com/network/subnets/"
 	ectl get --prefix /coreos.com/network/subnets/ | sed 's/^/   /'
 fi
+if [ "$kind" = kube ]; then
+	echo "-- the Nodes and flanneld's annotations the agents wrote (kubectl get nodes):"
+	nodes_table
+fi
 
 say "each host's agent state and peers (ovlctl status)"
 print_peers
@@ -220,12 +263,18 @@ start_host 4
 finish_host h4
 wait_reachable h4
 
-say "churn: h2 leaves (SIGTERM; started with --teardown: lease released, device removed)"
+if [ "$kind" = kube ]; then
+	say "churn: h2 leaves (SIGTERM, device removed; its Node deleted: kubectl delete node h2)"
+else
+	say "churn: h2 leaves (SIGTERM; started with --teardown: lease released, device removed)"
+fi
 left_subnet=$(env_value h2 FLANNEL_SUBNET)
 left_subnet="${left_subnet%.*}.0/${left_subnet#*/}"
 t0=$(now_ms)
 kill -TERM "${AGENT[h2]}"
 wait "${AGENT[h2]}" || { cat "$T_TMP/h2.log" >&2; fail "h2's agent did not stop cleanly"; }
+# A Node outlives its agent (flanneld releases nothing): it leaves with the Node.
+[ "$kind" != kube ] || kube_node_delete h2 || fail "deleting the Node h2"
 gone_everywhere() {
 	local name
 	for name in h1 h3 h4; do

@@ -462,6 +462,14 @@ OVL_EXPORT int ovl_link_stats(const struct ovl_link *link,
 /* Only a userspace implementation's UAPI socket: the one already serving
  * the device, else the program options->userspace names. */
 #define OVL_WIREGUARD_USERSPACE 0x2u
+/* Never wait for a userspace implementation (for event loops that must
+ * not block): ovl_wireguard_up returns while the program starts (the
+ * link's ifindex is 0 until its device exists), the peer calls and
+ * ovl_wireguard_set_key queue their change once it is checked, and
+ * ovl_link_dispatch, when ovl_link_fd is readable, carries the changes
+ * out in order (see ovl_wireguard_up(3)).  The kernel's WireGuard needs
+ * no loop: its changes are made at once. */
+#define OVL_WIREGUARD_NONBLOCKING 0x4u
 
 struct ovl_wireguard_options {
 	size_t size;			/* set by OVL_WIREGUARD_OPTIONS_INIT */
@@ -479,8 +487,12 @@ struct ovl_wireguard_options {
 	const char *userspace;		/* program run as "PROGRAM NAME" when the
 					 * kernel has no WireGuard (wireguard-go) */
 	unsigned int flags;		/* OVL_WIREGUARD_* */
+	/* One device for both families (flannel's Mode auto, ipv4, ipv6):
+	 * subnet and network are then the IPv4 ones; NULL: none. */
+	const char *ipv6_subnet;
+	const char *ipv6_network;
 };
-#define OVL_WIREGUARD_OPTIONS_INIT { sizeof(struct ovl_wireguard_options), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define OVL_WIREGUARD_OPTIONS_INIT { sizeof(struct ovl_wireguard_options), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /* A WireGuard device in the ctx's namespace with the private key and
  * listen port, the subnet base as a /32 (/128) and one link-scope route
@@ -489,6 +501,9 @@ struct ovl_wireguard_options {
 OVL_EXPORT int ovl_wireguard_up(struct ovl_ctx *ctx,
 				const struct ovl_wireguard_options *options,
 				struct ovl_link **link);
+/* Replaces the device's private key (base64); its peers stay, their
+ * sessions start again with the new key. */
+OVL_EXPORT int ovl_wireguard_set_key(struct ovl_link *link, const char *private_key);
 /* A new private key (from the system's random source), as base64. */
 OVL_EXPORT int ovl_wireguard_genkey(struct ovl_ctx *ctx,
 				    char key[OVL_WIREGUARD_KEY_STRLEN]);
@@ -525,8 +540,16 @@ struct ovl_peer_v2 {
 	int64_t last_handshake;		/* unix seconds; 0: none yet */
 	uint64_t rx_bytes;
 	uint64_t tx_bytes;
+	unsigned int flags;		/* OVL_PEER_* (add and sync) */
 };
-#define OVL_PEER_V2_INIT { sizeof(struct ovl_peer_v2), 0, 0, 0, 0, 0, 0, 0, 0 }
+#define OVL_PEER_V2_INIT { sizeof(struct ovl_peer_v2), 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+/* wireguard: start the peer's handshake at once (the device sends it a
+ * keepalive) instead of at its first packet: for a peer whose key just
+ * changed, or a device that just came back, whose peers still hold the
+ * old session.  Not for peers that may do the same at the same time: two
+ * handshakes crossing each other both fail, and WireGuard tries again
+ * only 5 s later.  Other backends ignore it. */
+#define OVL_PEER_HANDSHAKE 0x1u
 
 OVL_EXPORT int ovl_peer_v2_add(struct ovl_link *link, const struct ovl_peer_v2 *peer);
 OVL_EXPORT int ovl_peer_v2_del(struct ovl_link *link, const struct ovl_peer_v2 *peer);
@@ -649,6 +672,22 @@ struct ovl_node_status {
 
 OVL_EXPORT int ovl_node_status(const struct ovl_node *node,
 			       struct ovl_node_status *status);
+/* ovl_node_status's peers one by one: one element per subnet of each
+ * installed peer (the count is status.peers per family), each element
+ * size bytes (the caller's sizeof(struct ovl_peer_v2)), sorted by
+ * subnet; free with ovl_peers_v2_free().  On wireguard the device's view
+ * is added: last handshake, bytes received and sent, as its program last
+ * reported them (read again in the background when older than 1 s: never
+ * waited for).  Since 0.2. */
+OVL_EXPORT int ovl_node_peers(const struct ovl_node *node, size_t size,
+			      struct ovl_peer_v2 **peers, size_t *count);
+/* A new WireGuard key for the node (-EOPNOTSUPP on other backends):
+ * generated, written to the key file (mode 0400, replaced atomically) and
+ * set on the devices at once; published in the lease's BackendData
+ * (compare-and-swap) by a later ovl_node_dispatch, once every device has
+ * it.  The other nodes replace the old key on their watch event.  Never
+ * waits for a device or the store.  Since 0.2. */
+OVL_EXPORT int ovl_node_rotate_key(struct ovl_node *node);
 /* The node's state and counters as Prometheus text exposition (version
  * 0.0.4): lease, peers, resyncs, store, netlink and device repair, and a
  * udp link's packet counters; metric names start with ovl_.  *text is

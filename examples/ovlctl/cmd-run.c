@@ -35,7 +35,8 @@ static void log_line(void *userdata, int level, const char *message)
 		level >= 0 && level < 8 ? names[level] : "log", message);
 }
 
-/* SIGTERM and SIGINT as a readable fd, so poll() sees them between events. */
+/* SIGTERM and SIGINT (stop), SIGUSR1 (a new WireGuard key) as a readable
+ * fd, so poll() sees them between events. */
 static int signal_fd(void)
 {
 	sigset_t set;
@@ -43,12 +44,14 @@ static int signal_fd(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-static int run_loop(struct ovl_node *node, struct ovlctl_supervisor *supervisor, int sigfd)
+static int run_loop(struct ovlctl *tool, struct ovl_node *node,
+		    struct ovlctl_supervisor *supervisor, int sigfd)
 {
 	int signal;
 
@@ -56,6 +59,12 @@ static int run_loop(struct ovl_node *node, struct ovlctl_supervisor *supervisor,
 		/* The node's fd includes its timers; the timeout is a safety net. */
 		signal = ovlctl_supervisor_wait(supervisor, ovl_node_fd(node),
 						ovl_node_next_timeout_ms(node), sigfd);
+		if (signal == SIGUSR1) {
+			if (ovl_node_rotate_key(node) < 0)
+				fprintf(stderr, "ovlctl: run: rotating the key: %s\n",
+					ovl_ctx_error(tool->ctx));
+			continue;
+		}
 		if (signal) {
 			fprintf(stderr, "ovlctl: run: %s, stopping\n", strsignal(signal));
 			return 0;
@@ -105,6 +114,7 @@ static int start(struct ovlctl *tool, struct ovl_store *store,
 		 struct ovl_config **config, struct ovl_node **node)
 {
 	struct ovlctl_run_state *state = ovlctl_supervisor_state(supervisor);
+	char why[600];
 	int err;
 
 	for (;;) {
@@ -120,12 +130,16 @@ static int start(struct ovlctl *tool, struct ovl_store *store,
 		} else if (!unreachable(err)) {
 			return ovlctl_fail(tool, err, "run: config");
 		}
+		snprintf(why, sizeof(why), "store unreachable: retrying in 1 s: %s",
+			 ovl_ctx_error(tool->ctx));
 		log_line((void *)(options->node_name ? options->node_name : "ovl"),
-			 OVL_LOG_WARNING, err == -EAGAIN ? ovl_ctx_error(tool->ctx) :
-			 "store unreachable: retrying in 1 s");
+			 OVL_LOG_WARNING, err == -EAGAIN ? ovl_ctx_error(tool->ctx) : why);
 		snprintf(state->waiting, sizeof(state->waiting), "waiting for the store: %s",
 			 ovl_ctx_error(tool->ctx));
-		if (ovlctl_supervisor_wait(supervisor, -1, 1000, sigfd)) {
+		err = ovlctl_supervisor_wait(supervisor, -1, 1000, sigfd);
+		if (err == SIGUSR1)
+			fprintf(stderr, "ovlctl: run: no key to rotate before the agent starts\n");
+		else if (err) {
 			fprintf(stderr, "ovlctl: run: stopped while waiting for the store\n");
 			return 0;
 		}
@@ -158,23 +172,31 @@ static int append(char **uri, const char *prefix, const char *text)
 }
 
 /* --kube-subnet-mgr: the kube: store URI flanneld's flags describe; the
- * node name from --node, else NODE_NAME (see ovlctl(8)). */
+ * node name from --node, else NODE_NAME, else the store finds the Node the
+ * pod POD_NAMESPACE/POD_NAME runs on when the agent starts (see ovlctl(8)). */
 static int kube_store_uri(struct ovlctl *tool, struct run_args *args, char **uri)
 {
 	const char *env = getenv("NODE_NAME");
+	const char *pod = getenv("POD_NAME"), *namespace = getenv("POD_NAMESPACE");
 	const char *names[] = { "node", "api-url", "annotation-prefix", "net-config-path",
-				"node-network-unavailable" };
+				"node-network-unavailable", "pod" };
 	const char *values[] = { NULL, args->kube_api_url, args->kube_prefix,
-				 args->net_config_path, args->set_network_unavailable };
+				 args->net_config_path, args->set_network_unavailable, NULL };
+	char pod_ref[512];
 	size_t i;
 	int err;
 
 	if (!args->node && env && *env)
 		args->node = env;
-	if (!args->node)
+	if (!args->node && (!pod || !*pod || !namespace || !*namespace))
 		return ovlctl_usage_error("run --kube-subnet-mgr: which Node is this host? "
-					  "(--node NAME or NODE_NAME)");
+					  "(--node NAME, NODE_NAME, or POD_NAME and "
+					  "POD_NAMESPACE of the agent's pod)");
 	values[0] = args->node;
+	if (!args->node) {
+		snprintf(pod_ref, sizeof(pod_ref), "%s/%s", namespace, pod);
+		values[5] = pod_ref;
+	}
 	*uri = strdup("kube:");
 	err = *uri ? append(uri, "", args->kubeconfig ? args->kubeconfig : "") : -ENOMEM;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]) && !err; i++)
@@ -232,7 +254,7 @@ static int run(struct ovlctl *tool, struct run_args *args)
 	status = start(tool, store, &options, sigfd, supervisor, &config, &node);
 	if (node) {
 		ovlctl_supervisor_state(supervisor)->node = node;
-		status = run_loop(node, supervisor, sigfd);
+		status = run_loop(tool, node, supervisor, sigfd);
 		ovlctl_supervisor_state(supervisor)->node = NULL;
 		err = ovl_node_stop(node, args->teardown ? OVL_NODE_TEARDOWN : 0);
 		if (err < 0 && !status)

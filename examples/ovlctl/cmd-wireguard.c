@@ -1,15 +1,19 @@
 /*
- * cmd-wireguard.c - `ovlctl wireguard genkey|pubkey|up|down|show|peer`:
+ * cmd-wireguard.c - `ovlctl wireguard genkey|pubkey|up|down|show|peer|rotate`:
  * the wireguard backend's keys (ovl_wireguard_genkey, _pubkey,
- * _key_load), its device (ovl_wireguard_up, reopened by name), and its
+ * _key_load), its device (ovl_wireguard_up, reopened by name), its
  * peers with their public keys (ovl_peer_v2_*), whose list shows each
- * peer's last handshake and byte counters.
+ * peer's last handshake and byte counters, and a running agent's key
+ * rotation (SIGUSR1 to `ovlctl run`, ovl_node_rotate_key).
  */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <jansson.h>
 
 #include "ovlctl.h"
@@ -193,6 +197,75 @@ static int peer_change(struct ovlctl *tool, struct ovl_link *link, int add, int 
 				     peer.subnet) : 0;
 }
 
+/* The key in path ("" when it cannot be read). */
+static void read_key(const char *path, char key[OVL_WIREGUARD_KEY_STRLEN])
+{
+	FILE *file = fopen(path, "re");
+	char line[256] = "";
+	size_t length;
+
+	key[0] = '\0';
+	if (!file)
+		return;
+	if (fgets(line, sizeof(line), file)) {
+		length = strlen(line);
+		while (length && strchr(" \t\r\n", line[length - 1]))
+			line[--length] = '\0';
+		snprintf(key, OVL_WIREGUARD_KEY_STRLEN, "%.44s", line);
+	}
+	explicit_bzero(line, sizeof(line));
+	fclose(file);
+}
+
+/* The running agent's new key: `ovlctl run` rotates on SIGUSR1
+ * (ovl_node_rotate_key); its key file shows the new key, whose public
+ * key is printed. */
+static int rotate(struct ovlctl *tool, int argc, char **argv)
+{
+	const char *pid_text = NULL, *key_file = NULL, *timeout_text = NULL;
+	const char *env = getenv("WIREGUARD_KEY_FILE");
+	const struct ovlctl_option spec[] = {
+		{ "pid", &pid_text, NULL },
+		{ "key-file", &key_file, NULL },
+		{ "timeout", &timeout_text, NULL },
+		{ NULL, NULL, NULL },
+	};
+	char before[OVL_WIREGUARD_KEY_STRLEN], now[OVL_WIREGUARD_KEY_STRLEN];
+	char public_key[OVL_WIREGUARD_KEY_STRLEN];
+	unsigned long pid, timeout = 10;
+	long long deadline;
+
+	if (ovlctl_parse_options("wireguard rotate", argc, argv, spec, NULL, 0) < 0)
+		return 2;
+	if (!pid_text)
+		return ovlctl_usage_error("wireguard rotate: --pid PID of the agent (ovlctl run) is required");
+	if (ovlctl_parse_uint("--pid", pid_text, 1, INT_MAX, &pid) < 0 ||
+	    (timeout_text && ovlctl_parse_uint("--timeout", timeout_text, 1, 3600, &timeout) < 0))
+		return 2;
+	if (!key_file)
+		key_file = env && *env ? env : OVL_WIREGUARD_KEY_FILE;
+	read_key(key_file, before);
+	if (kill((pid_t)pid, SIGUSR1) < 0)
+		return ovlctl_fail(tool, -errno, "wireguard rotate: signalling %lu", pid);
+	deadline = ovlctl_now_ms() + (long long)timeout * 1000;
+	do {
+		read_key(key_file, now);
+		if (now[0] && strcmp(now, before) &&
+		    ovl_wireguard_pubkey(tool->ctx, now, public_key) == 0) {
+			explicit_bzero(now, sizeof(now));
+			explicit_bzero(before, sizeof(before));
+			printf("%s\n", public_key);
+			return 0;
+		}
+		usleep(20000);
+	} while (ovlctl_now_ms() < deadline);
+	explicit_bzero(now, sizeof(now));
+	explicit_bzero(before, sizeof(before));
+	fprintf(stderr, "ovlctl: wireguard rotate: no new key in %s within %lu s (is %lu an "
+		"agent on the wireguard backend with that key file?)\n", key_file, timeout, pid);
+	return 1;
+}
+
 /* The --name of a command on an existing device, wherever it stands. */
 static const char *find_name(int argc, char **argv)
 {
@@ -211,13 +284,15 @@ int cmd_wireguard(struct ovlctl *tool, int argc, char **argv)
 	int err, status, peer;
 
 	if (argc < 1)
-		return ovlctl_usage_error("wireguard: genkey, pubkey, up, down, show or peer? (see ovlctl help wireguard)");
+		return ovlctl_usage_error("wireguard: genkey, pubkey, up, down, show, peer or rotate? (see ovlctl help wireguard)");
 	if (!strcmp(argv[0], "genkey"))
 		return genkey(tool);
 	if (!strcmp(argv[0], "pubkey"))
 		return pubkey(tool);
 	if (!strcmp(argv[0], "up"))
 		return up(tool, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "rotate"))
+		return rotate(tool, argc - 1, argv + 1);
 	peer = !strcmp(argv[0], "peer");
 	if (strcmp(argv[0], "down") && strcmp(argv[0], "show") && !peer)
 		return ovlctl_usage_error("wireguard: unknown subcommand '%s'", argv[0]);

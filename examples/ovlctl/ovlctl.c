@@ -59,7 +59,8 @@ static const struct ovlctl_command commands[] = {
 	  "           is --node, else NODE_NAME\n"
 	  "           [--listen ADDR:PORT]\n"
 	  "  --listen: /healthz, /readyz and /metrics over HTTP (PORT alone: 127.0.0.1);\n"
-	  "  under systemd (NOTIFY_SOCKET) READY=1, STATUS= and WATCHDOG=1 are sent\n" },
+	  "  under systemd (NOTIFY_SOCKET) READY=1, STATUS= and WATCHDOG=1 are sent;\n"
+	  "  SIGUSR1: a new WireGuard key (ovlctl wireguard rotate)\n" },
 	{ "wireguard", cmd_wireguard, "the wireguard backend: device, keys, peers with keys",
 	  "ovlctl wireguard genkey              a new private key (base64)\n"
 	  "ovlctl wireguard pubkey              the public key of the private key on stdin\n"
@@ -72,7 +73,12 @@ static const struct ovlctl_command commands[] = {
 	  "                                     last handshake, bytes\n"
 	  "ovlctl wireguard peer add --subnet CIDR --public-ip IP --public-key KEY [--port P]\n"
 	  "                          [--name N]\n"
-	  "ovlctl wireguard peer del --subnet CIDR [--public-key KEY] [--name N]\n" },
+	  "ovlctl wireguard peer del --subnet CIDR [--public-key KEY] [--name N]\n"
+	  "ovlctl wireguard rotate --pid PID [--key-file PATH] [--timeout S]\n"
+	  "                    a new key for the running agent PID (ovlctl run, which\n"
+	  "                    rotates on SIGUSR1): prints its public key once the key\n"
+	  "                    file (default $WIREGUARD_KEY_FILE, else /run/flannel/wgkey)\n"
+	  "                    has it; the lease publishes it once the devices have it\n" },
 	{ "masq", cmd_masq, "install, check or remove the masquerade and forward rules",
 	  "ovlctl masq apply  --network CIDR --subnet CIDR [--no-fully-random] [--no-forward]\n"
 	  "ovlctl masq check  --network CIDR --subnet CIDR [--no-fully-random] [--no-forward]\n"

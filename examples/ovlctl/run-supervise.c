@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +121,9 @@ int ovlctl_supervisor_wait(struct ovlctl_supervisor *supervisor, int fd, int tim
 		if (poll(fds, 3, wait) < 0 && errno != EINTR)
 			return 0;	/* the caller's loop goes on */
 		if (fds[0].revents && read(sigfd, &info, sizeof(info)) == sizeof(info)) {
-			ovlctl_notify_stopping(supervisor->notify);
+			/* SIGUSR1 asks for a new key (ovlctl wireguard rotate). */
+			if (info.ssi_signo != SIGUSR1)
+				ovlctl_notify_stopping(supervisor->notify);
 			return (int)info.ssi_signo;
 		}
 		if (supervisor->http)

@@ -75,8 +75,9 @@ static int backend_data(const struct ovl_node *node, const struct node_plane *pl
  * whose packets our device would drop (README, Decisions).  An absent or
  * null VNI is Go's zero value, 0. */
 static int peer_data(struct ovl_ctx *ctx, const struct peer_rules *rules,
-		     const char *data, struct peer_text *peer)
+		     const struct ovl_lease *lease, struct peer_text *peer)
 {
+	const char *data = ovl_lease_backend_data(lease, rules->family);
 	unsigned char mac[6];
 	json_t *root, *vni, *vtep;
 	json_int_t vni_value;

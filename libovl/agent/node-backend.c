@@ -65,12 +65,24 @@ void node_plane_free(struct ovl_node *node, struct node_plane *plane)
 	plane->link = NULL;
 }
 
+struct ovl_link *node_plane_link(const struct ovl_node *node, int i)
+{
+	return node->planes[node->planes[i].carrier].link;
+}
+
 int node_plane_up(struct ovl_node *node, struct node_plane *plane)
 {
+	int index = (int)(plane - node->planes), i;
 	char network[OVL_PREFIX_STRLEN];
 	struct ovl_link *link = NULL;
 	int err;
 
+	if (plane->carrier != index) {
+		/* Its carrier (brought up first) made the device. */
+		plane->ifindex = node->planes[plane->carrier].ifindex;
+		plane->known_up = 1;
+		return 0;
+	}
 	ovl_prefix_format(ovl_config_network(node->config, plane->family), network,
 			  sizeof(network));
 	err = node->backend->plane_up(node, plane, network, &link);
@@ -80,5 +92,18 @@ int node_plane_up(struct ovl_node *node, struct node_plane *plane)
 	plane->link = link;
 	plane->ifindex = ovl_link_ifindex(link);	/* 0 without a device */
 	plane->known_up = 1;
+	/* A device that has no index yet is a program still starting. */
+	plane->pending = node->backend->has_device && !plane->ifindex;
+	plane->stalled = 0;
+	for (i = 0; i < node->nplanes; i++)
+		if (i != index && node->planes[i].carrier == index)
+			node->planes[i].ifindex = plane->ifindex;
 	return 0;
+}
+
+int node_plane_settle(struct ovl_node *node, struct node_plane *plane)
+{
+	if (!plane->link || !node->backend->plane_settle)
+		return 0;
+	return node->backend->plane_settle(node, plane);
 }

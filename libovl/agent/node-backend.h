@@ -25,6 +25,8 @@ struct node_backend_ops {
 	/* The data path stays in the kernel after a stop without teardown
 	 * (0: it lives in this process and goes with it). */
 	int outlives_node;
+	/* Its links list peers with counters (ovl_node_peers adds them). */
+	int peer_counters;
 
 	/* plane->device: the device's name, or the link name ovl_link_open
 	 * takes for a backend without a device. */
@@ -35,15 +37,20 @@ struct node_backend_ops {
 	 * plane keeps across restarts (vxlan: its MAC).  NULL: nothing stays. */
 	int (*plane_previous)(struct ovl_node *node, struct node_plane *plane,
 			      struct ovl_lease *const *leases, size_t count);
+	/* Adjusts the rules a lease must pass to be the plane's peer (the
+	 * generic ones filled).  NULL: none. */
+	void (*plane_rules)(const struct ovl_node *node, const struct node_plane *plane,
+			    struct peer_rules *rules);
 	/* The plane's BackendData for our lease, malloc'ed into text.  NULL:
 	 * the backend publishes none. */
 	int (*backend_data)(const struct ovl_node *node, const struct node_plane *plane,
 			    char **text);
-	/* Checks a peer's BackendData (data may be NULL) and fills what the
-	 * plane needs from it (vxlan: peer->mac); -EINVAL with the reason in
-	 * ctx to skip the record.  NULL: the backend reads none. */
+	/* Checks the lease's BackendData of the plane's family (maybe none)
+	 * and fills what the plane needs from it (vxlan: peer->mac); -EINVAL
+	 * with the reason in ctx to skip the record.  NULL: the backend
+	 * reads none. */
 	int (*peer_data)(struct ovl_ctx *ctx, const struct peer_rules *rules,
-			 const char *data, struct peer_text *peer);
+			 const struct ovl_lease *lease, struct peer_text *peer);
 	/* Brings the plane's link up for plane->subnet in network and returns
 	 * it in link, with its fds in the node's epoll set if it has any; the
 	 * caller then frees the plane's old link (unless plane_up did). */
@@ -57,8 +64,15 @@ struct node_backend_ops {
 	 * it refuses none. */
 	int (*refuses_peer)(int err);
 	/* Work on the node's readable fd beyond store, link and timer events
-	 * (udp: forwarding packets).  NULL: none. */
+	 * (udp: forwarding packets; wireguard: its programs' answers).  NULL:
+	 * none. */
 	void (*dispatch)(struct ovl_node *node);
+	/* ovl_node_start only: waits (bounded) until the plane's link has done
+	 * what it was asked.  NULL: its changes are made at once. */
+	int (*plane_settle)(struct ovl_node *node, struct node_plane *plane);
+	/* ovl_node_rotate_key: a new key for the node.  NULL: the backend has
+	 * none (-EOPNOTSUPP). */
+	int (*rotate_key)(struct ovl_node *node);
 };
 
 /* The backend called name, NULL when there is none. */

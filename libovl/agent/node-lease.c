@@ -115,15 +115,21 @@ void node_lease_lost(struct ovl_node *node, const char *why)
 		 "lease %s lost: %s", ovl_lease_key(node->lease), why);
 }
 
-/* The store's answer to reacquire(). */
+/* The store's answer to acquire_again(): a lost lease re-acquired, or
+ * ours rewritten with new BackendData. */
 static void reacquired(void *arg, int err, struct ovl_lease *lease)
 {
 	struct ovl_node *node = arg;
 	char old[2][OVL_PREFIX_STRLEN];
-	int i, changed = 0;
+	int i, changed = 0, republishing = node->republishing;
 
-	node->reacquiring = 0;
+	node->reacquiring = node->republishing = 0;
 	node_metrics_store_result(node, STORE_ACQUIRE, err);
+	if (err < 0 && republishing) {
+		node_error(node, err, "publishing the new key in the lease");
+		node->republish_at = node_now_ms() + node_backoff(&node->republish_backoff_ms);
+		return;
+	}
 	if (err < 0) {
 		node_error(node, err, "re-acquiring the lease");
 		node->reacquire_at = node_now_ms() + node_backoff(&node->reacquire_backoff_ms);
@@ -132,15 +138,24 @@ static void reacquired(void *arg, int err, struct ovl_lease *lease)
 	for (i = 0; i < 2; i++)
 		snprintf(old[i], sizeof(old[i]), "%s",
 			 i < node->nplanes ? node->planes[i].subnet : "");
-	node->metrics.reacquisitions++;
+	if (republishing) {
+		node->metrics.key_rotations++;
+		node->republish_backoff_ms = 0;
+	} else {
+		node->metrics.reacquisitions++;
+	}
+	/* Whatever the request, it wrote the planes' BackendData of now. */
+	node->republish = 0;
 	node_lease_adopt(node, lease);
 	for (i = 0; i < node->nplanes; i++)
 		changed |= strcmp(old[i], node->planes[i].subnet) != 0;
 	if (!changed) {
-		ctx_log(node->ctx, OVL_LOG_NOTICE, "lease %s re-acquired",
-			ovl_lease_key(lease));
-		node->last_error = 0;
-		node->last_error_text[0] = '\0';
+		ctx_log(node->ctx, OVL_LOG_NOTICE, "lease %s %s", ovl_lease_key(lease),
+			republishing ? "publishes the new key" : "re-acquired");
+		if (!republishing) {
+			node->last_error = 0;
+			node->last_error_text[0] = '\0';
+		}
 		return;
 	}
 	/* The old subnet belongs to someone else now: move the device's address,
@@ -157,14 +172,17 @@ static void reacquired(void *arg, int err, struct ovl_lease *lease)
 }
 
 /* After a loss: the same subnet when it is free, else a new one; the
- * device, subnet.env and the peers then follow the new lease. */
-static void reacquire(struct ovl_node *node)
+ * device, subnet.env and the peers then follow the new lease.  Held, the
+ * record is rewritten in place (compare-and-swap) with the BackendData
+ * of now: a new key is published so (republishing). */
+static void acquire_again(struct ovl_node *node, int republishing)
 {
 	struct ovl_lease_request request = OVL_LEASE_REQUEST_INIT;
 	char *data[2];
 	int err = build_request(node, node_plane_subnet(node, AF_INET),
 				node_plane_subnet(node, AF_INET6), &request, data);
 
+	node->republishing = republishing;
 	if (!err)
 		err = store_async_acquire(node->requests, node->config, &request, reacquired,
 					  node);
@@ -174,6 +192,13 @@ static void reacquire(struct ovl_node *node)
 		reacquired(node, err, NULL);
 	free(data[0]);
 	free(data[1]);
+}
+
+void node_lease_republish(struct ovl_node *node, unsigned int delay_ms)
+{
+	node->republish = 1;
+	node->republish_at = node_now_ms() + delay_ms;
+	node->republish_backoff_ms = 0;
 }
 
 /* The store's answer to renew(): node->lease is up to date (or lost). */
@@ -218,7 +243,9 @@ void node_lease_keep(struct ovl_node *node)
 	if (node->renewing || node->reacquiring)
 		return;
 	if (node->lease_lost && now >= node->reacquire_at)
-		reacquire(node);
+		acquire_again(node, 0);
+	else if (!node->lease_lost && node->republish && now >= node->republish_at)
+		acquire_again(node, 1);
 	else if (!node->lease_lost && now >= node->renew_at)
 		renew(node);
 }

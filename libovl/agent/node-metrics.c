@@ -76,6 +76,7 @@ void node_metrics_watch_failed(struct ovl_node *node, int err)
 	/* The closed watch takes its own reconnects along; the agent's
 	 * reopening of it is one more. */
 	node->metrics.watch_reconnects += node->watch->reconnects + 1;
+	node->metrics.watch_relists += node->watch->relists;
 }
 
 void node_metrics_resync_done(struct ovl_node *node)
@@ -203,10 +204,16 @@ static void write_errors(FILE *out, const struct ovl_node *node)
 	counter(out, "ovl_store_watch_reconnects_total", "Times the store watch lost its "
 		"connection or failed and was resumed or reopened.",
 		m->watch_reconnects + (node->watch ? node->watch->reconnects : 0));
+	counter(out, "ovl_store_watch_relists_total", "Times the store watch listed again "
+		"because it could not resume (etcd compaction, Kubernetes 410 Gone).",
+		m->watch_relists + (node->watch ? node->watch->relists : 0));
 	counter(out, "ovl_netlink_errors_total", "Kernel changes (peers, devices) that "
 		"failed.", m->netlink_errors);
 	counter(out, "ovl_device_recreations_total", "Devices brought back after being "
 		"deleted, replaced, set down or flapped.", m->device_recreations);
+	if (node->backend->rotate_key)
+		counter(out, "ovl_wireguard_key_rotations_total", "New WireGuard keys published "
+			"in the lease (ovl_node_rotate_key).", m->key_rotations);
 }
 
 /* The userspace data path's counters of every plane that has one (udp). */

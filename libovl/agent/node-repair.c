@@ -1,7 +1,8 @@
 /*
  * node-repair.c - the agent's devices kept alive: link events tell when a
  * device was deleted, replaced, set down or flapped, and the repair
- * recreates it (same MAC) and replays every peer.
+ * recreates it (same MAC) and replays every peer.  A device a userspace
+ * program makes comes later: its repair ends when its link says so.
  */
 #include <net/if.h>
 #include <stdio.h>
@@ -43,6 +44,10 @@ void node_link_event(void *userdata, int event, int ifindex, const char *name,
 	for (i = 0; i < node->nplanes; i++) {
 		struct node_plane *plane = &node->planes[i];
 
+		/* A carried plane's device is its carrier's; a pending one is
+		 * its link's business until it came up. */
+		if (plane->carrier != i || plane->pending)
+			continue;
 		if (event == LINKWATCH_DEL && ifindex == plane->ifindex) {
 			need_repair(plane, "deleted");
 		} else if (event == LINKWATCH_NEW && ifindex != plane->ifindex &&
@@ -68,7 +73,8 @@ void node_link_events_read(struct ovl_node *node)
 		node->resync_at = node_now_ms();
 	} else if (err == -ENOBUFS) {
 		for (i = 0; i < node->nplanes; i++)
-			need_repair(&node->planes[i], "link events were lost");
+			if (node->planes[i].carrier == i && !node->planes[i].pending)
+				need_repair(&node->planes[i], "link events were lost");
 	} else if (err < 0) {
 		ctx_log(node->ctx, OVL_LOG_WARNING, "reading link events: %s",
 			ovl_strerror(err));
@@ -87,9 +93,51 @@ int node_planes_need_repair(const struct ovl_node *node)
 	int i;
 
 	for (i = 0; i < node->nplanes; i++)
-		if (node->planes[i].repair)
+		if (node->planes[i].repair || node->planes[i].pending || node->planes[i].stalled)
 			return 1;
 	return 0;
+}
+
+/* The end of a repair: logged, counted, and our own changes' events are
+ * not news. */
+static void repaired(struct ovl_node *node, struct node_plane *plane)
+{
+	ctx_log(node->ctx, OVL_LOG_NOTICE,
+		"%s %s: brought back with %s%s%ssubnet %s, %zu peers replayed",
+		plane->device, plane->repair, plane->mac[0] ? "MAC " : "", plane->mac,
+		plane->mac[0] ? ", " : "", plane->subnet, node_peer_count(node));
+	node->metrics.device_recreations++;
+	plane->repair = NULL;
+}
+
+void node_plane_came_up(struct ovl_node *node, int i)
+{
+	struct node_plane *plane = &node->planes[i];
+	int j;
+
+	plane->pending = 0;
+	plane->ifindex = ovl_link_ifindex(plane->link);
+	plane->known_up = 1;
+	for (j = 0; j < node->nplanes; j++)
+		if (j != i && node->planes[j].carrier == i)
+			node->planes[j].ifindex = plane->ifindex;
+	if (plane->repair)
+		repaired(node, plane);
+	node_link_events_discard(node);
+}
+
+void node_plane_failed(struct ovl_node *node, int i, int err)
+{
+	struct node_plane *plane = &node->planes[i];
+	char what[64];
+
+	plane->pending = 0;
+	snprintf(what, sizeof(what), "starting %s", plane->device);
+	node->metrics.netlink_errors++;
+	node_error(node, err, what);
+	if (!plane->repair)
+		plane->repair = "failed to start";
+	plane->repair_at = node_now_ms() + node_backoff(&plane->repair_backoff_ms);
 }
 
 static int repair_plane(struct ovl_node *node, int i)
@@ -99,33 +147,36 @@ static int repair_plane(struct ovl_node *node, int i)
 
 	/* A new subnet: start from a clean device rather than leave the old
 	 * address (and what routes through it) behind. */
-	if (!strcmp(plane->repair, "subnet changed") && plane->link) {
+	if ((!strcmp(plane->repair, "subnet changed") || plane->recreate) && plane->link) {
 		err = ovl_link_down(plane->link);
 		if (err < 0)
 			return err;
+		plane->recreate = 0;
 	}
 	old_ifindex = plane->ifindex;
 	err = node_plane_up(node, plane);
 	/* "down" is announced before a deletion; a new ifindex tells. */
 	if (err == 0 && plane->ifindex != old_ifindex && !strcmp(plane->repair, "set down"))
 		plane->repair = "deleted";
+	/* The other side still holds a session with the device that went:
+	 * ours starts the new one rather than wait for its traffic. */
 	if (err == 0)
-		err = node_sync_plane(node, i);
+		err = node_sync_plane(node, i, OVL_PEER_HANDSHAKE);
 	return err;
 }
 
 void node_repair_planes(struct ovl_node *node)
 {
-	int i, err, repaired = 0;
+	int i, err, any = 0;
 	int64_t now = node_now_ms();
 
 	for (i = 0; i < node->nplanes; i++) {
 		struct node_plane *plane = &node->planes[i];
 		char what[64];
 
-		if (!plane->repair || now < plane->repair_at)
+		if (!plane->repair || plane->pending || now < plane->repair_at)
 			continue;
-		repaired = 1;
+		any = 1;
 		err = repair_plane(node, i);
 		if (err < 0) {
 			snprintf(what, sizeof(what), "repairing %s (%s)", plane->device,
@@ -135,14 +186,11 @@ void node_repair_planes(struct ovl_node *node)
 			plane->repair_at = node_now_ms() + node_backoff(&plane->repair_backoff_ms);
 			continue;
 		}
-		ctx_log(node->ctx, OVL_LOG_NOTICE,
-			"%s %s: brought back with %s%s%ssubnet %s, %zu peers replayed",
-			plane->device, plane->repair, plane->mac[0] ? "MAC " : "", plane->mac,
-			plane->mac[0] ? ", " : "", plane->subnet,
-			node_peer_count(node));
-		node->metrics.device_recreations++;
-		plane->repair = NULL;
+		/* A program starting: the repair ends when its link says it
+		 * came up (node_plane_came_up). */
+		if (!plane->pending)
+			repaired(node, plane);
 	}
-	if (repaired)
+	if (any)
 		node_link_events_discard(node);
 }

@@ -24,6 +24,9 @@ struct peer_rules node_peer_rules(const struct ovl_node *node,
 		.backend_type = node->backend->name,
 		.vni = ovl_config_vni(node->config),
 	};
+
+	if (node->backend->plane_rules)
+		node->backend->plane_rules(node, plane, &rules);
 	return rules;
 }
 
@@ -99,10 +102,11 @@ static void evaluate(struct ovl_node *node, const struct ovl_lease *lease,
 
 /* The kernel's view of a peer's text (struct ovl_peer_v2 carries the
  * wireguard key); the strings stay text's. */
-static struct ovl_peer_v2 kernel_peer(const struct peer_text *text)
+static struct ovl_peer_v2 kernel_peer(const struct peer_text *text, unsigned int flags)
 {
 	struct ovl_peer_v2 peer = OVL_PEER_V2_INIT;
 
+	peer.flags = flags;
 	peer.subnet = text->subnet;
 	peer.public_ip = text->public_ip;
 	peer.mac = text->mac[0] ? text->mac : NULL;
@@ -111,23 +115,30 @@ static struct ovl_peer_v2 kernel_peer(const struct peer_text *text)
 	return peer;
 }
 
-static int plane_peers(const struct ovl_node *node, int plane,
+/* The peers of every plane the link of plane carries. */
+static int plane_peers(const struct ovl_node *node, int plane, unsigned int flags,
 		       struct ovl_peer_v2 **out, size_t *count)
 {
 	struct ovl_peer_v2 *peers;
 	size_t i;
+	int j;
 
 	*count = 0;
-	peers = calloc(node->peers.count ? node->peers.count : 1, sizeof(*peers));
+	peers = calloc(node->peers.count ? node->peers.count * node->nplanes : 1,
+		       sizeof(*peers));
 	if (!peers)
 		return ctx_fail(node->ctx, -ENOMEM, "out of memory");
 	for (i = 0; i < node->peers.count; i++) {
 		const struct node_peer *peer = &node->peers.items[i];
-		const struct peer_text *text = &peer->text[plane];
 
-		if (!peer->valid || !text->subnet[0] || peer->refused & 1u << plane)
-			continue;
-		peers[(*count)++] = kernel_peer(text);
+		for (j = 0; j < node->nplanes; j++) {
+			const struct peer_text *text = &peer->text[j];
+
+			if (node->planes[j].carrier != plane || !peer->valid ||
+			    !text->subnet[0] || peer->refused & 1u << j)
+				continue;
+			peers[(*count)++] = kernel_peer(text, flags);
+		}
 	}
 	*out = peers;
 	return 0;
@@ -166,13 +177,16 @@ static void log_stale(struct ovl_node *node, int plane, const struct ovl_peer_v2
 	ovl_peers_free(installed, n);
 }
 
-int node_sync_plane(struct ovl_node *node, int plane)
+int node_sync_plane(struct ovl_node *node, int plane, unsigned int flags)
 {
 	struct ovl_peer_v2 *peers = NULL;
 	size_t count;
 	int err;
 
-	err = plane_peers(node, plane, &peers, &count);
+	/* A carried plane's peers are its carrier's sync. */
+	if (node->planes[plane].carrier != plane)
+		return 0;
+	err = plane_peers(node, plane, flags, &peers, &count);
 	if (err < 0)
 		return err;
 	if (!node->last_sync)
@@ -186,10 +200,10 @@ static void refuse(struct ovl_node *node, struct node_peer *peer, const char *ke
 		   int plane, int err);
 static int is_refusal(const struct ovl_node *node, int err);
 
-/* Adds (add != 0) or deletes a peer's entries on every plane; a plane
- * the backend refuses the peer on is marked, not an error. */
+/* Adds (add != 0, with flags) or deletes a peer's entries on every plane;
+ * a plane the backend refuses the peer on is marked, not an error. */
 static int apply_peer(struct ovl_node *node, struct node_peer *peer, const char *key,
-		      int add)
+		      int add, unsigned int flags)
 {
 	int i, err, first = 0;
 
@@ -199,13 +213,12 @@ static int apply_peer(struct ovl_node *node, struct node_peer *peer, const char 
 	}
 	for (i = 0; i < node->nplanes; i++) {
 		const struct peer_text *text = &peer->text[i];
-		struct ovl_peer_v2 kernel = kernel_peer(text);
+		struct ovl_peer_v2 kernel = kernel_peer(text, flags);
+		struct ovl_link *link = node_plane_link(node, i);
 
-		if (!peer->valid || !text->subnet[0] || !node->planes[i].link ||
-		    peer->refused & 1u << i)
+		if (!peer->valid || !text->subnet[0] || !link || peer->refused & 1u << i)
 			continue;
-		err = add ? ovl_peer_v2_add(node->planes[i].link, &kernel) :
-			ovl_peer_v2_del(node->planes[i].link, &kernel);
+		err = add ? ovl_peer_v2_add(link, &kernel) : ovl_peer_v2_del(link, &kernel);
 		if (add && is_refusal(node, err))
 			refuse(node, peer, key, i, err);
 		else if (err < 0 && !first)
@@ -269,7 +282,7 @@ static int refuse_bad_peers(struct ovl_node *node, int plane)
 	for (i = 0; i < node->peers.count; i++) {
 		struct node_peer *peer = &node->peers.items[i];
 		const struct peer_text *text = &peer->text[plane];
-		struct ovl_peer_v2 kernel = kernel_peer(text);
+		struct ovl_peer_v2 kernel = kernel_peer(text, 0);
 
 		if (!peer->valid || !text->subnet[0] || peer->refused & 1u << plane)
 			continue;
@@ -298,6 +311,18 @@ static void own_record_changed(struct ovl_node *node, const struct ovl_lease *le
 	node_lease_lost(node, why);
 }
 
+static int key_changed(const struct ovl_node *node, const struct node_peer *old,
+		       const struct node_peer *fresh)
+{
+	int i;
+
+	for (i = 0; i < node->nplanes; i++)
+		if (old->text[i].public_key[0] && fresh->text[i].public_key[0] &&
+		    strcmp(old->text[i].public_key, fresh->text[i].public_key))
+			return 1;
+	return 0;
+}
+
 static void on_added(struct ovl_node *node, const struct ovl_lease *lease)
 {
 	const char *key = ovl_lease_key(lease);
@@ -320,10 +345,14 @@ static void on_added(struct ovl_node *node, const struct ovl_lease *lease)
 	if (!fresh.valid)
 		ctx_log(node->ctx, OVL_LOG_WARNING, "skipping lease %s: %s", key, why);
 	/* A changed subnet or MAC leaves entries the new ones do not replace. */
-	if (old && old->valid && apply_peer(node, old, key, 0) < 0)
+	if (old && old->valid && apply_peer(node, old, key, 0, 0) < 0)
 		kernel_failed(node, -EIO, "removing the old entries of a changed peer");
 	if (fresh.valid) {
-		err = apply_peer(node, &fresh, key, 1);
+		/* A new key (rotated): the peer's side has traffic for us held
+		 * back and cannot handshake again for 5 s; ours starts it. */
+		err = apply_peer(node, &fresh, key, 1,
+				 old && old->valid && key_changed(node, old, &fresh) ?
+				 OVL_PEER_HANDSHAKE : 0);
 		describe(node, &fresh, text, sizeof(text));
 		if (err < 0)
 			kernel_failed(node, err, "adding a peer");
@@ -355,7 +384,7 @@ static void on_removed(struct ovl_node *node, const struct ovl_lease *lease)
 	if (!old)
 		return;
 	if (old->valid) {
-		err = apply_peer(node, old, key, 0);
+		err = apply_peer(node, old, key, 0, 0);
 		describe(node, old, text, sizeof(text));
 		if (err < 0)
 			kernel_failed(node, err, "removing a peer");
@@ -501,10 +530,10 @@ static int kernel_sync(struct ovl_node *node)
 	for (i = 0; i < node->nplanes; i++) {
 		if (!node->planes[i].link)
 			continue;
-		err = node_sync_plane(node, i);
+		err = node_sync_plane(node, i, 0);
 		/* Without the peers the backend refuses, the rest goes in. */
 		if (is_refusal(node, err) && refuse_bad_peers(node, i) > 0)
-			err = node_sync_plane(node, i);
+			err = node_sync_plane(node, i, 0);
 		if (err < 0) {
 			node->metrics.netlink_errors++;
 			node_error(node, err, "syncing peers");

@@ -107,7 +107,8 @@ static int copy_options(struct ovl_node *node, const struct ovl_node_options *op
 	return 0;
 }
 
-static int setup_planes(struct ovl_node *node)
+/* host: what the store told of this host, its record maybe. */
+static int setup_planes(struct ovl_node *node, struct store_host *host)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct ovl_lease **leases = NULL;
@@ -116,8 +117,12 @@ static int setup_planes(struct ovl_node *node)
 
 	/* Unreachable store: no old record to learn from; acquiring will
 	 * say why. */
-	if (store_list_alive(node->store, &leases, &count) < 0)
+	if (host->own_known) {
+		leases = &host->own;
+		count = host->own ? 1 : 0;
+	} else if (store_list_alive(node->store, &leases, &count) < 0) {
 		ctx_clear_error(node->ctx);
+	}
 	for (i = 0; i < count; i++)
 		node->lease_existed |= node_is_own_record(node, leases[i]);
 	for (i = 0; i < ARRAY_SIZE(families) && err == 0; i++) {
@@ -126,12 +131,13 @@ static int setup_planes(struct ovl_node *node)
 		if (!ovl_config_family_enabled(node->config, families[i]))
 			continue;
 		plane->family = families[i];
+		plane->carrier = node->nplanes;
 		node->backend->plane_name(node, plane);
 		node->nplanes++;
 		if (node->backend->plane_previous)
 			err = node->backend->plane_previous(node, plane, leases, count);
 	}
-	if (leases)
+	if (leases && !host->own_known)
 		ovl_leases_free(leases, count);
 	if (err == 0 && !node->nplanes)
 		err = ctx_fail(node->ctx, -EINVAL, "config enables neither IPv4 nor IPv6");
@@ -181,21 +187,41 @@ static int step_failed(struct ovl_node *node, int err, const char *step)
 	return ctx_fail_prefix(node->ctx, err, "%s: ", step);
 }
 
-static int start(struct ovl_node *node, const struct ovl_node_options *options)
+/* What the store knows of this host: its name when the caller gave none,
+ * addresses pinned for it (the kube store: the pod's Node and its
+ * node-public-ip annotations). */
+static int learn_host(struct ovl_node *node, struct store_host *host)
 {
-	const char *iface = OPTIONS_HAS(options, iface) ? options->iface : NULL;
-	const char *ip = OPTIONS_HAS(options, public_ip) ? options->public_ip : NULL;
-	const char *ip6 = OPTIONS_HAS(options, public_ipv6) ? options->public_ipv6 : NULL;
+	int err = store_host_read(node->store, node->node_name, host);
+
+	if (err < 0)
+		return step_failed(node, err, "asking the store about this host");
+	if (!node->node_name && host->node_name[0]) {
+		node->node_name = strdup(host->node_name);
+		if (!node->node_name)
+			return ctx_fail(node->ctx, -ENOMEM, "out of memory");
+		ctx_log(node->ctx, OVL_LOG_INFO, "node name %s (from the store)", node->node_name);
+	}
+	if (host->public_ip[0] || host->public_ipv6[0])
+		ctx_log(node->ctx, OVL_LOG_INFO, "public address %s%s%s pinned in the store",
+			host->public_ip, host->public_ip[0] && host->public_ipv6[0] ? " " : "",
+			host->public_ipv6);
+	return 0;
+}
+
+/* The rest of start, once the store said what it knows of this host. */
+static int start_with_host(struct ovl_node *node, const char *iface, const char *ip,
+			   const char *ip6, struct store_host *host)
+{
 	char old[OVL_PREFIX_STRLEN], old6[OVL_PREFIX_STRLEN];
 	struct ovl_lease *lease = NULL;
 	int err, i;
 
-	err = node_backend_pick(node);
-	if (err < 0)
-		return err;
-	err = copy_options(node, options);
-	if (err < 0)
-		return err;
+	/* As flanneld: an address pinned in the store beats the option. */
+	if (host->public_ip[0])
+		ip = host->public_ip;
+	if (host->public_ipv6[0])
+		ip6 = host->public_ipv6;
 	err = underlay_pick(node->ctx, iface && *iface ? iface : NULL,
 			    ip && *ip ? ip : NULL, ip6 && *ip6 ? ip6 : NULL,
 			    ovl_config_family_enabled(node->config, AF_INET),
@@ -211,7 +237,7 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 		node->underlay.local, node->underlay.local6[0] ? " " : "", node->underlay.local6,
 		node->underlay.mtu);
 	node_previous_subnets(node, old, old6, sizeof(old));
-	err = setup_planes(node);
+	err = setup_planes(node, host);
 	if (err < 0)
 		return err;
 	/* Subscribe before touching the device so that no event is missed. */
@@ -236,6 +262,8 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 	node_lease_adopt(node, lease);
 	for (i = 0; i < node->nplanes; i++) {
 		err = node_plane_up(node, &node->planes[i]);
+		if (err == 0)
+			err = node_plane_settle(node, &node->planes[i]);
 		if (err < 0)
 			return step_failed(node, err, node->planes[i].device);
 	}
@@ -244,6 +272,8 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 		return step_failed(node, err, "watching the store");
 	node->listing_since = node_now_ms();	/* the first resync's start */
 	err = node_resync(node);
+	for (i = 0; i < node->nplanes && err == 0; i++)
+		err = node_plane_settle(node, &node->planes[i]);
 	if (err < 0)
 		return step_failed(node, err, "installing the peers");
 	/* Failed rules do not stop the start: logged, in the status, retried
@@ -265,6 +295,28 @@ static int start(struct ovl_node *node, const struct ovl_node_options *options)
 		node->public_ip[0] ? node->public_ip : node->public_ipv6,
 		node_peer_count(node), node->subnet_file);
 	return 0;
+}
+
+static int start(struct ovl_node *node, const struct ovl_node_options *options)
+{
+	const char *iface = OPTIONS_HAS(options, iface) ? options->iface : NULL;
+	const char *ip = OPTIONS_HAS(options, public_ip) ? options->public_ip : NULL;
+	const char *ip6 = OPTIONS_HAS(options, public_ipv6) ? options->public_ipv6 : NULL;
+	struct store_host host;
+	int err;
+
+	err = node_backend_pick(node);
+	if (err < 0)
+		return err;
+	err = copy_options(node, options);
+	if (err < 0)
+		return err;
+	err = learn_host(node, &host);
+	if (err < 0)
+		return err;
+	err = start_with_host(node, iface, ip, ip6, &host);
+	store_host_clear(&host);
+	return err;
 }
 
 /* Undoes a failed start: what we created goes, what existed stays. */
@@ -351,10 +403,14 @@ int64_t node_next_deadline(const struct ovl_node *node)
 		;
 	else if (node->lease_lost && node->reacquire_at < next)
 		next = node->reacquire_at;
+	else if (!node->lease_lost && node->republish && node->republish_at < next)
+		next = node->republish_at;
 	else if (!node->lease_lost && node->renew_at < next)
 		next = node->renew_at;
+	/* A device still coming up is its link's to wake us for. */
 	for (i = 0; i < node->nplanes; i++)
-		if (node->planes[i].repair && node->planes[i].repair_at < next)
+		if (node->planes[i].repair && !node->planes[i].pending &&
+		    node->planes[i].repair_at < next)
 			next = node->planes[i].repair_at;
 	return next;
 }
@@ -405,6 +461,17 @@ OVL_EXPORT int ovl_node_dispatch(struct ovl_node *node)
 		node->watch && !node_planes_need_repair(node);
 	node_arm_timer(node);
 	return 0;
+}
+
+OVL_EXPORT int ovl_node_rotate_key(struct ovl_node *node)
+{
+	ctx_clear_error(node ? node->ctx : NULL);
+	if (!node)
+		return -EINVAL;
+	if (!node->backend->rotate_key)
+		return ctx_fail(node->ctx, -EOPNOTSUPP, "ovl_node_rotate_key: backend %s has no key",
+				node->backend->name);
+	return node->backend->rotate_key(node);
 }
 
 /* --------------------------------------------------------- status, stop */

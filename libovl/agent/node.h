@@ -13,9 +13,11 @@
  *
  * The agent is the top layer: it uses only the public API (include/ovl.h)
  * and what the layers below export through their headers (core/internal.h,
- * netlink/underlay.h, netlink/linkwatch.h, and store/store.h for the store
- * requests that never block), never the internals of link/, store/ or
- * lease/.
+ * core/fileio.h for the WireGuard key file, netlink/underlay.h,
+ * netlink/linkwatch.h, and store/store.h for the store requests that never
+ * block), never the internals of link/, store/ or lease/.  The links it
+ * runs never block either: a userspace WireGuard program is spoken to
+ * through OVL_WIREGUARD_NONBLOCKING links whose fds join the node's.
  *
  * ovl_node_dispatch never blocks: the store is reached only through
  * store_async requests (renewal, re-acquisition, the resync's listing),
@@ -42,6 +44,12 @@ struct peer_rules {
 	const struct ovl_prefix *own_subnet;	/* ours, never a peer */
 	const char *backend_type;		/* the name of our backend */
 	uint32_t vni;
+	/* One device for both families (wireguard's Mode "auto", "ipv4",
+	 * "ipv6"): the family of the public IP a peer is reached at is
+	 * chosen per lease, as flannel's selectMode does; NULL: the plane's. */
+	const char *endpoint_mode;
+	int have_ipv4;				/* we have an IPv4 underlay address */
+	int have_public_ipv6;			/* ... and an IPv6 one outside fc00::/7 */
 };
 
 /* A remote lease as a peer: subnet and public IP of the family and the
@@ -58,6 +66,11 @@ struct peer_text {
 };
 int peer_from_lease(struct ovl_ctx *ctx, const struct peer_rules *rules,
 		    const struct ovl_lease *lease, struct peer_text *peer);
+/* RFC 1918 and RFC 4193 addresses (flannel's IsPrivate): 1 or 0. */
+int peer_address_is_private(const char *address);
+/* The family of the public IP a lease is reached at under
+ * rules->endpoint_mode. */
+int peer_endpoint_family(const struct peer_rules *rules, const struct ovl_lease *lease);
 
 /* ---------------------------------------------------- node.c, node-sync.c */
 
@@ -68,11 +81,18 @@ struct node_plane {
 	char mac[18];			/* the VTEP MAC we keep */
 	char subnet[OVL_PREFIX_STRLEN];	/* our lease's subnet */
 	struct ovl_prefix subnet_prefix;
-	struct ovl_link *link;
+	struct ovl_link *link;		/* NULL for a plane another one carries */
+	/* The plane whose link carries this plane's peers: itself, or the
+	 * IPv4 plane when one device carries both families (wireguard). */
+	int carrier;
 	int ifindex;
+	int pending;			/* its device is still coming up (a userspace
+					 * program starting): its link says when */
+	int stalled;			/* its userspace program does not answer */
 	int existed;			/* the device was there before start */
 	int known_up;			/* last link event said IFF_UP */
 	const char *repair;		/* why the device needs repair, or NULL */
+	int recreate;			/* the repair deletes the device first */
 	int64_t repair_at;		/* monotonic ms */
 	unsigned int repair_backoff_ms;
 };
@@ -121,11 +141,13 @@ struct node_metrics {
 	uint64_t store_errors[STORE_REQUESTS][STORE_ERRORS];
 	uint64_t watch_reconnects;	/* the agent's reopens and those of
 					 * watches closed since */
+	uint64_t watch_relists;		/* those of watches closed since */
 	uint64_t netlink_errors;	/* kernel changes that failed */
 	uint64_t device_recreations;	/* repairs that brought a device back */
 	uint64_t resync_buckets[NODE_RESYNC_BUCKETS + 1];	/* not cumulative; last: +Inf */
 	uint64_t resyncs;
 	double resync_seconds;
+	uint64_t key_rotations;		/* new keys published in the lease */
 };
 
 struct ovl_node {
@@ -140,6 +162,8 @@ struct ovl_node {
 	char *wireguard_userspace;	/* options: backend-wireguard.c's */
 	char *wireguard_key_file;
 	char wireguard_key[OVL_WIREGUARD_KEY_STRLEN];	/* our private key */
+	int rotating;			/* a new key goes to the devices: the lease
+					 * publishes it once they have it */
 	int forward_rules;		/* flannel's --iptables-forward-rules */
 	const struct node_backend_ops *backend;	/* the config's data path */
 	int masq_failed;		/* the last apply failed: retry */
@@ -156,6 +180,8 @@ struct ovl_node {
 	struct ovl_watch *watch;
 	struct store_async *requests;	/* the store, without blocking */
 	int renewing, reacquiring, listing;	/* a request of that kind is out */
+	int republish;			/* the lease must publish new BackendData */
+	int republishing;		/* ... and the acquire doing so is out */
 	int64_t listing_since;		/* when the listing under way was asked for */
 	struct linkwatch *links;
 	int discarding_links;		/* reading our own changes' echo */
@@ -166,8 +192,9 @@ struct ovl_node {
 	int kernel_behind;		/* ... and the kernel needs a sync */
 
 	/* monotonic ms deadlines; INT64_MAX: none */
-	int64_t renew_at, reacquire_at, resync_at;
+	int64_t renew_at, reacquire_at, resync_at, republish_at;
 	unsigned int renew_backoff_ms, reacquire_backoff_ms, resync_backoff_ms;
+	unsigned int republish_backoff_ms;
 
 	int ready;
 	int subnet_env_stale;
@@ -204,6 +231,10 @@ void node_lease_adopt(struct ovl_node *node, struct ovl_lease *lease);
 /* Renews the lease when due; re-acquires it when lost and due. */
 void node_lease_keep(struct ovl_node *node);
 int node_is_own_record(const struct ovl_node *node, const struct ovl_lease *lease);
+/* Rewrites our lease with the planes' current BackendData (a new key),
+ * through the acquire that reuses the record (compare-and-swap), in a
+ * dispatch delay_ms from now. */
+void node_lease_republish(struct ovl_node *node, unsigned int delay_ms);
 void node_lease_lost(struct ovl_node *node, const char *why);
 /* Writes subnet.env from the planes; 0 clears subnet_env_stale. */
 int node_subnet_env_write(struct ovl_node *node);
@@ -216,8 +247,13 @@ void node_previous_subnets(struct ovl_node *node, char *v4, char *v6, size_t siz
  * -EINVAL for an IPv4-only one with IPv6 enabled. */
 int node_backend_pick(struct ovl_node *node);
 /* The plane's link from its backend for our subnet on the underlay;
- * replaces plane->link. */
+ * replaces plane->link (a carried plane takes its carrier's device). */
 int node_plane_up(struct ovl_node *node, struct node_plane *plane);
+/* ovl_node_start only: waits (bounded) until the plane's link has done
+ * what it was asked (a userspace program started, peers installed). */
+int node_plane_settle(struct ovl_node *node, struct node_plane *plane);
+/* The link of the plane that carries plane i's peers. */
+struct ovl_link *node_plane_link(const struct ovl_node *node, int i);
 /* Frees the plane's link and what its backend added to it. */
 void node_plane_free(struct ovl_node *node, struct node_plane *plane);
 
@@ -241,8 +277,9 @@ int node_masq_teardown(struct ovl_node *node);
 int node_resync(struct ovl_node *node);
 int node_resync_start(struct ovl_node *node);
 void node_store_events_read(struct ovl_node *node);
-/* Makes the plane's kernel entries those of the table's valid peers. */
-int node_sync_plane(struct ovl_node *node, int plane);
+/* Makes the plane's kernel entries those of the table's valid peers,
+ * each with flags (OVL_PEER_HANDSHAKE after a repair). */
+int node_sync_plane(struct ovl_node *node, int plane, unsigned int flags);
 size_t node_peer_count(const struct ovl_node *node);
 void node_peers_clear(struct ovl_node *node);
 
@@ -253,7 +290,13 @@ void node_link_event(void *userdata, int event, int ifindex, const char *name,
 void node_link_events_read(struct ovl_node *node);
 void node_link_events_discard(struct ovl_node *node);
 void node_repair_planes(struct ovl_node *node);
+/* A plane needs repair, is still coming up, or its program does not
+ * answer: the node is not ready. */
 int node_planes_need_repair(const struct ovl_node *node);
+/* The pending device of plane i exists now (its link configured it), or
+ * could not be started (err): the repair under way ends, or is retried. */
+void node_plane_came_up(struct ovl_node *node, int i);
+void node_plane_failed(struct ovl_node *node, int i, int err);
 
 /* ------------------------------------------------------ node-metrics.c */
 

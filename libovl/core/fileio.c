@@ -119,16 +119,32 @@ static int sync_dir(const char *dir)
 	return err;
 }
 
+static int replace(struct ovl_ctx *ctx, const char *path, const char *tmp_path,
+		   struct iovec *pieces, size_t count, int *kept_fd, mode_t mode);
+
 int file_replace(struct ovl_ctx *ctx, const char *path, const char *tmp_path,
 		 const char *data, size_t length, int *kept_fd)
 {
 	struct iovec piece = { (void *)data, length };
 
-	return file_replace_pieces(ctx, path, tmp_path, &piece, 1, kept_fd);
+	return replace(ctx, path, tmp_path, &piece, 1, kept_fd, 0644);
+}
+
+int file_replace_secret(struct ovl_ctx *ctx, const char *path, const char *data, size_t length)
+{
+	struct iovec piece = { (void *)data, length };
+
+	return replace(ctx, path, NULL, &piece, 1, NULL, 0400);
 }
 
 int file_replace_pieces(struct ovl_ctx *ctx, const char *path, const char *tmp_path,
 			struct iovec *pieces, size_t count, int *kept_fd)
+{
+	return replace(ctx, path, tmp_path, pieces, count, kept_fd, 0644);
+}
+
+static int replace(struct ovl_ctx *ctx, const char *path, const char *tmp_path,
+		   struct iovec *pieces, size_t count, int *kept_fd, mode_t mode)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -156,7 +172,7 @@ int file_replace_pieces(struct ovl_ctx *ctx, const char *path, const char *tmp_p
 	if (fd < 0)
 		return ctx_fail(ctx, -errno, "cannot create %s: %s", tmp, ovl_strerror(errno));
 	/* the mode must not depend on the caller's umask or mkostemp's 0600 */
-	if (fchmod(fd, 0644) < 0)
+	if (fchmod(fd, mode) < 0)
 		step = "chmod";
 	else if (write_all(fd, pieces, count) < 0)
 		step = "write";

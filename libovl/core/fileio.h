@@ -23,6 +23,9 @@ int file_read(struct ovl_ctx *ctx, const char *path, size_t limit, char **data,
  * descriptor is returned open (it pins the inode for a cache check). */
 int file_replace(struct ovl_ctx *ctx, const char *path, const char *tmp_path,
 		 const char *data, size_t length, int *kept_fd);
+/* The same for a secret (a private key): mode 0400, a unique temporary
+ * name (created 0600 by mkostemp, so never readable by others). */
+int file_replace_secret(struct ovl_ctx *ctx, const char *path, const char *data, size_t length);
 /* The same with the content in pieces (consumed: partial writes move them
  * on), so that a large file can be written from where its parts are. */
 struct iovec;

@@ -33,7 +33,7 @@
 #define NODE_OPTIONS_SIZE_0_1 OPTIONS_END(struct ovl_node_options, flags)
 #define NODE_STATUS_SIZE_0_1 OPTIONS_END(struct ovl_node_status, last_error_text)
 /* Structs new in 0.2: their first size is 0.2's. */
-#define WIREGUARD_OPTIONS_SIZE_0_2 OPTIONS_END(struct ovl_wireguard_options, flags)
+#define WIREGUARD_OPTIONS_SIZE_0_2 OPTIONS_END(struct ovl_wireguard_options, ipv6_network)
 
 /* options.c: the option-struct rule of ovl(3).  An input struct's size
  * must reach first_size and its bytes past known_size be zero (-EINVAL,
@@ -46,6 +46,12 @@ int output_check(struct ovl_ctx *ctx, const char *what, void *output, size_t fir
 		 size_t known_size);
 /* options.c: -EINVAL naming the bits of flags outside known. */
 int flags_check(struct ovl_ctx *ctx, const char *what, unsigned int flags, unsigned int known);
+
+/* peer-array.c: whole structs (malloc'ed array, strings owned) laid out
+ * in a new array with the caller's stride size (>= the struct's 0.2
+ * start, checked by the caller); whole is consumed, also on -ENOMEM. */
+int peers_v2_lay_out(struct ovl_peer_v2 *whole, size_t count, size_t size,
+		     struct ovl_peer_v2 **peers);
 
 struct nl_sock;
 

@@ -336,7 +336,6 @@ OVL_EXPORT int ovl_peer_v2_list(struct ovl_link *link, size_t size, struct ovl_p
 	struct ovl_peer_v2 *whole = NULL;
 	struct ovl_peer *old = NULL;
 	size_t n = 0, i;
-	char *out;
 	int err;
 
 	ctx_clear_error(link ? link->ctx : NULL);
@@ -366,49 +365,11 @@ OVL_EXPORT int ovl_peer_v2_list(struct ovl_link *link, size_t size, struct ovl_p
 	}
 	if (err < 0)
 		return err;
-	/* Laid out with the caller's stride; strings past its size are not
-	 * the caller's to free, so they go now. */
-	out = calloc(n ? n : 1, size);
-	if (!out) {
-		for (i = 0; i < n; i++)
-			whole[i].size = sizeof(whole[i]);
-		ovl_peers_v2_free(whole, n);
-		return ctx_fail(link->ctx, -ENOMEM, "out of memory");
-	}
-	for (i = 0; i < n; i++) {
-		struct ovl_peer_v2 *peer = (struct ovl_peer_v2 *)(out + i * size);
-
-		whole[i].size = size;
-		memcpy(peer, &whole[i], size < sizeof(whole[i]) ? size : sizeof(whole[i]));
-		if (size < offsetof(struct ovl_peer_v2, mac) + sizeof(peer->mac))
-			free((char *)whole[i].mac);
-		if (size < offsetof(struct ovl_peer_v2, public_key) + sizeof(peer->public_key))
-			free((char *)whole[i].public_key);
-	}
-	free(whole);
-	*peers = (struct ovl_peer_v2 *)out;
+	err = peers_v2_lay_out(whole, n, size, peers);
+	if (err < 0)
+		return ctx_fail(link->ctx, err, "out of memory");
 	*count = n;
 	return 0;
-}
-
-OVL_EXPORT void ovl_peers_v2_free(struct ovl_peer_v2 *peers, size_t count)
-{
-	size_t stride, i;
-
-	if (!peers)
-		return;
-	stride = peers->size;
-	for (i = 0; i < count; i++) {
-		struct ovl_peer_v2 *peer = (struct ovl_peer_v2 *)((char *)peers + i * stride);
-
-		free((char *)peer->subnet);
-		free((char *)peer->public_ip);
-		if (stride >= offsetof(struct ovl_peer_v2, mac) + sizeof(peer->mac))
-			free((char *)peer->mac);
-		if (stride >= offsetof(struct ovl_peer_v2, public_key) + sizeof(peer->public_key))
-			free((char *)peer->public_key);
-	}
-	free(peers);
 }
 
 /* ---- a loop in libovl (udp) --------------------------------------------- */

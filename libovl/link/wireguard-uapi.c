@@ -2,12 +2,11 @@
  * wireguard-uapi.c - a userspace WireGuard implementation (wireguard-go,
  * boringtun) as libovl speaks to it: its cross-platform UAPI text protocol
  * ("set=1" / "get=1", keys in hex, one key=value per line, an empty line
- * ends a message) on the UNIX socket /var/run/wireguard/NAME.sock, every
- * exchange bounded in time and free of SIGPIPE; and starting the program
+ * ends a message), its UNIX socket /var/run/wireguard/NAME.sock (the
+ * exchanges themselves are wireguard-queue.c's), and starting the program
  * the way wg-quick does ("PROGRAM NAME": it forks once the device is up).
  */
 #include <arpa/inet.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,14 +21,7 @@
 #include "link/wireguard.h"
 #include "netlink/nl.h"
 
-/* wireguard-go answers in microseconds; a stuck one must not hang us. */
-#define EXCHANGE_MS 2000
-/* wg-quick gives its program no limit; a TUN device and a socket take
- * well under a second. */
-#define START_MS 10000
 #define GONE_MS 2000
-/* The state of thousands of peers, with room to spare. */
-#define ANSWER_MAX (16u << 20)
 
 static int64_t now_ms(void)
 {
@@ -221,7 +213,10 @@ int wg_uapi_parse_get(const char *text, struct wg_device *device)
 		*value++ = '\0';
 		err = 0;
 		if (!strcmp(line, "errno")) {
-			err = parse_number(value, &number) < 0 ? -EPROTO : -(int)(number & 0xffff);
+			/* wireguard-go writes its errnos negative (errno=-98),
+			 * the protocol's text positive: either is the errno. */
+			err = parse_number(value + (*value == '-'), &number) < 0 ? -EPROTO :
+				-(int)(number & 0xffff);
 			ended = 1;
 		} else if (!strcmp(line, "public_key")) {
 			peer = wg_device_add_peer(device);
@@ -246,17 +241,14 @@ int wg_uapi_parse_get(const char *text, struct wg_device *device)
 
 /* ---- the socket ------------------------------------------------------- */
 
-static int socket_path(const char *name, struct sockaddr_un *addr)
+int wg_uapi_path(const char *name, char *path, size_t size)
 {
-	memset(addr, 0, sizeof(*addr));
-	addr->sun_family = AF_UNIX;
-	if ((size_t)snprintf(addr->sun_path, sizeof(addr->sun_path), "%s/%s.sock", WG_SOCKET_DIR,
-			     name) >= sizeof(addr->sun_path))
+	if ((size_t)snprintf(path, size, "%s/%s.sock", WG_SOCKET_DIR, name) >= size)
 		return -ENAMETOOLONG;
 	return 0;
 }
 
-static int connect_to(const char *path)
+int wg_uapi_connect(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int fd;
@@ -278,172 +270,16 @@ static int connect_to(const char *path)
 
 int wg_uapi_answers(const char *name)
 {
-	struct sockaddr_un addr;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int fd;
 
-	if (socket_path(name, &addr) < 0)
+	if (wg_uapi_path(name, path, sizeof(path)) < 0)
 		return 0;
-	fd = connect_to(addr.sun_path);
+	fd = wg_uapi_connect(path);
 	if (fd < 0)
 		return 0;
 	close(fd);
 	return 1;
-}
-
-/* Waits until fd is ready for events or the deadline passes. */
-static int wait_for(int fd, short events, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int64_t left = deadline - now_ms();
-	int n;
-
-	if (left <= 0)
-		return -ETIMEDOUT;
-	n = poll(&p, 1, (int)left);
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
-	return n == 0 ? -ETIMEDOUT : 0;
-}
-
-static int send_all(int fd, const char *data, size_t length, int64_t deadline)
-{
-	ssize_t sent;
-	int err;
-
-	while (length) {
-		sent = send(fd, data, length, MSG_NOSIGNAL);
-		if (sent < 0 && errno != EAGAIN && errno != EINTR)
-			return -errno;
-		if (sent < 0) {
-			err = wait_for(fd, POLLOUT, deadline);
-			if (err < 0)
-				return err;
-			continue;
-		}
-		data += sent;
-		length -= (size_t)sent;
-	}
-	return 0;
-}
-
-/* Reads up to the empty line that ends every answer. */
-static int receive_answer(int fd, char **answer, int64_t deadline)
-{
-	size_t used = 0, size = 4096;
-	char *buffer = malloc(size), *grown;
-	ssize_t got;
-	int err = 0;
-
-	while (buffer && !err) {
-		if (used + 1 >= size) {
-			grown = size * 2 > ANSWER_MAX ? NULL : realloc(buffer, size * 2);
-			if (!grown) {
-				err = size * 2 > ANSWER_MAX ? -EFBIG : -ENOMEM;
-				break;
-			}
-			buffer = grown;
-			size *= 2;
-		}
-		got = recv(fd, buffer + used, size - used - 1, 0);
-		if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
-			err = wait_for(fd, POLLIN, deadline);
-			continue;
-		}
-		if (got < 0) {
-			err = -errno;
-			break;
-		}
-		if (got == 0) {
-			err = -ECONNRESET;
-			break;
-		}
-		used += (size_t)got;
-		buffer[used] = '\0';
-		if ((used == 1 && buffer[0] == '\n') ||
-		    (used >= 2 && !strcmp(buffer + used - 2, "\n\n")))
-			break;
-	}
-	if (!buffer)
-		return -ENOMEM;
-	if (err < 0) {
-		free(buffer);
-		return err;
-	}
-	*answer = buffer;
-	return 0;
-}
-
-int wg_uapi_exchange(struct ovl_ctx *ctx, const char *path, const char *request,
-		     char **answer)
-{
-	int64_t deadline = now_ms() + EXCHANGE_MS;
-	int fd, err;
-
-	*answer = NULL;
-	fd = connect_to(path);
-	if (fd < 0)
-		return ctx_fail(ctx, fd, "%s: %s", path, ovl_strerror(fd));
-	err = send_all(fd, request, strlen(request), deadline);
-	if (err == 0)
-		err = receive_answer(fd, answer, deadline);
-	close(fd);
-	if (err < 0)
-		return ctx_fail(ctx, err, "%s: %s", path, err == -ETIMEDOUT ?
-				"no answer within 2 s" : ovl_strerror(err));
-	return 0;
-}
-
-int wg_uapi_set(struct ovl_ctx *ctx, const char *name, const struct wg_device *device)
-{
-	struct sockaddr_un addr;
-	char *request, *answer;
-	struct wg_device none = { 0 };
-	int err;
-
-	err = socket_path(name, &addr);
-	if (err < 0)
-		return ctx_fail(ctx, err, "%s: name too long for a UAPI socket", name);
-	err = wg_uapi_format_set(device, &request);
-	if (err < 0)
-		return ctx_fail(ctx, err, "out of memory");
-	err = wg_uapi_exchange(ctx, addr.sun_path, request, &answer);
-	/* The request held the private key. */
-	explicit_bzero(request, strlen(request));
-	free(request);
-	if (err < 0)
-		return err;
-	err = wg_uapi_parse_get(answer, &none);
-	free(answer);
-	wg_device_clear(&none);
-	if (err == -EPROTO)
-		return ctx_fail(ctx, err, "%s: the UAPI socket's answer is not errno=N", name);
-	if (err < 0)
-		return ctx_fail(ctx, err, "%s: the userspace WireGuard refused the change: %s",
-				name, ovl_strerror(err));
-	return 0;
-}
-
-int wg_uapi_get(struct ovl_ctx *ctx, const char *name, struct wg_device *device)
-{
-	struct sockaddr_un addr;
-	char *answer;
-	int err;
-
-	err = socket_path(name, &addr);
-	if (err < 0)
-		return ctx_fail(ctx, err, "%s: name too long for a UAPI socket", name);
-	err = wg_uapi_exchange(ctx, addr.sun_path, "get=1\n\n", &answer);
-	if (err < 0)
-		return err;
-	err = wg_uapi_parse_get(answer, device);
-	explicit_bzero(answer, strlen(answer));
-	free(answer);
-	if (err < 0) {
-		wg_device_clear(device);
-		return ctx_fail(ctx, err, "%s: the UAPI socket's state: %s", name,
-				err == -EPROTO ? "malformed" : ovl_strerror(err));
-	}
-	return 0;
 }
 
 /* ---- the program -------------------------------------------------------- */
@@ -479,53 +315,41 @@ static int spawn_in_netns(void *arg)
 	return 0;
 }
 
-int wg_uapi_start(struct ovl_ctx *ctx, const char *program, const char *name)
+int wg_uapi_spawn(struct ovl_ctx *ctx, const char *program, const char *name, pid_t *pid)
 {
 	struct spawn s = { program, name, -1, 0 };
-	int64_t deadline = now_ms() + START_MS;
-	int status, exited = 0, err;
-	pid_t done;
+	int err;
 
 	err = netlink_in_netns(ctx, spawn_in_netns, &s);
 	if (err == 0)
 		err = s.err;
 	if (err < 0)
 		return ctx_fail(ctx, err, "starting %s: %s", program, ovl_strerror(err));
-	/* A forking program (wireguard-go, as wg-quick runs it) exits 0 once
-	 * its device and socket exist; a foreground one is up once its socket
-	 * answers. */
-	while (now_ms() < deadline) {
-		if (!exited) {
-			done = waitpid(s.pid, &status, WNOHANG);
-			if (done == s.pid) {
-				exited = 1;
-				if (!WIFEXITED(status) || WEXITSTATUS(status))
-					return ctx_fail(ctx, -EIO, "%s %s: %s %d", program, name,
-							WIFEXITED(status) ? "exited with status" :
-							"killed by signal", WIFEXITED(status) ?
-							WEXITSTATUS(status) : WTERMSIG(status));
-			}
-		}
-		if (wg_uapi_answers(name))
-			return 0;
-		sleep_ms(10);
-	}
-	if (!exited) {
-		kill(s.pid, SIGTERM);
-		waitpid(s.pid, &status, 0);
-	}
-	return ctx_fail(ctx, -ETIMEDOUT, "%s %s: no UAPI socket %s/%s.sock after %d s",
-			program, name, WG_SOCKET_DIR, name, START_MS / 1000);
+	*pid = s.pid;
+	return 0;
+}
+
+int wg_uapi_reap(struct ovl_ctx *ctx, const char *program, const char *name, pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, WNOHANG) != pid)
+		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 1;
+	return ctx_fail(ctx, -EIO, "%s %s: %s %d", program, name,
+			WIFEXITED(status) ? "exited with status" : "killed by signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
 void wg_uapi_wait_gone(const char *name)
 {
 	int64_t deadline = now_ms() + GONE_MS;
-	struct sockaddr_un addr;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct stat st;
 
-	if (socket_path(name, &addr) < 0)
+	if (wg_uapi_path(name, path, sizeof(path)) < 0)
 		return;
-	while (now_ms() < deadline && stat(addr.sun_path, &st) == 0)
+	while (now_ms() < deadline && stat(path, &st) == 0)
 		sleep_ms(10);
 }

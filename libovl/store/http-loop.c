@@ -2,8 +2,7 @@
  * http-loop.c - a curl multi handle on an epoll fd (see http-loop.h): curl
  * tells which sockets to watch and when to time out, the caller's event
  * loop says when something is ready, and finished transfers are handed to
- * their finish functions.  Also the one mapping of libcurl failures to
- * errno values the kube store reports.
+ * their finish functions.
  */
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -58,7 +57,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userdata)
 	return 0;
 }
 
-int http_loop_add_fd(struct http_loop *loop, int fd)
+static int http_loop_add_fd(struct http_loop *loop, int fd)
 {
 	struct epoll_event event = { .events = EPOLLIN, .data.fd = fd };
 
@@ -68,8 +67,10 @@ int http_loop_add_fd(struct http_loop *loop, int fd)
 	return 0;
 }
 
-int http_loop_init(struct http_loop *loop, struct ovl_ctx *ctx, const char *what)
+int http_loop_init(struct http_loop *loop, struct ovl_ctx *ctx, const char *what,
+		   int caller_fd, int outer_epoll_fd)
 {
+	struct epoll_event nest = { .events = EPOLLIN };
 	int err;
 
 	loop->ctx = ctx;
@@ -95,7 +96,14 @@ int http_loop_init(struct http_loop *loop, struct ovl_ctx *ctx, const char *what
 	curl_multi_setopt(loop->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(loop->multi, CURLMOPT_TIMERDATA, loop);
 	curl_multi_setopt(loop->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
-	return 0;
+	err = caller_fd >= 0 ? http_loop_add_fd(loop, caller_fd) : 0;
+	nest.data.fd = loop->epoll_fd;
+	if (!err && outer_epoll_fd >= 0 &&
+	    epoll_ctl(outer_epoll_fd, EPOLL_CTL_ADD, loop->epoll_fd, &nest) < 0)
+		err = ctx_fail(ctx, -errno, "%s: epoll: %s", what, ovl_strerror(errno));
+	if (err < 0)
+		http_loop_cleanup(loop);
+	return err;
 }
 
 void http_loop_cleanup(struct http_loop *loop)
@@ -172,38 +180,6 @@ int http_loop_run(struct http_loop *loop, int wait_ms, http_loop_fd_fn other, vo
 		transfer->finish(transfer, message->data.result);
 	}
 	return loop->error;
-}
-
-int http_curl_error(struct ovl_ctx *ctx, const char *what, CURLcode code,
-		    const char *detail)
-{
-	const char *why = detail && *detail ? detail : curl_easy_strerror(code);
-
-	switch (code) {
-	case CURLE_COULDNT_CONNECT:
-		return ctx_fail(ctx, -ECONNREFUSED, "%s: cannot connect: %s", what, why);
-	case CURLE_COULDNT_RESOLVE_HOST:
-		return ctx_fail(ctx, -EHOSTUNREACH, "%s: %s", what, why);
-	case CURLE_OPERATION_TIMEDOUT:
-		return ctx_fail(ctx, -ETIMEDOUT, "%s: timed out: %s", what, why);
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-		return ctx_fail(ctx, -ECONNRESET, "%s: connection lost: %s", what, why);
-	case CURLE_PEER_FAILED_VERIFICATION:
-		return ctx_fail(ctx, -EKEYREJECTED, "%s: TLS: server certificate not "
-				"trusted: %s", what, why);
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-		return ctx_fail(ctx, -EKEYREJECTED, "%s: TLS handshake failed: %s", what, why);
-	case CURLE_OUT_OF_MEMORY:
-		return ctx_fail(ctx, -ENOMEM, "%s: out of memory", what);
-	default:
-		return ctx_fail(ctx, -EIO, "%s: %s", what, why);
-	}
 }
 
 int http_is_connection_error(int err)

@@ -252,3 +252,21 @@ int store_list_alive(struct ovl_store *store, struct ovl_lease ***leases, size_t
 		drop_expired(*leases, count);
 	return err;
 }
+
+int store_host_read(struct ovl_store *store, const char *node_name, struct store_host *host)
+{
+	int err;
+
+	memset(host, 0, sizeof(*host));
+	err = store->ops->host ? store->ops->host(store, node_name, host) : 0;
+	if (err < 0)
+		store_host_clear(host);
+	return err;
+}
+
+void store_host_clear(struct store_host *host)
+{
+	ovl_lease_free(host->own);
+	host->own = NULL;
+	host->own_known = 0;
+}

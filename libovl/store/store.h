@@ -19,6 +19,19 @@ typedef void (*store_list_done)(void *arg, int err, struct ovl_lease **leases,
 typedef void (*store_lease_done)(void *arg, int err, struct ovl_lease *lease);
 typedef void (*store_changed_done)(void *arg, int err, int changed);
 
+/* What a store knows of the host an agent starts on (store_host_read;
+ * free with store_host_clear). */
+struct store_host {
+	char node_name[254];		/* "" when the store cannot say */
+	char public_ip[46];		/* pinned for the host, "" when not */
+	char public_ipv6[46];
+	/* own_known: the store read the host's record on the way (kube: its
+	 * Node), so own is it (NULL: none) and no listing is needed to find
+	 * it. */
+	int own_known;
+	struct ovl_lease *own;
+};
+
 /* Every hook records its reason with ctx_fail(store->ctx, ...) on failure.
  * The generic layer (store.c) has already checked the arguments. */
 struct store_ops {
@@ -59,6 +72,12 @@ struct store_ops {
 	int (*watch_open)(struct ovl_watch *watch);
 	int (*watch_poll)(struct ovl_watch *watch);
 	void (*watch_close)(struct ovl_watch *watch);
+	/* Optional, blocking (the store's timeout): what the store knows of
+	 * the host an agent starts on, node_name when the caller knows it:
+	 * the name when the caller does not (the kube store's node=, or the
+	 * Node its pod= runs on) and the public addresses an operator pinned
+	 * for it (the kube store's node-public-ip annotations). */
+	int (*host)(struct ovl_store *store, const char *node_name, struct store_host *host);
 	/* Non-blocking requests (see store_async_open below).  async_open
 	 * adds the backend's fds to async->epoll_fd; async_close cancels
 	 * what is under way without calling done functions. */
@@ -69,9 +88,10 @@ struct store_ops {
 	 * when the store deletes expired records itself (etcd), else as
 	 * list gives them. */
 	int (*async_list)(struct store_async *async, store_list_done done, void *arg);
-	/* Optional: whether the records changed since the last listing this
-	 * async delivered (changed 1 before any), in one small request at
-	 * any number of records. */
+	/* Optional: whether a listing now would tell the caller anything
+	 * that the last listing this async delivered and a watch on the store
+	 * have not (changed 1 when it cannot tell), in at most one small
+	 * request at any number of records. */
 	int (*async_changed)(struct store_async *async, store_changed_done done, void *arg);
 	/* As renew; lease is updated (or marked lost) before done runs and
 	 * must stay valid until then. */
@@ -113,8 +133,11 @@ struct ovl_watch {
 	 * records, 0 when none expires (backends without server-side expiry
 	 * arm a timer for it). */
 	int64_t next_expiration;
-	/* Times the backend lost its connection and resumed (etcd). */
+	/* Times the backend lost its connection and resumed (etcd, kube). */
 	uint64_t reconnects;
+	/* Listings after the first: the store could not resume (etcd's
+	 * compaction, kube's 410 Gone) or a listing failed midway. */
+	uint64_t relists;
 };
 
 /* A full listing: emit ADDED for new or changed records, REMOVED (with the
@@ -135,6 +158,11 @@ int watch_event(struct ovl_watch *watch, int event, struct ovl_lease *lease);
 #define STORE_WATCH_NONBLOCKING 1u
 #define STORE_WATCH_ALIVE_ONLY 2u
 int store_watch_open(struct ovl_store *store, unsigned int flags, struct ovl_watch **watch);
+
+/* What the store knows of this host (store_ops.host; all "" when it has no
+ * such hook). */
+int store_host_read(struct ovl_store *store, const char *node_name, struct store_host *host);
+void store_host_clear(struct store_host *host);
 
 /* The records alive now, with expirations only where they come for free
  * (see store_ops.list_alive): the agent's listing. */
@@ -159,8 +187,8 @@ int store_async_dispatch(struct store_async *async);
 /* Cancels every request under way: no done function runs after this. */
 void store_async_close(struct store_async *async);
 int store_async_list(struct store_async *async, store_list_done done, void *arg);
-/* Whether a listing would differ from the last one this async delivered:
- * lets a periodic resync skip listing N records when nothing changed.
+/* Whether a listing would tell more than the last one this async delivered
+ * and the watch since: lets a periodic resync skip listing N records.
  * -EOPNOTSUPP (at once, without a message) when the store cannot tell. */
 int store_async_changed(struct store_async *async, store_changed_done done, void *arg);
 int store_async_renew(struct store_async *async, struct ovl_lease *lease,

@@ -13,7 +13,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD:-$top/build-fuzz}
 seconds=${FUZZ_SECONDS:-8}
-harnesses=${*:-net-conf store lease subnet-env etcd cni peers}
+harnesses=${*:-net-conf store lease subnet-env etcd cni peers kubeconfig}
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cflags="-g -O1 $sanitize"
 

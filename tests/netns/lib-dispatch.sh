@@ -11,10 +11,12 @@
 # reaches the other when the phase ends, and whether the store then lists
 # h1's lease.
 #
-# Three runs, each with its own store: run_etcd (one etcd member on the
+# Four runs, each with its own store: run_etcd (one etcd member on the
 # underlay, in the switch namespace), run_cluster (three members; the
-# probe's URI lists all three, the leader first) and run_file (a file
-# store on tmpfs).  The agents use short timers so that renewals and
+# probe's URI lists all three, the leader first), run_file (a file
+# store on tmpfs) and run_kube (a real kube-apiserver in the switch
+# namespace, tests/netns/lib-kube.sh, which the caller sources; the
+# leases are the Nodes' pod CIDRs).  The agents use short timers so that renewals and
 # resyncs happen in every phase: TTL 6 s, renewal 2 s before expiry,
 # resync every 1 s.
 # Cleanup on every exit: what lib.sh's does, plus etcd's tmpfs and any
@@ -37,6 +39,7 @@ PROBE=$OVL_BUILD/bench/dispatch-probe
 [ -x "$OVL_BUILD/bench/.libs/dispatch-probe" ] && PROBE=$OVL_BUILD/bench/.libs/dispatch-probe
 [ -x "$OVL_BUILD/.libs/ovlctl" ] && OVLCTL="$OVL_BUILD/.libs/ovlctl"
 ETCD_IP=192.168.77.1
+API_IP=192.168.77.9
 MEMBER_IPS=(192.168.77.2 192.168.77.3 192.168.77.4)
 PREFIX=/coreos.com/network
 declare -A HOST POD MEMBER_PID
@@ -48,7 +51,7 @@ PING_PID=
 dispatch_setup() {
 	local n ip
 	sw=$(underlay_add) || return 1
-	for ip in "$ETCD_IP" "${MEMBER_IPS[@]}"; do ip -n "$sw" addr add "$ip/24" dev br0; done
+	for ip in "$ETCD_IP" "${MEMBER_IPS[@]}" "$API_IP"; do ip -n "$sw" addr add "$ip/24" dev br0; done
 	for n in 1 2; do
 		read -r "HOST[$n]" "POD[$n]" < <(node_host "$sw" "h$n" "192.168.77.1$n/24" "$n")
 		cp "$T_TMP/h$n.env" "$T_TMP/h$n.env.orig"
@@ -201,6 +204,23 @@ phase_leader_loss() {
 	wait_for 20 has_leader "$survivors"
 	fault_over
 }
+phase_normal_kube() { phase_begin normal-kube; sleep "$NORMAL_SECONDS"; }
+phase_apiserver_frozen() {
+	phase_begin apiserver-frozen
+	kill -STOP "$KUBE_PID"
+	sleep "$FROZEN_SECONDS"
+	kill -CONT "$KUBE_PID"
+	fault_over
+}
+# The apiserver goes, its etcd stays: the restart comes back on the same
+# Nodes, as a control-plane upgrade does.
+phase_apiserver_restart() {
+	phase_begin apiserver-restart
+	kube_stop
+	sleep "$DOWN_SECONDS"
+	kube_start "$sw" "$API_IP" 6443
+	fault_over
+}
 renewed_since() { [ "$(grep -c 'renewed for' "$T_TMP/probe.log")" -gt "$1" ]; }
 # The lock is taken 3 s after a renewal, so that the next one (due 4-5 s
 # after it) comes 1-2 s into the lock: the file store's resync reads
@@ -253,6 +273,18 @@ run_file() { # PHASE-FUNCTION...
 		{ echo "dispatch: the file-store run did not start"; return 1; }
 	for phase in "$@"; do "$phase"; done
 	agents_stop
+}
+run_kube() { # PHASE-FUNCTION...
+	local phase store
+	kube_start "$sw" "$API_IP" 6443 && kube_kubeconfig "$T_TMP/kubeconfig" admin &&
+		kube_node_create h1 10.244.1.0/24 && kube_node_create h2 10.244.2.0/24 ||
+		{ echo "dispatch: the apiserver did not start"; return 1; }
+	store="kube:$T_TMP/kubeconfig?net-config-path=$T_TMP/net-conf.json"
+	agents_start "$store" || { echo "dispatch: the kube run did not start"; return 1; }
+	for phase in "$@"; do "$phase"; done
+	agents_stop
+	kube_stop
+	etcd_stop "$KUBE_ETCD_PID"
 }
 
 # phase_value PHASE KEY: one figure of a finished phase.

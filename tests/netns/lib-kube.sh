@@ -40,9 +40,10 @@ kube_pki() {
 kube_token() { awk -F, -v u="$1" '$2 == u {print $1}' "$KUBE_DIR/tokens.csv"; }
 
 # kube_start NS IP PORT [AUTHZ]: etcd (on NS's loopback, data on tmpfs) and
-# the apiserver on IP:PORT; waits until /readyz answers.  Keeps the data and
-# the PKI, so a second kube_start is an apiserver restart.  Call it
-# directly, not inside $(...) or check: it sets KUBE_PID and KUBE_URL.
+# the apiserver on IP:PORT (more flags in KUBE_APISERVER_ARGS); waits until
+# /readyz answers.  Keeps the data and the PKI, so a second kube_start is
+# an apiserver restart.  Call it directly, not inside $(...) or check: it
+# sets KUBE_PID and KUBE_URL.
 kube_start() {
 	local ns=$1 ip=$2 port=$3 authz=${4:-AlwaysAllow}
 	KUBE_NS=$ns KUBE_IP=$ip KUBE_PORT=$port KUBE_URL="https://$ip:$port"
@@ -69,7 +70,7 @@ kube_start() {
 		--service-account-issuer https://kubernetes.default.svc \
 		--service-cluster-ip-range 10.96.0.0/16 --endpoint-reconciler-type none \
 		--feature-gates=IPv6DualStack=true \
-		--watch-cache=true --enable-priority-and-fairness=false \
+		--watch-cache=true --enable-priority-and-fairness=false ${KUBE_APISERVER_ARGS:-} \
 		>> "$T_TMP/kube-apiserver.log" 2>&1 &
 	KUBE_PID=$!
 	track_pid "$KUBE_PID"
@@ -78,6 +79,16 @@ kube_start() {
 kube_stop() {
 	etcd_stop "$KUBE_PID"
 	wait "$KUBE_PID" 2>/dev/null	# no "Killed" notice from the shell
+}
+# kube_etcd_compact: compacts the apiserver's etcd up to its newest
+# revision (what the apiserver does every 5 min), which makes older
+# resourceVersions too old to watch from; prints that revision.
+kube_etcd_compact() {
+	local rev
+	rev=$(ip netns exec "$KUBE_NS" etcdctl --endpoints=127.0.0.1:2379 endpoint status -w json |
+		jq -r '.[0].Status.header.revision') && [ -n "$rev" ] &&
+		ip netns exec "$KUBE_NS" etcdctl --endpoints=127.0.0.1:2379 compact "$rev" >/dev/null &&
+		echo "$rev"
 }
 
 # kube_api METHOD PATH [BODY [CONTENT-TYPE]]: a request as admin; prints the
@@ -88,6 +99,16 @@ kube_api() {
 		-H "Authorization: Bearer $KUBE_ADMIN_TOKEN" ${body:+-H "Content-Type: $type" --data "$body"} \
 		"$KUBE_URL$path"
 }
+# kube_requests VERB [RESOURCE [SUBRESOURCE]]: requests the apiserver served
+# so far (apiserver_request_total, every code; a watch counts when it ends)
+# of that verb (LIST, WATCH, GET, PATCH..., or '*' for all) on that resource
+# (default nodes, and none of its subresources).
+kube_requests() {
+	kube_api GET /metrics | awk -v verb="$1" -v res="${2:-nodes}" -v subres="${3:-}" '
+		/^apiserver_request_total\{/ && (verb == "*" || index($0, "verb=\"" verb "\"")) &&
+		index($0, "resource=\"" res "\"") && index($0, "subresource=\"" subres "\"") { n += $NF }
+		END { print n + 0 }'
+}
 # kube_node_create NAME PODCIDR...: a Node with spec.podCIDR(s).
 kube_node_create() {
 	local name=$1 cidrs= c; shift
@@ -95,6 +116,25 @@ kube_node_create() {
 	kube_api POST /api/v1/nodes "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"$name\"},\"spec\":{\"podCIDR\":\"$1\",\"podCIDRs\":[$cidrs]}}" >/dev/null
 }
 kube_node_delete() { kube_api DELETE "/api/v1/nodes/$1" >/dev/null; }
+# kube_node_annotate NODE KEY=VALUE...: sets flannel's annotations (the
+# prefix is added) through nodes/status, as an agent writes them.
+kube_node_annotate() {
+	local node=$1 kv json=; shift
+	for kv in "$@"; do
+		json="$json${json:+,}$(jq -cn --arg k "flannel.alpha.coreos.com/${kv%%=*}" --arg v "${kv#*=}" '{($k): $v}' | sed 's/^{//; s/}$//')"
+	done
+	kube_api PATCH "/api/v1/nodes/$node/status" "{\"metadata\":{\"annotations\":{$json}}}" \
+		application/strategic-merge-patch+json >/dev/null
+}
+# kube_pod_create NAMESPACE NAME NODE: a Pod bound to NODE (spec.nodeName:
+# no scheduler, and it never runs: only its binding matters), with the
+# namespace's default service account made first (no controller manager
+# makes it).
+kube_pod_create() {
+	kube_api POST "/api/v1/namespaces/$1/serviceaccounts" \
+		"{\"metadata\":{\"name\":\"default\"}}" >/dev/null 2>&1
+	kube_api POST "/api/v1/namespaces/$1/pods" "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"$2\"},\"spec\":{\"nodeName\":\"$3\",\"automountServiceAccountToken\":false,\"containers\":[{\"name\":\"agent\",\"image\":\"libovl/ovlctl\"}]}}" >/dev/null
+}
 # kube_annotation NODE NAME: a node's annotation (the prefix is flannel's).
 kube_annotation() {
 	kube_api GET "/api/v1/nodes/$1" | jq -r --arg k "flannel.alpha.coreos.com/$2" '.metadata.annotations[$k] // empty'

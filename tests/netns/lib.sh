@@ -186,3 +186,13 @@ reached_by() {
 			"until ping -q -c1 -W${REACH_WAIT:-0.2} ${ADDR:-10.244.$dst.2} >/dev/null 2>&1; do :; done" || return 1
 	done
 }
+# mesh N...: every pod POD[N] reaches every other; mesh6 the same over the
+# pods' IPv6 addresses fd44:0:0:N::2.
+mesh() { local d; for d in "$@"; do reached_by "$d" "$@" || return 1; done; }
+mesh6() { local d; for d in "$@"; do ADDR="fd44:0:0:$d::2" reached_by "$d" "$@" || return 1; done; }
+# Agents (`ovlctl run`) whose PIDs are AGENT[N] and logs $T_TMP/hN.log:
+# ready_at_least N COUNT: hN logged "ready" COUNT times; all_ready N...:
+# each at least $COUNT (1) times within $READY_SECONDS (10); stop_agent N.
+ready_at_least() { [ "$(grep -c 'notice: ready' "$T_TMP/h$1.log")" -ge "$2" ]; }
+all_ready() { local n; for n in "$@"; do wait_for "${READY_SECONDS:-10}" ready_at_least "$n" "${COUNT:-1}" || return 1; done; }
+stop_agent() { kill -TERM "${AGENT[$1]}" && wait "${AGENT[$1]}"; }

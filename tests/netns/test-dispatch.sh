@@ -3,8 +3,9 @@
 # libovl never stalls.  bench/dispatch.sh's phases, shorter (each fault
 # 3-4 s): bench/dispatch-probe embeds an ovl_node on h1 and times every
 # ovl_node_dispatch() while etcd is frozen (SIGSTOP), killed and restarted,
-# while h1's underlay link flaps, while a 3-member cluster loses its leader
-# and while another process holds the file store's lock.  In every phase:
+# while h1's underlay link flaps, while a 3-member cluster loses its leader,
+# while another process holds the file store's lock, and on the kube store
+# while a real kube-apiserver is frozen (SIGSTOP) and restarted.  In every phase:
 # no single dispatch takes 50 ms (the benchmark's goal is 5 ms; the margin
 # keeps a loaded CI machine from failing it), the loop wakes fewer than 50
 # times a second while the fault lasts (no busy loop), the node is ready
@@ -14,6 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-etcd.sh"
 . "$(dirname "$0")/lib-dispatch.sh"
+. "$(dirname "$0")/lib-kube.sh"
 [ -x "$PROBE" ] || { echo "FAIL: $PROBE missing (make bench/dispatch-probe)"; T_FAILED=1; t_finish; exit 1; }
 
 NORMAL_SECONDS=3
@@ -33,10 +35,13 @@ run_cluster phase_leader_loss
 check "run on a 3-member etcd cluster: its leader killed" test $? -eq 0
 run_file phase_normal_file phase_lock_held
 check "run on a file store: its lock held by another process" test $? -eq 0
+run_kube phase_normal_kube phase_apiserver_frozen phase_apiserver_restart
+check "run on the kube store: the apiserver frozen, then restarted" test $? -eq 0
 
 below() { awk -v v="$1" -v bound="$2" 'BEGIN { exit !(v != "" && v + 0 < bound) }'; }
 at_most() { awk -v v="$1" -v bound="$2" 'BEGIN { exit !(v ~ /^[0-9]+$/ && v + 0 <= bound) }'; }
-for phase in normal etcd-frozen etcd-restart link-flap leader-loss normal-file lock-held; do
+for phase in normal etcd-frozen etcd-restart link-flap leader-loss normal-file lock-held \
+	normal-kube apiserver-frozen apiserver-restart; do
 	v() { phase_value "$phase" "$1"; }
 	if [ -z "$(v dispatches)" ]; then
 		check "$phase: the probe reported the phase" false

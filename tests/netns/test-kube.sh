@@ -4,12 +4,16 @@
 # cache by tests/kube/build-apiserver.sh) with etcd, both in the switch
 # namespace.  Three hosts whose Nodes have pod CIDRs come up from
 # flanneld's flags, write flanneld's annotations and the FlannelIsUp
-# condition, and their pods ping each other.  A Node annotated by hand the
+# condition, and their pods ping each other; one finds its Node through its
+# Pod (POD_NAME, POD_NAMESPACE), one publishes the address its Node's
+# node-public-ip annotation pins.  A Node annotated by hand the
 # way flanneld does becomes a peer and leaves with its deletion; one without
 # the annotation does not.  A host whose Node has no pod CIDR yet waits for
 # it.  A restarted agent whose device is gone takes its VTEP MAC back from
 # its annotation; a frozen (SIGSTOP) and then a restarted apiserver leave
-# the data path alone and the watch resumes.  With RBAC, the manifest
+# the data path alone and the watch resumes.  An agent frozen while Nodes
+# change and etcd is compacted gets 410 Gone, lists again and applies just
+# the difference.  With RBAC, the manifest
 # (examples/kube-flannel.yml) applies and its service account's token is
 # enough in-cluster, one without the ClusterRole gets a 403 naming the
 # permission.  Bad input gives errors that name the field.
@@ -33,14 +37,21 @@ echo '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}' > "$NC"
 host() {
 	read -r "HOST[$1]" "POD[$1]" < <(node_host "$sw" "h$1" "192.168.79.1$1/24" "$1")
 }
-# agent N: hN's agent from flanneld's DaemonSet flags, the node name from
-# NODE_NAME as the manifest passes it.
+# agent N [VAR=VALUE...]: hN's agent from flanneld's DaemonSet flags, the
+# node name from NODE_NAME as the manifest passes it, unless other
+# variables are given (POD_NAME and POD_NAMESPACE); h1 serves /metrics.
 agent() {
-	NODE_NAME=h$1 ip netns exec "${HOST[$1]}" "$OVLCTL" run --kube-subnet-mgr \
+	local n=$1; shift
+	[ $# -gt 0 ] || set -- "NODE_NAME=h$n"
+	env -u NODE_NAME "$@" ip netns exec "${HOST[$n]}" "$OVLCTL" run --kube-subnet-mgr \
 		--kubeconfig-file "$KC" --net-config-path "$NC" --iface eth0 \
-		--subnet-file "$T_TMP/h$1.env" >> "$T_TMP/h$1.log" 2>&1 &
-	AGENT[$1]=$!
-	track_pid "${AGENT[$1]}"
+		--subnet-file "$T_TMP/h$n.env" --resync 1 ${METRICS_PORT:+--listen $METRICS_PORT} \
+		>> "$T_TMP/h$n.log" 2>&1 &
+	AGENT[$n]=$!
+	track_pid "${AGENT[$n]}"
+}
+metric() { # N NAME: the agent's counter
+	ip netns exec "${HOST[$1]}" curl -sf "http://127.0.0.1:9124/metrics" | awk -v m="$2" '$1 == m {print $2}'
 }
 ready() { local n; for n in "$@"; do grep -q 'notice: ready' "$T_TMP/h$n.log" || return 1; done; }
 running() { local n; for n in "$@"; do kill -0 "${AGENT[$n]}" 2>/dev/null || return 1; done; }
@@ -82,19 +93,42 @@ for n in 1 2 3; do
 	host "$n"
 	kube_node_create "h$n" "10.244.$n.0/24"
 done
+# h2's operator pins its public address to a second one on eth0 (flannel's
+# node-public-ip, which flanneld takes as its --public-ip)
+ip -n "${HOST[2]}" addr add 192.168.79.52/24 dev eth0
+kube_api PATCH /api/v1/nodes/h2 '{"metadata":{"annotations":{"flannel.alpha.coreos.com/node-public-ip":"192.168.79.52"}}}' \
+	application/strategic-merge-patch+json >/dev/null
+# h3's agent runs in a Pod bound to h3, known by its name only
+kube_pod_create default flannel-h3 h3
 
 # ---- agents from flanneld's flags ----------------------------------------
-for n in 1 2 3; do agent "$n"; done
+METRICS_PORT=9124 agent 1
+agent 2
+agent 3 POD_NAME=flannel-h3 POD_NAMESPACE=default
 check "three agents ready" wait_for 20 ready 1 2 3
 mac1=$(mac_of 1)
 check "annotations are flanneld's" test "$(kube_annotation h1 kube-subnet-manager)|$(kube_annotation h1 backend-type)|$(kube_annotation h1 backend-data)|$(kube_annotation h1 public-ip)" = \
 	"true|vxlan|{\"VNI\":1,\"VtepMAC\":\"$mac1\"}|192.168.79.11"
+check "node name from the Pod (POD_NAME, POD_NAMESPACE): its spec.nodeName" \
+	grep -q "pod default/flannel-h3 runs on node h3" "$T_TMP/h3.log"
+check "and h3's Node got the annotations" test "$(kube_annotation h3 public-ip)" = 192.168.79.13
+check "node-public-ip is what h2 publishes as public-ip" test "$(kube_annotation h2 public-ip)" = 192.168.79.52
+check "and the peers send to it (h1's fdb entry for h2)" installed 1 10.244.2.0/24 "$(mac_of 2)" 192.168.79.52
+check "a Pod that does not exist: the agent says which" fails_with "pod default/nosuch not found" \
+	env -u NODE_NAME POD_NAME=nosuch POD_NAMESPACE=default timeout 20 ip netns exec "$sw" "$OVLCTL" run \
+	--kube-subnet-mgr --kubeconfig-file "$KC" --net-config-path "$NC" --subnet-file "$T_TMP/nosuch.env"
+check "no NODE_NAME, no POD_NAME: a usage error" fails_with "POD_NAME and POD_NAMESPACE" \
+	env -u NODE_NAME -u POD_NAME ip netns exec "$sw" "$OVLCTL" run --kube-subnet-mgr --kubeconfig-file "$KC"
 flannel_is_up() {
 	kube_api GET "/api/v1/nodes/$1" | jq -e '.status.conditions[] |
 		select(.type == "NetworkUnavailable" and .status == "False" and .reason == "FlannelIsUp")'
 }
 check "NetworkUnavailable=False reason FlannelIsUp" flannel_is_up h2
 check "pods ping across hosts (1->2, 2->3, 3->1)" wait_for 10 pings 1 2 3 1
+lists=$(kube_requests LIST)
+sleep 3
+check "idle: resyncs every second list no Nodes (the watch is the informer)" \
+	test "$(kube_requests LIST)" = "$lists"
 three_leases() {
 	ip netns exec "$sw" "$OVLCTL" --store "$(kstore)" --json lease list |
 		jq -e 'length == 3 and ([.[].node] | sort) == ["h1","h2","h3"]'
@@ -104,8 +138,8 @@ check "lease list on the kube store shows the three nodes" three_leases
 # ---- a Node annotated by hand the way flanneld writes it ---------------
 ghost_mac=0e:11:22:33:44:99
 kube_node_create ghost 10.244.9.0/24
-kube_api PATCH /api/v1/nodes/ghost/status "{\"metadata\":{\"annotations\":{\"flannel.alpha.coreos.com/kube-subnet-manager\":\"true\",\"flannel.alpha.coreos.com/backend-type\":\"vxlan\",\"flannel.alpha.coreos.com/backend-data\":\"{\\\"VNI\\\":1,\\\"VtepMAC\\\":\\\"$ghost_mac\\\"}\",\"flannel.alpha.coreos.com/public-ip\":\"192.168.79.19\"}}}" \
-	application/strategic-merge-patch+json >/dev/null
+kube_node_annotate ghost kube-subnet-manager=true backend-type=vxlan \
+	"backend-data={\"VNI\":1,\"VtepMAC\":\"$ghost_mac\"}" public-ip=192.168.79.19
 check "a flanneld-annotated Node becomes a peer (route, neighbour, fdb)" \
 	wait_for 5 installed 1 10.244.9.0/24 "$ghost_mac" 192.168.79.19
 kube_node_create plain 10.244.8.0/24
@@ -144,11 +178,43 @@ kube_stop
 kube_start "$sw" "$API_IP" 6443 RBAC
 check "apiserver restarts on the same data" test $? = 0
 kube_node_create late 10.244.7.0/24
-kube_api PATCH /api/v1/nodes/late/status '{"metadata":{"annotations":{"flannel.alpha.coreos.com/kube-subnet-manager":"true","flannel.alpha.coreos.com/backend-type":"vxlan","flannel.alpha.coreos.com/backend-data":"{\"VNI\":1,\"VtepMAC\":\"0e:11:22:33:44:77\"}","flannel.alpha.coreos.com/public-ip":"192.168.79.17"}}}' \
-	application/strategic-merge-patch+json >/dev/null
+kube_node_annotate late kube-subnet-manager=true backend-type=vxlan \
+	'backend-data={"VNI":1,"VtepMAC":"0e:11:22:33:44:77"}' public-ip=192.168.79.17
 check "the watch resumed: a Node added after the restart is a peer on all" \
 	wait_for 15 installed_on 10.244.7.0/24 0e:11:22:33:44:77 192.168.79.17 1 2 3 4
 check "pods still ping after the restart" pings 1 2 3
+
+# ---- 410 Gone: a watch resuming from a compacted resourceVersion ---------
+# h1's agent is frozen while the apiserver restarts without a watch cache
+# for Nodes (their watches then go to etcd), a Node is deleted, one is
+# added and etcd is compacted past what h1 has seen: resumed, its watch is
+# told 410 Gone and lists again.  Exactly the difference must follow.
+kill -STOP "${AGENT[1]}"
+kube_stop
+KUBE_APISERVER_ARGS=--watch-cache-sizes=nodes#0 kube_start "$sw" "$API_IP" 6443 RBAC
+check "apiserver restarts with Node watches served by etcd" test $? = 0
+kube_node_delete late
+kube_node_create gap 10.244.5.0/24
+kube_node_annotate gap kube-subnet-manager=true backend-type=vxlan \
+	'backend-data={"VNI":1,"VtepMAC":"0e:11:22:33:44:55"}' public-ip=192.168.79.15
+rev=$(kube_etcd_compact)
+check "etcd compacted up to revision ${rev:-?}" test -n "$rev"
+log_lines=$(wc -l < "$T_TMP/h1.log")
+kill -CONT "${AGENT[1]}"
+relisted() { tail -n +"$((log_lines + 1))" "$T_TMP/h1.log" | grep -Eq '(410 Gone|HTTP 410).*listing again'; }
+check "h1's watch is told 410 Gone and lists again" wait_for 10 relisted
+check "the Node added in the gap is installed" \
+	wait_for 5 installed 1 10.244.5.0/24 0e:11:22:33:44:55 192.168.79.15
+check "the Node deleted in the gap is removed (route, neighbour, fdb)" eval \
+	"absent 1 10.244.7.0/24 && ! ip -n ${HOST[1]} neigh show dev flannel.1 | grep -qi 0e:11:22:33:44:77 &&
+	 ! bridge -n ${HOST[1]} fdb show dev flannel.1 | grep -qi 0e:11:22:33:44:77"
+peer_changes() {
+	tail -n +"$((log_lines + 1))" "$T_TMP/h1.log" | grep -Eo 'peer [^ ]+ (added|changed|removed)' | sort | tr '\n' ,
+}
+check "exactly that difference, each once: nothing re-added, nothing stale" \
+	test "$(peer_changes)" = "peer 10.244.5.0-24 added,peer 10.244.7.0-24 removed,"
+check "ovl_store_watch_relists_total counts it" test "$(metric 1 ovl_store_watch_relists_total)" = 1
+check "pods still ping after the relist" pings 1 2 3 1
 
 # ---- RBAC: the manifest's ClusterRole is enough, no role is a 403 --------
 kubectl_admin() { ip netns exec "$sw" "$KUBECTL_BIN" --kubeconfig "$KC" "$@"; }

@@ -48,11 +48,6 @@ agent() { # N [OPTIONS]
 	AGENT[$n]=$!
 	track_pid "${AGENT[$n]}"
 }
-ready_at_least() { [ "$(grep -c 'notice: ready' "$T_TMP/h$1.log")" -ge "$2" ]; }
-all_ready() { local n; for n in "$@"; do wait_for 10 ready_at_least "$n" "${COUNT:-1}" || return 1; done; }
-stop_agent() { kill -TERM "${AGENT[$1]}" && wait "${AGENT[$1]}"; }
-mesh() { local d; for d in "$@"; do reached_by "$d" "$@" || return 1; done; }
-mesh6() { local d; for d in "$@"; do ADDR="fd44:0:0:$d::2" reached_by "$d" "$@" || return 1; done; }
 unreachable() { ! ip netns exec "${POD[$1]}" ping -c1 -W1 -q "10.244.$2.2" >/dev/null 2>&1; }
 route_via() { ip -n "${HOST[$1]}" route show "$2" | grep -q "via $3 dev eth0"; }
 no_route() { ! ip -n "${HOST[$1]}" route show "$2" | grep -q .; }

@@ -6,69 +6,13 @@
 # joins and one leaves; an agent restart keeps the key, the lease's key
 # and the running data path; a lease with a bad PublicKey is skipped with
 # a log; a killed wireguard-go is brought back with its peers; dual stack
-# in Mode separate (flannel-wg and flannel-wg-v6, one key).
-#
-# `ip netns exec` gives each command a private mount namespace: every host
-# bind-mounts its own directory on /run/wireguard there, so that the
-# hosts' UAPI sockets (/run/wireguard/flannel-wg.sock) do not collide.
+# in Mode separate (flannel-wg and flannel-wg-v6, one key), auto (one
+# device, peers over IPv4) and ipv6 (one device, peers over IPv6).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-wireguard.sh"
 
-command -v wireguard-go >/dev/null || { echo "SKIP: wireguard-go is not installed (tests/install-deps.sh)"; echo "TESTS: 0 0"; exit 0; }
-[ -x "$OVL_BUILD/.libs/ovlctl" ] && OVLCTL="$OVL_BUILD/.libs/ovlctl"
-declare -A HOST POD AGENT
 STORE="file:$T_TMP/leases.json" CONF="$T_TMP/net-conf.json"
 echo '{ "Network": "10.244.0.0/16", "Backend": { "Type": "wireguard" } }' > "$CONF"
-# The mount point the hosts' directories go on (wireguard-go makes it too).
-mkdir -p /run/wireguard
-
-# host N: hN (192.168.77.N) with pod 10.244.N.2 behind cni0 (MTU 1420, as
-# FLANNEL_MTU says), its UAPI directory and its key file's place.
-host() {
-	local n=$1
-	HOST[$n]=$(host_add "$sw" "h$n" "192.168.77.$n/24") || return 1
-	POD[$n]=$(pod_add "${HOST[$n]}" "p$n" "10.244.$n.2/24" "10.244.$n.1" 1420) || return 1
-	mkdir -p "$T_TMP/run$n"
-	printf 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.%s.1/24\nFLANNEL_MTU=1420\n' "$n" > "$T_TMP/h$n.env"
-	: > "$T_TMP/h$n.log"
-}
-# in_host N COMMAND...: COMMAND in hN with hN's /run/wireguard.
-in_host() {
-	local n=$1; shift
-	ip netns exec "${HOST[$n]}" sh -c 'mount --bind "$0" /run/wireguard && exec "$@"' \
-		"$T_TMP/run$n" "$@"
-}
-agent() { # N [OPTIONS]
-	local n=$1; shift
-	# Not through in_host: $! must be ovlctl's own PID, not a subshell's.
-	ip netns exec "${HOST[$n]}" sh -c 'mount --bind "$0" /run/wireguard && exec "$@"' \
-		"$T_TMP/run$n" "$OVLCTL" --store "$STORE" --config "$CONF" run --node "h$n" \
-		--iface eth0 --subnet-file "$T_TMP/h$n.env" --wireguard-userspace wireguard-go \
-		--wireguard-key-file "$T_TMP/key$n" "$@" >> "$T_TMP/h$n.log" 2>&1 &
-	AGENT[$n]=$!
-	track_pid "${AGENT[$n]}"
-}
-ready_at_least() { [ "$(grep -c 'notice: ready' "$T_TMP/h$1.log")" -ge "$2" ]; }
-all_ready() { local n; for n in "$@"; do wait_for 20 ready_at_least "$n" "${COUNT:-1}" || return 1; done; }
-stop_agent() { kill -TERM "${AGENT[$1]}" && wait "${AGENT[$1]}"; }
-mesh() { local d; for d in "$@"; do reached_by "$d" "$@" || return 1; done; }
-logged() { grep -q -- "$2" "$T_TMP/h$1.log"; }
-# The PID of hN's wireguard-go.
-wg_pid() { ip netns pids "${HOST[$1]}" | while read -r p; do [ "$(cat /proc/$p/comm 2>/dev/null)" = wireguard-go ] && echo "$p"; done | head -1; }
-pubkey() { "$OVLCTL" wireguard pubkey < "$T_TMP/key$1"; }
-lease_of() { jq -c --arg n "h$1" '.leases[] | select(.NodeName == $n)' "${STORE#file:}"; }
-# hN's lease publishes its public key and port 51820, as flannel's does.
-lease_data_ok() {
-	local key
-	key=$(pubkey "$1") || return 1
-	lease_of "$1" | jq -e --arg k "$key" \
-		'.BackendType == "wireguard" and .BackendData.PublicKey == $k and .BackendData.Port == 51820'
-}
-peers_of() { in_host "$1" "$OVLCTL" --json wireguard show | jq -r '.peers[].subnet' | sort | tr '\n' ' '; }
-has_peers() { [ "$(peers_of "$1")" = "$2" ]; }
-edit() {
-	local file=${STORE#file:}
-	flock "$file.lock" sh -c "jq -c '.revision += 1 | $1' '$file' > '$file.new' && mv '$file.new' '$file'"
-}
 
 sw=$(underlay_add) || exit 1
 for n in 1 2 3 4; do host "$n" || exit 1; done
@@ -152,36 +96,78 @@ check "killed wireguard-go: then every pod reaches every other" mesh 1 2 4
 
 for n in 1 2 4; do stop_agent "$n"; done
 
-# ---- dual stack, Mode separate: flannel-wg and flannel-wg-v6 ----------------------
-# Hosts 5 and 6 on a store of their own, IPv6 underlay fd77::N, pods with
-# fd44:0:0:N::2.
-STORE="file:$T_TMP/dual.json" CONF="$T_TMP/dual.conf"
-echo '{ "Network": "10.244.0.0/16", "EnableIPv6": true, "IPv6Network": "fd44::/48",
-	"IPv6SubnetLen": 64, "Backend": { "Type": "wireguard" } }' > "$CONF"
-for n in 5 6; do
-	host "$n" || exit 1
-	ip -n "${HOST[$n]}" addr add "fd77::$n/64" dev eth0 nodad
-	ip -n "${HOST[$n]}" addr add "fd44:0:0:$n::1/64" dev cni0 nodad
-	ip -n "${POD[$n]}" addr add "fd44:0:0:$n::2/64" dev eth0 nodad
-	ip -n "${POD[$n]}" route add default via "fd44:0:0:$n::1"
-	printf 'FLANNEL_IPV6_SUBNET=fd44:0:0:%s::1/64\n' "$n" >> "$T_TMP/h$n.env"
-	agent "$n"
-done
-check "dual stack: both agents ready" all_ready 5 6
+# ---- dual stack ------------------------------------------------------------------
+# dual_start MODE A B: hosts A and B on a store of their own, with an IPv6
+# underlay fd77::N and pods with fd44:0:0:N::2, agents in Mode MODE.
+dual_start() {
+	local mode=$1 n; shift
+	STORE="file:$T_TMP/dual-$mode.json" CONF="$T_TMP/dual-$mode.conf"
+	echo '{ "Network": "10.244.0.0/16", "EnableIPv6": true, "IPv6Network": "fd44::/48",
+		"IPv6SubnetLen": 64, "Backend": { "Type": "wireguard", "Mode": "'"$mode"'" } }' > "$CONF"
+	for n in "$@"; do
+		host "$n" || return 1
+		ip -n "${HOST[$n]}" addr add "fd77::$n/64" dev eth0 nodad
+		ip -n "${HOST[$n]}" addr add "fd44:0:0:$n::1/64" dev cni0 nodad
+		ip -n "${POD[$n]}" addr add "fd44:0:0:$n::2/64" dev eth0 nodad
+		ip -n "${POD[$n]}" route add default via "fd44:0:0:$n::1"
+		printf 'FLANNEL_IPV6_SUBNET=fd44:0:0:%s::1/64\n' "$n" >> "$T_TMP/h$n.env"
+		agent "$n"
+	done
+}
+# endpoint_of N SUBNET: "KEY ENDPOINT:PORT" of hN's peer for SUBNET.
+endpoint_of() {
+	in_host "$1" "$OVLCTL" --json wireguard show --name "${3:-flannel-wg}" |
+		jq -r --arg s "$2" '.peers[] | select(.subnet == $s) | "\(.public_key) \(.public_ip):\(.port)"'
+}
+
+# Mode separate: flannel-wg and flannel-wg-v6, one key.
+dual_start separate 5 6
+check "separate: both agents ready" all_ready 5 6
 dual_devices() {
 	ip -n "${HOST[5]}" addr show flannel-wg-v6 | grep -q 'inet6 fd44:0:0:5::/128' &&
 		ip -6 -n "${HOST[5]}" route show fd44::/48 | grep -q 'dev flannel-wg-v6' &&
 		lease_of 5 | jq -e '.BackendV6Data.Port == 51821 and
 			.BackendV6Data.PublicKey == .BackendData.PublicKey'
 }
-check "dual stack: flannel-wg-v6 with the /128 and the route; BackendV6Data port 51821, one key" dual_devices
-check "dual stack: IPv4 pods reach each other" mesh 5 6
-mesh6() { local d; for d in "$@"; do ADDR="fd44:0:0:$d::2" reached_by "$d" "$@" || return 1; done; }
-check "dual stack: IPv6 pods reach each other over flannel-wg-v6" mesh6 5 6
-v6_endpoint() {
-	in_host 5 "$OVLCTL" --json wireguard show --name flannel-wg-v6 |
-		jq -e '.peers[0].public_ip == "fd77::6" and .peers[0].port == 51821'
-}
-check "dual stack: the IPv6 device's peer is reached at [fd77::6]:51821" v6_endpoint
+check "separate: flannel-wg-v6 with the /128 and the route; BackendV6Data port 51821, one key" dual_devices
+check "separate: IPv4 pods reach each other" mesh 5 6
+check "separate: IPv6 pods reach each other over flannel-wg-v6" mesh6 5 6
+check "separate: the IPv6 device's peer is reached at [fd77::6]:51821" \
+	test "$(endpoint_of 5 fd44:0:0:6::/64 flannel-wg-v6 | cut -d' ' -f2)" = "fd77::6:51821"
 for n in 5 6; do stop_agent "$n"; done
+
+# Mode auto: one device flannel-wg for both families, one peer per host
+# holding both subnets, reached over IPv4 (both underlays are private:
+# flannel's selectMode keeps IPv4).
+dual_start auto 7 8
+check "auto: both agents ready" all_ready 7 8
+one_device() {
+	! ip -n "${HOST[7]}" link show flannel-wg-v6 >/dev/null 2>&1 &&
+		ip -n "${HOST[7]}" addr show flannel-wg | grep -q 'inet 10.244.7.0/32' &&
+		ip -n "${HOST[7]}" addr show flannel-wg | grep -q 'inet6 fd44:0:0:7::/128' &&
+		ip -6 -n "${HOST[7]}" route show fd44::/48 | grep -q 'dev flannel-wg' &&
+		ip -n "${HOST[7]}" route show 10.244.0.0/16 | grep -q 'dev flannel-wg'
+}
+check "auto: no flannel-wg-v6; flannel-wg has both /32 and /128 and both routes" one_device
+one_port() { lease_of 7 | jq -e '.BackendData.Port == 51820 and .BackendV6Data.Port == 51820'; }
+check "auto: the lease publishes the device's one port for both families" one_port
+one_peer() {
+	local v4 v6
+	v4=$(endpoint_of 7 10.244.8.0/24) v6=$(endpoint_of 7 fd44:0:0:8::/64)
+	[ -n "$v4" ] && [ "$v4" = "$v6" ] && [ "${v4#* }" = "192.168.77.8:51820" ] &&
+		[ "$(in_host 7 "$OVLCTL" --json wireguard show | jq '[.peers[].public_key] | unique | length')" = 1 ]
+}
+check "auto: one peer with both subnets at 192.168.77.8:51820" one_peer
+check "auto: IPv4 pods reach each other" mesh 7 8
+check "auto: IPv6 pods reach each other over flannel-wg" mesh6 7 8
+for n in 7 8; do stop_agent "$n"; done
+
+# Mode ipv6: the same device, its peers reached over the IPv6 underlay.
+dual_start ipv6 9 10
+check "ipv6: both agents ready" all_ready 9 10
+check "ipv6: the peer of both subnets is reached at fd77::10 port 51820" \
+	test "$(endpoint_of 9 10.244.10.0/24 | cut -d' ' -f2) $(endpoint_of 9 fd44:0:0:10::/64 | cut -d' ' -f2)" = "fd77::10:51820 fd77::10:51820"
+check "ipv6: IPv4 pods reach each other over the IPv6 underlay" mesh 9 10
+check "ipv6: IPv6 pods reach each other" mesh6 9 10
+for n in 9 10; do stop_agent "$n"; done
 t_finish

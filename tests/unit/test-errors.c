@@ -556,6 +556,15 @@ static void case_wireguard_up(void)
 	FAILS(ovl_wireguard_up(f.ctx, NULL, &link), -EINVAL, "ovl_wireguard_up");
 }
 
+static void case_wireguard_set_key(void)
+{
+	FAILS(ovl_wireguard_set_key(&f.link, NULL), -EINVAL, "ovl_wireguard_set_key");
+	/* f.link is a vxlan link. */
+	FAILS(ovl_wireguard_set_key(&f.link, "MId7H+EaWuL0D+bVyjk255/Af1kI4TAZHpjD50r0lU8="),
+	      -EOPNOTSUPP, "not a WireGuard one");
+	FAILS_UNTOUCHED(ovl_wireguard_set_key(NULL, "x"), -EINVAL);
+}
+
 static void case_wireguard_genkey(void)
 {
 	FAILS(ovl_wireguard_genkey(f.ctx, NULL), -EINVAL, "ovl_wireguard_genkey");
@@ -574,7 +583,7 @@ static void case_wireguard_key_load(void)
 }
 
 static const struct ovl_peer_v2 BAD_PEER_V2 = { sizeof(struct ovl_peer_v2), "10.244.0.0/33",
-						"192.0.2.7", NULL, NULL, 0, 0, 0, 0 };
+						"192.0.2.7", NULL, NULL, 0, 0, 0, 0, 0 };
 
 static void case_peer_v2_add(void)
 {
@@ -644,6 +653,23 @@ static void case_node_dispatch(void)
 static void case_node_status(void)
 {
 	FAILS(ovl_node_status(f.node, NULL), -EINVAL, "ovl_node_status");
+}
+
+static void case_node_peers(void)
+{
+	struct ovl_peer_v2 *peers = NULL;
+	size_t count;
+
+	FAILS(ovl_node_peers(f.node, sizeof(*peers), &peers, NULL), -EINVAL, "ovl_node_peers");
+	FAILS(ovl_node_peers(f.node, 4, &peers, &count), -EINVAL, "size 4");
+	FAILS_UNTOUCHED(ovl_node_peers(NULL, sizeof(*peers), &peers, &count), -EINVAL);
+}
+
+static void case_node_rotate_key(void)
+{
+	/* f.node runs vxlan, which has no key. */
+	FAILS(ovl_node_rotate_key(f.node), -EOPNOTSUPP, "backend vxlan has no key");
+	FAILS_UNTOUCHED(ovl_node_rotate_key(NULL), -EINVAL);
 }
 
 static void case_node_metrics(void)
@@ -746,6 +772,7 @@ static const struct entry {
 	{ "ovl_udp_run", PURE, case_udp_run },
 	{ "ovl_wireguard_up", SETS, case_wireguard_up },
 	{ "ovl_wireguard_genkey", SETS, case_wireguard_genkey },
+	{ "ovl_wireguard_set_key", SETS, case_wireguard_set_key },
 	{ "ovl_wireguard_pubkey", SETS, case_wireguard_pubkey },
 	{ "ovl_wireguard_key_load", SETS, case_wireguard_key_load },
 	{ "ovl_config_wireguard_psk", ACCESSOR, NULL },
@@ -768,6 +795,8 @@ static const struct entry {
 	{ "ovl_node_status", SETS, case_node_status },
 	{ "ovl_node_stop", SETS, case_node_stop },
 	{ "ovl_node_metrics", SETS, case_node_metrics },
+	{ "ovl_node_peers", SETS, case_node_peers },
+	{ "ovl_node_rotate_key", SETS, case_node_rotate_key },
 };
 
 static const struct entry *entry_of(const char *name)

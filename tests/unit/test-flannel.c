@@ -326,7 +326,7 @@ static struct ovl_lease *decode(const char *key, const char *json)
 static int peer_of(const char *type, const struct ovl_lease *lease, struct peer_text *peer)
 {
 	struct ovl_prefix network, own;
-	struct peer_rules rules = { AF_INET, &network, &own, type, 1 };
+	struct peer_rules rules = { AF_INET, &network, &own, type, 1, NULL, 0, 0 };
 
 	ovl_prefix_parse("10.1.0.0/16", &network);
 	ovl_prefix_parse("10.1.9.0/24", &own);

@@ -96,6 +96,22 @@ static void test_kubeconfig(void)
 			       "example.com/x-kube-subnet-manager");
 	CU_ASSERT_EQUAL(store->set_network_unavailable, 0);
 	kube_store_free(store);
+
+	snprintf(uri, sizeof(uri), "kube:%s?pod=kube-flannel/kube-flannel-ds-x.1",
+		 write_file("config", kubeconfig));
+	CU_ASSERT_EQUAL_FATAL(configure(uri, &store), 0);
+	CU_ASSERT_STRING_EQUAL(store->pod, "kube-flannel/kube-flannel-ds-x.1");
+	CU_ASSERT_PTR_NULL(store->node_name);
+	kube_store_free(store);
+}
+
+/* The good kubeconfig with URI options that are not. */
+static void expect_option_error(const char *options, const char *message)
+{
+	char uri[512];
+
+	snprintf(uri, sizeof(uri), "kube:%s?%s", write_file("config", kubeconfig), options);
+	expect_error(uri, message);
 }
 
 static void test_kubeconfig_errors(void)
@@ -128,10 +144,34 @@ static void test_kubeconfig_errors(void)
 		 "clusters: [{name: c, cluster: {server: 'https://a', insecure-skip-tls-verify: "
 		 "maybe}}]\ncontexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n"));
 	expect_error(uri, "insecure-skip-tls-verify: 'maybe' is not a boolean");
-	snprintf(uri, sizeof(uri), "kube:%s?annotation-prefix=Bad/a/b", write_file("config", kubeconfig));
-	expect_error(uri, "annotation-prefix 'Bad/a/b'");
-	snprintf(uri, sizeof(uri), "kube:%s?color=blue", write_file("config", kubeconfig));
-	expect_error(uri, "unknown option 'color'");
+	snprintf(uri, sizeof(uri), "kube:%s", write_file("nohost",
+		 "clusters: [{name: c, cluster: {server: 'https://'}}]\ncontexts: [{name: x, "
+		 "context: {cluster: c}}]\ncurrent-context: x\n"));
+	expect_error(uri, "server 'https://' names no host");
+	/* a FIFO would block the read, and the caller, for ever */
+	snprintf(uri, sizeof(uri), "%s/fifo", dir);
+	CU_ASSERT_EQUAL(mkfifo(uri, 0600), 0);
+	snprintf(uri, sizeof(uri), "kube:%s", write_file("fifotoken",
+		 "clusters: [{name: c, cluster: {server: 'https://a'}}]\nusers: [{name: u, user: "
+		 "{tokenFile: fifo}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+		 "current-context: x\n"));
+	expect_error(uri, "/fifo is not a regular file");
+	/* long names do not overflow the field names built from them */
+#define C10 "cccccccccc"
+#define LONG_NAME C10 C10 C10 C10 C10 C10 C10 C10 C10 C10 C10 C10 C10
+	snprintf(uri, sizeof(uri), "kube:%s", write_file("longname",
+		 "clusters: [{name: " LONG_NAME ", cluster: {server: 'https://a', "
+		 "certificate-authority-data: '!!'}}]\ncontexts: [{name: x, context: {cluster: "
+		 LONG_NAME "}}]\ncurrent-context: x\n"));
+#undef LONG_NAME
+#undef C10
+	expect_error(uri, "certificate-authority-data: not base64");
+	expect_option_error("annotation-prefix=Bad/a/b", "annotation-prefix 'Bad/a/b'");
+	expect_option_error("color=blue", "unknown option 'color'");
+	expect_option_error("pod=kube-flannel", "pod 'kube-flannel' is not NAMESPACE/NAME");
+	expect_option_error("pod=a/b/c", "pod 'a/b/c' is not NAMESPACE/NAME");
+	expect_option_error("pod=a.b/c", "pod 'a.b/c' is not NAMESPACE/NAME");
+	expect_option_error("pod=ns/Pod", "pod 'ns/Pod' is not NAMESPACE/NAME");
 	unsetenv("KUBECONFIG");
 	unsetenv("KUBERNETES_SERVICE_HOST");
 	expect_error("kube:", "KUBERNETES_SERVICE_HOST");
@@ -283,6 +323,53 @@ static void test_claim(void)
 	kube_store_free(store);
 }
 
+/* flanneld's start: POD_NAME's Pod names the Node, whose node-public-ip
+ * annotations pin the public addresses. */
+static void test_host(void)
+{
+	struct kube_store *store = plain_store();
+	struct store_host host;
+	char *name;
+	json_t *n;
+
+	memset(&host, 0, sizeof(host));
+
+	n = node("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"nodeName\":\"worker-1\"}}");
+	CU_ASSERT_EQUAL(kube_pod_node_name(ctx, "ns/p", n, &name), 0);
+	CU_ASSERT_STRING_EQUAL(name, "worker-1");
+	free(name);
+	json_decref(n);
+	n = node("{\"metadata\":{\"name\":\"p\"},\"spec\":{}}");
+	CU_ASSERT_EQUAL(kube_pod_node_name(ctx, "ns/p", n, &name), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), "pod ns/p has no spec.nodeName"));
+	json_decref(n);
+	CU_ASSERT_EQUAL(kube_node_name_check(ctx, "worker-1.example"), 0);
+	CU_ASSERT_EQUAL(kube_node_name_check(ctx, "../pods"), -EINVAL);
+	CU_ASSERT_EQUAL(kube_node_name_check(ctx, NULL), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), "POD_NAME and POD_NAMESPACE"));
+
+	n = node("{\"metadata\":{\"name\":\"w\",\"annotations\":{"
+		 "\"flannel.alpha.coreos.com/node-public-ip\":\"192.0.2.7\","
+		 "\"flannel.alpha.coreos.com/node-public-ipv6\":\"2001:db8::7\"}}}");
+	CU_ASSERT_EQUAL(kube_node_pinned(ctx, store, n, &host), 0);
+	CU_ASSERT_STRING_EQUAL(host.public_ip, "192.0.2.7");
+	CU_ASSERT_STRING_EQUAL(host.public_ipv6, "2001:db8::7");
+	json_decref(n);
+	memset(&host, 0, sizeof(host));
+	n = node("{\"metadata\":{\"name\":\"w\",\"annotations\":{"
+		 "\"flannel.alpha.coreos.com/public-ip\":\"192.0.2.8\"}}}");
+	CU_ASSERT_EQUAL(kube_node_pinned(ctx, store, n, &host), 0);
+	CU_ASSERT_STRING_EQUAL(host.public_ip, "");	/* what we published is no pin */
+	json_decref(n);
+	n = node("{\"metadata\":{\"name\":\"w\",\"annotations\":{"
+		 "\"flannel.alpha.coreos.com/node-public-ip\":\"2001:db8::9\"}}}");
+	CU_ASSERT_EQUAL(kube_node_pinned(ctx, store, n, &host), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ovl_ctx_error(ctx), "flannel.alpha.coreos.com/node-public-ip: "
+				      "'2001:db8::9' is not an IPv4 address"));
+	json_decref(n);
+	kube_store_free(store);
+}
+
 static void test_condition_patch(void)
 {
 	char *patch = kube_condition_patch(0);
@@ -302,6 +389,7 @@ static CU_TestInfo tests[] = {
 	{ "pod CIDR rules", test_pod_cidrs },
 	{ "acquire: checks and patch", test_claim },
 	{ "NetworkUnavailable condition", test_condition_patch },
+	{ "pod's node and pinned public addresses", test_host },
 	CU_TEST_INFO_NULL,
 };
 

@@ -33,7 +33,7 @@ static struct ovl_lease *record(const char *subnet, const char *public_ip,
 static int check(const char *subnet, const char *ip, const char *type,
 		 const char *data, struct peer_text *peer, char *why, size_t size)
 {
-	struct peer_rules rules = { AF_INET, &network, &own, "vxlan", 1 };
+	struct peer_rules rules = { AF_INET, &network, &own, "vxlan", 1, NULL, 0, 0 };
 	struct ovl_ctx *ctx;
 	struct ovl_lease *lease = record(subnet, ip, type, data);
 	int err;
@@ -71,7 +71,7 @@ static void test_valid_peer(void)
  * writes an empty BackendType, which a udp node takes as udp. */
 static int check_backend(const char *ours, const char *type, struct peer_text *peer)
 {
-	struct peer_rules rules = { AF_INET, &network, &own, ours, 1 };
+	struct peer_rules rules = { AF_INET, &network, &own, ours, 1, NULL, 0, 0 };
 	struct ovl_lease *lease = record("10.244.7.0/24", "192.168.77.12", type, NULL);
 	struct ovl_ctx *ctx;
 	int err;
@@ -147,7 +147,7 @@ static void test_skipped_records(void)
  * host name's length is fine. */
 static void test_huge_strings(void)
 {
-	struct peer_rules rules = { AF_INET, &network, &own, "vxlan", 1 };
+	struct peer_rules rules = { AF_INET, &network, &own, "vxlan", 1, NULL, 0, 0 };
 	const char *data = "{\"VNI\":1,\"VtepMAC\":\"0e:2a:33:44:55:66\"}";
 	size_t huge = 1 << 20;
 	struct ovl_lease *lease;
@@ -181,7 +181,7 @@ static void test_huge_strings(void)
 
 static void test_other_family_absent(void)
 {
-	struct peer_rules rules = { AF_INET6, &network, NULL, "vxlan", 1 };
+	struct peer_rules rules = { AF_INET6, &network, NULL, "vxlan", 1, NULL, 0, 0 };
 	struct ovl_lease *lease;
 	struct peer_text peer;
 
@@ -189,6 +189,60 @@ static void test_other_family_absent(void)
 	lease = record("10.244.7.0/24", "192.168.77.12", "vxlan", "{}");
 	CU_ASSERT_EQUAL(peer_from_lease(NULL, &rules, lease, &peer), -ENOENT);
 	ovl_lease_free(lease);
+}
+
+/* flannel's selectMode for one WireGuard device: IPv4 unless only IPv6
+ * is public on both sides or the lease has no IPv4 address; Mode ipv4 and
+ * ipv6 fixed; a peer of the IPv6 plane takes the IPv4 BackendData's
+ * Port (its one device listens there). */
+static void test_endpoint_mode(void)
+{
+	static const char key[] = "\"PublicKey\":\"MId7H+EaWuL0D+bVyjk255/Af1kI4TAZHpjD50r0lU8=\"";
+	struct ovl_prefix network6;
+	struct peer_rules rules = { AF_INET6, &network6, NULL, "wireguard", 0, "auto", 1, 1 };
+	struct ovl_lease *lease;
+	struct peer_text peer;
+	struct ovl_ctx *ctx;
+	char data[128], data6[128];
+
+	setup();
+	CU_ASSERT_EQUAL_FATAL(ovl_ctx_new(&ctx), 0);
+	ovl_prefix_parse("fd44::/48", &network6);
+	lease = record("10.244.7.0/24", "192.168.77.12", "wireguard", NULL);
+	ovl_prefix_parse("fd44:0:0:7::/64", &lease->ipv6_subnet);
+	lease->has_ipv6 = 1;
+	strcpy(lease->ipv6_subnet_text, "fd44:0:0:7::/64");
+	lease->public_ipv6 = strdup("2001:db8::12");
+	snprintf(data, sizeof(data), "{%s,\"Port\":51820}", key);
+	snprintf(data6, sizeof(data6), "{%s,\"Port\":51821}", key);
+	lease->backend_data = strdup(data);
+	lease->backend_v6_data = strdup(data6);
+	/* Private IPv4, public IPv6 on both sides: IPv6. */
+	CU_ASSERT_EQUAL(peer_endpoint_family(&rules, lease), AF_INET6);
+	CU_ASSERT_EQUAL(peer_from_lease(ctx, &rules, lease, &peer), 0);
+	CU_ASSERT_STRING_EQUAL(peer.public_ip, "2001:db8::12");
+	CU_ASSERT_EQUAL(peer.port, 51820);
+	/* We have no public IPv6: IPv4. */
+	rules.have_public_ipv6 = 0;
+	CU_ASSERT_EQUAL(peer_endpoint_family(&rules, lease), AF_INET);
+	CU_ASSERT_EQUAL(peer_from_lease(ctx, &rules, lease, &peer), 0);
+	CU_ASSERT_STRING_EQUAL(peer.subnet, "fd44:0:0:7::/64");
+	CU_ASSERT_STRING_EQUAL(peer.public_ip, "192.168.77.12");
+	rules.endpoint_mode = "ipv6";
+	CU_ASSERT_EQUAL(peer_endpoint_family(&rules, lease), AF_INET6);
+	rules.endpoint_mode = "ipv4";
+	CU_ASSERT_EQUAL(peer_endpoint_family(&rules, lease), AF_INET);
+	/* No PublicIP: IPv6 in auto, whatever else. */
+	rules.endpoint_mode = "auto";
+	free(lease->public_ip);
+	lease->public_ip = NULL;
+	CU_ASSERT_EQUAL(peer_endpoint_family(&rules, lease), AF_INET6);
+	ovl_lease_free(lease);
+	ovl_ctx_free(ctx);
+	CU_ASSERT_TRUE(peer_address_is_private("172.31.0.1"));
+	CU_ASSERT_FALSE(peer_address_is_private("172.32.0.1"));
+	CU_ASSERT_TRUE(peer_address_is_private("fd77::1"));
+	CU_ASSERT_FALSE(peer_address_is_private("2001:db8::1"));
 }
 
 static void test_mac_parse(void)
@@ -213,6 +267,7 @@ void register_tests(void)
 		{ "invalid records are skipped with a reason", test_skipped_records },
 		{ "a record without our family is absent, not invalid", test_other_family_absent },
 		{ "VTEP MAC parsing", test_mac_parse },
+		{ "one WireGuard device: the endpoint's family and port", test_endpoint_mode },
 		{ "huge NodeName and BackendType are skipped", test_huge_strings },
 		{ "host-gw and udp records, flanneld's empty udp type", test_other_backends },
 		CU_TEST_INFO_NULL,

@@ -2,9 +2,11 @@
  * test-wireguard.c - the wireguard backend's parts that need no device:
  * keys (RFC 7748's X25519 vector, clamping, the 0400 key file kept across
  * loads), the UAPI text protocol (a set request to the byte, a get answer
- * parsed, errno and malformed answers, one exchange with a fake socket),
+ * parsed, errno and malformed answers; the exchanges are
+ * test-wireguard-queue.c's),
  * the kernel's generic netlink messages byte for byte against the layout
  * linux/wireguard.h defines (the kernel path cannot run on this machine),
+ * a peer to handshake at once as its two nests,
  * a large set split over messages, a dump reply parsed back, and the
  * net-conf.json keys of Backend wireguard.
  */
@@ -202,56 +204,17 @@ static void test_uapi_get(void)
 
 	CU_ASSERT_EQUAL(wg_uapi_parse_get("errno=22\n\n", &d), -EINVAL);
 	wg_device_clear(&d);
+	/* wireguard-go's sign: errno=-98 is EADDRINUSE too. */
+	CU_ASSERT_EQUAL(wg_uapi_parse_get("errno=-98\n\n", &d), -EADDRINUSE);
+	wg_device_clear(&d);
+	CU_ASSERT_EQUAL(wg_uapi_parse_get("errno=--1\n\n", &d), -EPROTO);
+	wg_device_clear(&d);
 	CU_ASSERT_EQUAL(wg_uapi_parse_get("listen_port=1\n\n", &d), -EPROTO);
 	wg_device_clear(&d);
 	CU_ASSERT_EQUAL(wg_uapi_parse_get("public_key=zz\nerrno=0\n\n", &d), -EPROTO);
 	wg_device_clear(&d);
 	CU_ASSERT_EQUAL(wg_uapi_parse_get("no equals sign\n\n", &d), -EPROTO);
 	wg_device_clear(&d);
-}
-
-/* A fake implementation in a child: reads one request, answers. */
-static void test_uapi_exchange(void)
-{
-	char dir[] = "/tmp/ovl-wg-uapi.XXXXXX", *answer = NULL;
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int server, client, status;
-	pid_t child;
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/wg0.sock", dir);
-	server = socket(AF_UNIX, SOCK_STREAM, 0);
-	CU_ASSERT_EQUAL_FATAL(bind(server, (struct sockaddr *)&addr, sizeof(addr)), 0);
-	CU_ASSERT_EQUAL_FATAL(listen(server, 1), 0);
-	child = fork();
-	if (child == 0) {
-		char request[256] = "";
-		size_t used = 0;
-		ssize_t got;
-
-		client = accept(server, NULL, NULL);
-		while (used + 1 < sizeof(request) && !strstr(request, "\n\n") &&
-		       (got = read(client, request + used, sizeof(request) - used - 1)) > 0) {
-			used += (size_t)got;
-			request[used] = '\0';
-		}
-		/* Answered in two writes: the reader must join them. */
-		if (!strcmp(request, "get=1\n\n") && write(client, "listen_port=7\n", 14) == 14 &&
-		    write(client, "errno=0\n\n", 9) == 9)
-			_exit(0);
-		_exit(1);
-	}
-	CU_ASSERT_EQUAL(wg_uapi_exchange(ctx, addr.sun_path, "get=1\n\n", &answer), 0);
-	CU_ASSERT_STRING_EQUAL(answer ? answer : "", "listen_port=7\nerrno=0\n\n");
-	free(answer);
-	waitpid(child, &status, 0);
-	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	close(server);
-	/* Nobody listens any more. */
-	CU_ASSERT_EQUAL(wg_uapi_exchange(ctx, addr.sun_path, "get=1\n\n", &answer),
-			-ECONNREFUSED);
-	unlink(addr.sun_path);
-	rmdir(dir);
 }
 
 /* ---- the kernel's generic netlink messages ------------------------------- */
@@ -326,6 +289,52 @@ static void test_genl_get_bytes(void)
 	CU_ASSERT_EQUAL(nlmsg_hdr(msg)->nlmsg_len, sizeof(want));
 	CU_ASSERT_EQUAL(memcmp(nlmsg_hdr(msg), want, sizeof(want)), 0);
 	nlmsg_free(msg);
+}
+
+/* A peer to handshake at once goes to the kernel as two nests of its key:
+ * keepalive 1 (the kernel sends a keepalive when the interval turns on),
+ * then the one wanted, 0, alone. */
+static void test_genl_handshake(void)
+{
+	struct wg_device d = { 0 }, wire;
+	struct wg_peer *p = wg_device_add_peer(&d);
+	struct nl_msg **msgs;
+	struct nlmsghdr *nlh;
+	struct nlattr *a, *peer, *attr;
+	int rem, rem2, rem3, keepalive[4], attrs[4], n = 0;
+	size_t count;
+
+	fill(p->public_key, 0x22);
+	p->keepalive = 0;
+	p->handshake = 1;
+	CU_ASSERT_EQUAL_FATAL(wg_device_for_wire(&d, &wire), 0);
+	CU_ASSERT_EQUAL_FATAL(wg_genl_encode_set(FAMILY_ID, "wg0", &wire, &msgs, &count), 0);
+	CU_ASSERT_EQUAL_FATAL(count, 1);
+	nlh = nlmsg_hdr(msgs[0]);
+	nla_for_each_attr(a, (struct nlattr *)((char *)NLMSG_DATA(nlh) + GENL_HDRLEN),
+			  (int)(nlh->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN), rem) {
+		if (nla_type(a) != WGDEVICE_A_PEERS)
+			continue;
+		nla_for_each_nested(peer, a, rem2) {
+			if (n == 4)
+				break;
+			keepalive[n] = -1;
+			attrs[n] = 0;
+			nla_for_each_nested(attr, peer, rem3) {
+				attrs[n]++;
+				if (nla_type(attr) == WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL)
+					keepalive[n] = nla_get_u16(attr);
+			}
+			n++;
+		}
+	}
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_EQUAL(keepalive[0], 1);
+	CU_ASSERT_EQUAL(keepalive[1], 0);
+	CU_ASSERT_EQUAL(attrs[1], 2);		/* the key and the keepalive */
+	wg_genl_free_messages(msgs, count);
+	wg_device_clear(&wire);
+	wg_device_clear(&d);
 }
 
 /* 40 peers do not fit one message: they are spread, in order, and only
@@ -496,10 +505,10 @@ void register_tests(void)
 		{ "keys: file made 0400, kept, garbage refused", test_key_file },
 		{ "UAPI: set request to the byte", test_uapi_set },
 		{ "UAPI: get answer parsed; errno; malformed", test_uapi_get },
-		{ "UAPI: one exchange with a fake socket", test_uapi_exchange },
 		{ "genl: WG_CMD_SET_DEVICE byte for byte", test_genl_set_bytes },
 		{ "genl: WG_CMD_GET_DEVICE byte for byte", test_genl_get_bytes },
 		{ "genl: 40 peers split over messages, parsed back", test_genl_split },
+		{ "genl: a handshake at once is two nests of one key", test_genl_handshake },
 		{ "genl: dump reply with a continued peer", test_genl_parse_reply },
 		{ "config: Backend wireguard keys", test_config },
 		{ "teardown", teardown },

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -515,7 +514,6 @@ static void on_reply(void *arg, int err, json_t *reply)
 
 int etcd_async_open(struct store_async *store_async)
 {
-	struct epoll_event nest = { .events = EPOLLIN };
 	struct etcd_async *async = calloc(1, sizeof(*async));
 	int err;
 
@@ -525,9 +523,8 @@ int etcd_async_open(struct store_async *store_async)
 	async->ctx = store_async->store->ctx;
 	async->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	err = async->retry_fd < 0 ? ctx_fail(async->ctx, -errno, "etcd: %s", ovl_strerror(errno)) :
-	      http_loop_init(&async->loop, async->ctx, "etcd");
-	if (!err && (err = http_loop_add_fd(&async->loop, async->retry_fd)) < 0)
-		http_loop_cleanup(&async->loop);
+	      http_loop_init(&async->loop, async->ctx, "etcd", async->retry_fd,
+			     store_async->epoll_fd);
 	if (err < 0) {
 		if (async->retry_fd >= 0)
 			close(async->retry_fd);
@@ -535,15 +532,6 @@ int etcd_async_open(struct store_async *store_async)
 		return err;
 	}
 	store_async->state = async;
-	if (store_async->epoll_fd >= 0) {
-		nest.data.fd = async->loop.epoll_fd;
-		if (epoll_ctl(store_async->epoll_fd, EPOLL_CTL_ADD, async->loop.epoll_fd,
-			      &nest) < 0) {
-			err = ctx_fail(async->ctx, -errno, "etcd: epoll: %s", ovl_strerror(errno));
-			etcd_async_close(store_async);
-			return err;
-		}
-	}
 	return 0;
 }
 

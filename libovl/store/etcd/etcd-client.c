@@ -4,7 +4,6 @@
  * endpoints, and requests (unary or line-streamed) on a caller's multi
  * handle.  Every libcurl failure becomes a specific -errno and message.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,49 +18,14 @@ struct etcd_request {
 	struct http_transfer transfer;	/* first: the loop hands it back */
 	struct etcd_client *client;
 	size_t endpoint;		/* index the request went to */
-	CURL *easy;
 	struct curl_slist *headers;
 	char *body;
 	char what[600];			/* "http://h:p/v3/kv/range", for messages */
-	char *data;			/* reply bytes, or the unfinished line */
-	size_t used, allocated;
-	etcd_line_fn line;
 	etcd_done_fn done;
 	void *arg;
-	int line_error;			/* why the line callback stopped us */
-	char error[CURL_ERROR_SIZE];
 };
 
 /* ---- URI ------------------------------------------------------------ */
-
-/* A new string: text[0..length) with %XX decoded; NULL on a bad escape. */
-static char *percent_decode(const char *text, size_t length)
-{
-	char *out = malloc(length + 1), *p = out, hex[3] = { 0 };
-	size_t i;
-
-	if (!out)
-		return NULL;
-	for (i = 0; i < length; i++) {
-		if (text[i] != '%') {
-			*p++ = text[i];
-			continue;
-		}
-		if (i + 2 >= length || !isxdigit((unsigned char)text[i + 1]) ||
-		    !isxdigit((unsigned char)text[i + 2]))
-			goto bad;
-		memcpy(hex, text + i + 1, 2);
-		*p = (char)strtoul(hex, NULL, 16);
-		if (!*p++)		/* %00 would cut the string short */
-			goto bad;
-		i += 2;
-	}
-	*p = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
 
 static int add_endpoint(struct etcd_client *client, const char *scheme,
 			const char *text, size_t length)
@@ -174,7 +138,7 @@ static int parse_query(struct etcd_client *client, const char *query)
 		if (!equals)
 			return ctx_fail(client->ctx, -EINVAL,
 					"etcd URI: option '%.*s' has no value", (int)length, query);
-		value = percent_decode(equals + 1, length - (size_t)(equals + 1 - query));
+		value = http_uri_unescape(equals + 1, length - (size_t)(equals + 1 - query));
 		if (!value)
 			return ctx_fail(client->ctx, -EINVAL,
 					"etcd URI: bad %%-escape in '%.*s'", (int)length, query);
@@ -259,7 +223,7 @@ static int parse_uri(struct etcd_client *client, const char *uri)
 	length = query ? (size_t)(query - path) : strlen(path);
 	while (length && path[length - 1] == '/')
 		length--;
-	client->prefix = length ? percent_decode(path, length) :
+	client->prefix = length ? http_uri_unescape(path, length) :
 			 strdup(ETCD_DEFAULT_PREFIX);
 	if (!client->prefix)
 		return ctx_fail(client->ctx, -EINVAL, "etcd URI '%s': bad prefix", uri);
@@ -270,104 +234,20 @@ static int parse_uri(struct etcd_client *client, const char *uri)
 
 /* ---- requests ------------------------------------------------------- */
 
-static int curl_errno(struct etcd_client *client, const char *what,
-		      CURLcode code, const char *detail)
-{
-	const char *why = *detail ? detail : curl_easy_strerror(code);
-
-	switch (code) {
-	case CURLE_COULDNT_CONNECT:
-		return ctx_fail(client->ctx, -ECONNREFUSED, "%s: cannot connect: %s",
-				what, why);
-	case CURLE_COULDNT_RESOLVE_HOST:
-		return ctx_fail(client->ctx, -EHOSTUNREACH, "%s: %s", what, why);
-	case CURLE_OPERATION_TIMEDOUT:
-		return ctx_fail(client->ctx, -ETIMEDOUT, "%s: timed out: %s", what, why);
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-		return ctx_fail(client->ctx, -ECONNRESET, "%s: connection lost: %s",
-				what, why);
-	case CURLE_PEER_FAILED_VERIFICATION:
-		return ctx_fail(client->ctx, -EKEYREJECTED,
-				"%s: TLS: server certificate not trusted (cacert %s): %s",
-				what, client->cacert ? client->cacert : "system CAs", why);
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-		return ctx_fail(client->ctx, -EKEYREJECTED, "%s: TLS handshake failed: %s",
-				what, why);
-	case CURLE_WRITE_ERROR:
-		return ctx_fail(client->ctx, -EMSGSIZE, "%s: reply larger than %u bytes",
-				what, ETCD_REPLY_MAX);
-	case CURLE_OUT_OF_MEMORY:
-		return ctx_fail(client->ctx, -ENOMEM, "%s: out of memory", what);
-	default:
-		return ctx_fail(client->ctx, -EIO, "%s: %s", what, why);
-	}
-}
-
 int etcd_is_connection_error(int err)
 {
 	/* -EAGAIN is HTTP 503: a member without a leader, or one whose request
 	 * timed out while the cluster elected one. */
-	return err == -ECONNREFUSED || err == -EHOSTUNREACH || err == -ETIMEDOUT ||
-	       err == -ECONNRESET || err == -EAGAIN;
-}
-
-static size_t on_data(char *chunk, size_t size, size_t count, void *userdata)
-{
-	struct etcd_request *request = userdata;
-	size_t bytes = size * count, start = 0, i;
-	long status = 0;
-
-	if (bytes > ETCD_REPLY_MAX - request->used)
-		return 0;
-	if (request->used + bytes + 1 > request->allocated) {
-		size_t want = (request->used + bytes + 1) * 2;
-		char *grown = realloc(request->data, want);
-
-		if (!grown)
-			return 0;
-		request->data = grown;
-		request->allocated = want;
-	}
-	memcpy(request->data + request->used, chunk, bytes);
-	request->used += bytes;
-	request->data[request->used] = '\0';
-	curl_easy_getinfo(request->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (!request->line || status != 200)
-		return bytes;
-	/* A chunk may end inside a line or hold several. */
-	for (i = 0; i < request->used; i++) {
-		if (request->data[i] != '\n')
-			continue;
-		if (i > start) {
-			int err = request->line(request->arg, request->data + start,
-						i - start);
-			if (err < 0) {
-				request->line_error = err;
-				return 0;
-			}
-		}
-		start = i + 1;
-	}
-	memmove(request->data, request->data + start, request->used - start);
-	request->used -= start;
-	return bytes;
+	return http_is_connection_error(err) || err == -EAGAIN;
 }
 
 static void request_free(struct etcd_request *request)
 {
 	if (!request)
 		return;
-	if (request->easy)
-		curl_easy_cleanup(request->easy);
+	http_transfer_release(&request->transfer);
 	curl_slist_free_all(request->headers);
 	free(request->body);
-	free(request->data);
 	free(request);
 }
 
@@ -389,8 +269,8 @@ static int request_new(struct etcd_client *client, const char *path,
 	request->body = json_dumps(body, JSON_COMPACT);
 	if (easy)
 		curl_easy_reset(easy);
-	request->easy = easy ? easy : curl_easy_init();
-	if (!request->body || !request->easy)
+	request->transfer.easy = easy ? easy : curl_easy_init();
+	if (!request->body || !request->transfer.easy)
 		goto nomem;
 	snprintf(url, sizeof(url), "%s%s", client->endpoints[client->current], path);
 	snprintf(request->what, sizeof(request->what), "etcd %s", url);
@@ -407,36 +287,25 @@ static int request_new(struct etcd_client *client, const char *path,
 			goto nomem;
 		request->headers = more;
 	}
-	curl_easy_setopt(request->easy, CURLOPT_URL, url);
-	/* Every handle, the watch's too, is set up here: no signal may reach
-	 * the host, neither SIGALRM for resolver timeouts nor SIGPIPE when etcd
-	 * closes a connection (libcurl then sends with MSG_NOSIGNAL).  libovl
-	 * has no stream socket of its own; UDP and netlink sockets raise no
-	 * SIGPIPE. */
-	curl_easy_setopt(request->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(request->easy, CURLOPT_PROXY, "");
-	curl_easy_setopt(request->easy, CURLOPT_POSTFIELDS, request->body);
-	curl_easy_setopt(request->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(request->body));
-	curl_easy_setopt(request->easy, CURLOPT_HTTPHEADER, request->headers);
-	curl_easy_setopt(request->easy, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(request->easy, CURLOPT_WRITEDATA, request);
-	curl_easy_setopt(request->easy, CURLOPT_ERRORBUFFER, request->error);
-	curl_easy_setopt(request->easy, CURLOPT_CONNECTTIMEOUT_MS,
-			 client->connect_timeout_ms);
-	curl_easy_setopt(request->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* Every handle, the watch's too, is set up here. */
+	http_transfer_setup(&request->transfer, ETCD_REPLY_MAX, client->connect_timeout_ms);
+	curl_easy_setopt(request->transfer.easy, CURLOPT_URL, url);
+	curl_easy_setopt(request->transfer.easy, CURLOPT_POSTFIELDS, request->body);
+	curl_easy_setopt(request->transfer.easy, CURLOPT_POSTFIELDSIZE, (long)strlen(request->body));
+	curl_easy_setopt(request->transfer.easy, CURLOPT_HTTPHEADER, request->headers);
 	if (client->cacert)
-		curl_easy_setopt(request->easy, CURLOPT_CAINFO, client->cacert);
+		curl_easy_setopt(request->transfer.easy, CURLOPT_CAINFO, client->cacert);
 	if (client->cert)
-		curl_easy_setopt(request->easy, CURLOPT_SSLCERT, client->cert);
+		curl_easy_setopt(request->transfer.easy, CURLOPT_SSLCERT, client->cert);
 	if (client->key)
-		curl_easy_setopt(request->easy, CURLOPT_SSLKEY, client->key);
+		curl_easy_setopt(request->transfer.easy, CURLOPT_SSLKEY, client->key);
 	json_decref(body);
 	*out = request;
 	return 0;
 nomem:
 	json_decref(body);
-	if (request && request->easy == easy)
-		request->easy = NULL;	/* the caller's */
+	if (request && request->transfer.easy == easy)
+		request->transfer.easy = NULL;	/* the caller's */
 	request_free(request);
 	return ctx_fail(client->ctx, -ENOMEM, "etcd: out of memory");
 }
@@ -449,16 +318,21 @@ static int request_result(struct etcd_request *request, CURLcode code,
 	long status = 0;
 
 	*reply = NULL;
-	if (code == CURLE_WRITE_ERROR && request->line_error)
-		return request->line_error;
-	if (code != CURLE_OK)
-		return curl_errno(client, request->what, code, request->error);
-	curl_easy_getinfo(request->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (request->line && status == 200)
+	if (code != CURLE_OK) {
+		char trust[300];
+
+		snprintf(trust, sizeof(trust), "cacert %s",
+			 client->cacert ? client->cacert : "system CAs");
+		return http_transfer_error(client->ctx, &request->transfer, request->what,
+					   code, trust);
+	}
+	curl_easy_getinfo(request->transfer.easy, CURLINFO_RESPONSE_CODE, &status);
+	if (request->transfer.line && status == 200)
 		return ctx_fail(client->ctx, -ECONNRESET, "%s: stream ended",
 				request->what);
 	return etcd_reply_parse(client->ctx, request->what, status,
-				request->data ? request->data : "", request->used, reply);
+				request->transfer.data ? request->transfer.data : "",
+				request->transfer.used, reply);
 }
 
 /* One blocking exchange with the current endpoint on the kept handle, so
@@ -475,11 +349,11 @@ static int exchange(struct etcd_client *client, const char *path,
 	if (err < 0)
 		return err;
 	client->easy = NULL;
-	curl_easy_setopt(request->easy, CURLOPT_TIMEOUT_MS, client->timeout_ms);
-	code = curl_easy_perform(request->easy);
+	curl_easy_setopt(request->transfer.easy, CURLOPT_TIMEOUT_MS, client->timeout_ms);
+	code = curl_easy_perform(request->transfer.easy);
 	err = request_result(request, code, reply);
-	client->easy = request->easy;
-	request->easy = NULL;
+	client->easy = request->transfer.easy;
+	request->transfer.easy = NULL;
 	request_free(request);
 	return err;
 }
@@ -559,7 +433,7 @@ int etcd_call(struct etcd_client *client, const char *path, json_t *request,
 static void request_finished(struct http_transfer *transfer, CURLcode result);
 
 int etcd_request_start(struct etcd_client *client, struct http_loop *loop,
-		       const char *path, json_t *body, long timeout_ms, etcd_line_fn line,
+		       const char *path, json_t *body, long timeout_ms, http_line_fn line,
 		       etcd_done_fn done, void *arg, struct etcd_request **out)
 {
 	struct etcd_request *request;
@@ -568,7 +442,8 @@ int etcd_request_start(struct etcd_client *client, struct http_loop *loop,
 	err = request_new(client, path, body, 1, NULL, &request);
 	if (err < 0)
 		return err;
-	request->line = line;
+	request->transfer.line = line;
+	request->transfer.line_arg = arg;
 	request->done = done;
 	request->arg = arg;
 	if (line) {
@@ -581,15 +456,14 @@ int etcd_request_start(struct etcd_client *client, struct http_loop *loop,
 			return ctx_fail(client->ctx, -ENOMEM, "etcd: out of memory");
 		}
 		request->headers = more;
-		curl_easy_setopt(request->easy, CURLOPT_HTTPHEADER, request->headers);
-		curl_easy_setopt(request->easy, CURLOPT_TCP_KEEPIDLE, 10L);
-		curl_easy_setopt(request->easy, CURLOPT_TCP_KEEPINTVL, 5L);
+		curl_easy_setopt(request->transfer.easy, CURLOPT_HTTPHEADER, request->headers);
+		curl_easy_setopt(request->transfer.easy, CURLOPT_TCP_KEEPIDLE, 10L);
+		curl_easy_setopt(request->transfer.easy, CURLOPT_TCP_KEEPINTVL, 5L);
 	} else {
-		curl_easy_setopt(request->easy, CURLOPT_TIMEOUT_MS,
+		curl_easy_setopt(request->transfer.easy, CURLOPT_TIMEOUT_MS,
 				 timeout_ms > 0 ? timeout_ms : client->timeout_ms);
 	}
 	request->transfer.finish = request_finished;
-	request->transfer.easy = request->easy;
 	err = http_loop_start(loop, &request->transfer);
 	if (err < 0) {
 		request_free(request);

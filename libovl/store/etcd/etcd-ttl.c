@@ -116,7 +116,7 @@ int etcd_fill_expirations(struct etcd_client *client, struct ovl_lease **leases,
 	batch.loop.epoll_fd = batch.loop.timer_fd = -1;
 	err = collect_ids(&batch, leases, count);
 	if (!err && batch.count)
-		err = http_loop_init(&batch.loop, client->ctx, "etcd");
+		err = http_loop_init(&batch.loop, client->ctx, "etcd", -1, -1);
 	if (!err && batch.count) {
 		ask_more(&batch);
 		/* Every request has the client's timeout: this ends. */

@@ -2,7 +2,8 @@
  * etcd-watch.c - the etcd store's watch without blocking: one curl multi
  * handle whose sockets and timer live in an epoll fd nested in the watch's
  * fd.  It lists the subnets (with each etcd lease's TTL, unless the watch
- * is alive_only: the agent's), hands the listing to watch_snapshot, then streams changes from the listed revision + 1;
+ * is alive_only: the agent's), hands the listing to watch_snapshot, then
+ * streams changes from the listed revision + 1;
  * PUT -> ADDED, DELETE (also TTL expiry) -> REMOVED.  After a lost
  * connection it resumes from the last revision seen, after a backoff; when
  * etcd cancels the watch because that revision was compacted, it lists
@@ -10,17 +11,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "store/etcd/etcd.h"
+#include "store/http-watch.h"
 
-#define BACKOFF_MIN_MS 100
-/* Small enough that a lease added while etcd was away shows within 5 s of
- * its return. */
-#define BACKOFF_MAX_MS 3000
 #define TTL_CACHE_PRUNE 1024
 
 struct queued {			/* an event waiting for its lease's TTL */
@@ -42,35 +37,22 @@ struct ttl_lookup {		/* one timetolive request in flight */
 };
 
 struct etcd_watch {
+	struct http_watch base;		/* first: its ops get it back */
 	struct ovl_watch *watch;
 	struct etcd_store *store;
 	struct ovl_ctx *ctx;
-	struct http_loop loop;
-	int retry_fd;
 	struct etcd_request *range, *stream;
 	struct ttl_lookup *lookups;
-	int listing;			/* a listing is under way */
-	int paging;			/* its first page arrived, more follow */
-	int need_list;			/* the next start lists (else resumes) */
+	int paging;			/* the listing's first page arrived, more follow */
 	struct ovl_lease **listed;	/* the listing, waiting for TTLs */
 	size_t listed_count;
 	int64_t revision;		/* changes up to here are applied */
-	int synced;			/* a snapshot was delivered */
-	int opening, open_error;
 	size_t open_tries;
 	struct queued *queue;
 	size_t queue_head, queue_count, queue_cap;
 	struct ttl_entry *ttls;
 	size_t ttl_count, ttl_cap;
-	long backoff_ms;
-	int fatal;			/* an error poll must return */
 };
-
-static void set_fatal(struct etcd_watch *w, int err)
-{
-	if (!w->fatal)
-		w->fatal = err;
-}
 
 /* ---- events and their TTLs ----------------------------------------- */
 
@@ -117,7 +99,7 @@ static int ttl_request(struct etcd_watch *w, int64_t id)
 	lookup->owner = w;
 	lookup->id = id;
 	snprintf(text, sizeof(text), "%lld", (long long)id);
-	err = etcd_request_start(w->store->client, &w->loop, "/v3/lease/timetolive",
+	err = etcd_request_start(w->store->client, &w->base.loop, "/v3/lease/timetolive",
 				 json_pack("{s:s}", "ID", text), 0, NULL, ttl_done, lookup,
 				 &lookup->request);
 	if (err < 0) {
@@ -227,7 +209,6 @@ static int take_event(struct etcd_watch *w, const json_t *event)
 	return lease ? enqueue(w, OVL_WATCH_REMOVED, lease) : 0;
 }
 
-static void schedule_restart(struct etcd_watch *w, int err);
 
 static int on_line(void *arg, const char *text, size_t length)
 {
@@ -249,13 +230,10 @@ static int on_line(void *arg, const char *text, size_t length)
 	if (!err && line.kind == ETCD_LINE_CANCELED)
 		err = ctx_fail(w->ctx, -ECANCELED, "etcd watch: cancelled by etcd "
 			       "(compacted at revision %lld)", (long long)line.compact_revision);
-	if (!err && line.kind == ETCD_LINE_CREATED) {
-		/* A grown backoff means this stream replaces a failed one. */
-		if (w->backoff_ms > BACKOFF_MIN_MS)
-			ctx_log(w->ctx, OVL_LOG_NOTICE, "etcd watch: reconnected, "
-				"changes after revision %lld follow", (long long)w->revision);
-		w->backoff_ms = BACKOFF_MIN_MS;
-	}
+	/* A stream created after a pause replaces a failed one. */
+	if (!err && line.kind == ETCD_LINE_CREATED && http_watch_reconnected(&w->base))
+		ctx_log(w->ctx, OVL_LOG_NOTICE, "etcd watch: reconnected, "
+			"changes after revision %lld follow", (long long)w->revision);
 	json_array_foreach(err ? NULL : line.events, i, event) {
 		err = take_event(w, event);
 		if (err < 0)
@@ -281,11 +259,12 @@ static void stream_done(void *arg, int err, json_t *reply)
 	struct etcd_watch *w = arg;
 
 	w->stream = NULL;
-	schedule_restart(w, err);
+	http_watch_restart(&w->base, err);
 }
 
-static int start_stream(struct etcd_watch *w)
+static int start_stream(struct http_watch *base)
 {
+	struct etcd_watch *w = (struct etcd_watch *)base;
 	char *end = etcd_prefix_end(w->store->subnets), from[24];
 	json_t *request;
 
@@ -296,18 +275,19 @@ static int start_stream(struct etcd_watch *w)
 			    "key", etcd_b64(w->store->subnets), "range_end", etcd_b64(end),
 			    "start_revision", from, "prev_kv", 1, "progress_notify", 1);
 	free(end);
-	return etcd_request_start(w->store->client, &w->loop, "/v3/watch", request, 0,
+	return etcd_request_start(w->store->client, &w->base.loop, "/v3/watch", request, 0,
 				  on_line, stream_done, w, &w->stream);
 }
 
 /* Delivers what is settled: the listing once all its TTLs are known, then
  * queued events in order up to the first still waiting for its TTL. */
-static int advance(struct etcd_watch *w)
+static int advance(struct http_watch *base)
 {
+	struct etcd_watch *w = (struct etcd_watch *)base;
 	size_t i, n;
 	int err, settled;
 
-	if (w->listing) {
+	if (base->listing) {
 		if (w->range)
 			return 0;
 		for (i = 0; i < w->listed_count; i++)
@@ -322,11 +302,10 @@ static int advance(struct etcd_watch *w)
 		err = watch_snapshot(w->watch, w->listed, n, time(NULL));
 		w->listed = NULL;
 		w->listed_count = 0;
-		w->listing = 0;
-		w->synced = 1;
+		http_watch_synced(base);
 		if (err < 0)
 			return err;
-		err = start_stream(w);
+		err = start_stream(base);
 		if (err < 0)
 			return err;
 	}
@@ -371,7 +350,7 @@ static void range_done(void *arg, int err, json_t *reply)
 		w->revision = revision;
 	w->paging = !err && etcd_page_more(reply);
 	if (w->paging) {
-		err = etcd_request_start(w->store->client, &w->loop, "/v3/kv/range",
+		err = etcd_request_start(w->store->client, &w->base.loop, "/v3/kv/range",
 					 etcd_page_request(w->store->subnets, reply, w->revision),
 					 0, NULL, range_done, w, &w->range);
 		if (!err)
@@ -382,9 +361,9 @@ static void range_done(void *arg, int err, json_t *reply)
 		if (w->listed[i]->store_id)
 			err = ttl_request(w, (int64_t)w->listed[i]->store_id);
 	if (err == -ENOMEM)
-		set_fatal(w, err);
+		http_watch_fail(&w->base, err);
 	else if (err < 0)
-		schedule_restart(w, err);
+		http_watch_restart(&w->base, err);
 }
 
 static void ttl_done(void *arg, int err, json_t *reply)
@@ -408,95 +387,51 @@ static void ttl_done(void *arg, int err, json_t *reply)
 		/* Forget it so that the next listing asks again. */
 		if (entry)
 			*entry = w->ttls[--w->ttl_count];
-		schedule_restart(w, err);
+		http_watch_restart(&w->base, err);
 	}
 	free(lookup);
 }
 
-/* A fresh listing now: drops the stream and whatever it had queued. */
-static void start_listing(struct etcd_watch *w)
+static void cancel_requests(struct http_watch *base)
 {
-	int err;
+	struct etcd_watch *w = (struct etcd_watch *)base;
 
-	etcd_request_cancel(&w->loop, w->stream);
+	etcd_request_cancel(&base->loop, w->stream);
 	w->stream = NULL;
+	etcd_request_cancel(&base->loop, w->range);
+	w->range = NULL;
+}
+
+/* A fresh listing drops whatever the stream had queued. */
+static int start_listing(struct http_watch *base)
+{
+	struct etcd_watch *w = (struct etcd_watch *)base;
+
 	queue_clear(w);
 	listed_free(w);
-	w->listing = 1;
-	w->need_list = 0;
 	w->paging = 0;
-	err = etcd_request_start(w->store->client, &w->loop, "/v3/kv/range",
-				 etcd_page_request(w->store->subnets, NULL, 0), 0, NULL, range_done,
-				 w, &w->range);
-	if (err == -ENOMEM)
-		set_fatal(w, err);
-	else if (err < 0)
-		schedule_restart(w, err);
+	return etcd_request_start(w->store->client, &base->loop, "/v3/kv/range",
+				  etcd_page_request(w->store->subnets, NULL, 0), 0, NULL, range_done,
+				  w, &w->range);
 }
 
-/* After a failure: resuming (or listing again) after a growing pause.
- * Queued events stay: the stream resumes after the last one. */
-static void schedule_restart(struct etcd_watch *w, int err)
+/* The client moved on to the next endpoint: while opening, each is tried
+ * once. */
+static int open_again(struct http_watch *base, int err)
 {
-	etcd_request_cancel(&w->loop, w->stream);
-	w->stream = NULL;
-	etcd_request_cancel(&w->loop, w->range);
-	w->range = NULL;
-	if (err == -ECANCELED || w->listing || !w->synced)
-		w->need_list = 1;
-	w->listing = 0;
-	if (w->opening) {
-		/* The client moved on to the next endpoint: try each once. */
-		if ((err == -ECONNREFUSED || err == -EHOSTUNREACH || err == -ETIMEDOUT ||
-		     err == -ECONNRESET) &&
-		    ++w->open_tries < w->store->client->endpoint_count)
-			start_listing(w);
-		else if (!w->open_error)
-			w->open_error = err;
-		return;
-	}
-	ctx_log(w->ctx, OVL_LOG_WARNING, "%s; %s in %ld ms", ovl_ctx_error(w->ctx),
-		w->need_list ? "listing again" : "resuming", w->backoff_ms);
-	http_timer_arm(w->retry_fd, w->backoff_ms);
-	w->watch->reconnects++;
-	w->backoff_ms = w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-			w->backoff_ms * 2;
+	struct etcd_watch *w = (struct etcd_watch *)base;
+
+	return http_is_connection_error(err) &&
+	       ++w->open_tries < w->store->client->endpoint_count;
 }
 
-/* The watch's own fd in its loop: the retry timer. */
-static int on_retry(void *arg, int fd)
-{
-	struct etcd_watch *w = arg;
-	uint64_t expirations;
-	int err;
-
-	if (fd != w->retry_fd)
-		return -ENOENT;
-	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		return ctx_fail(w->ctx, -errno, "etcd watch: timer: %s", ovl_strerror(errno));
-	if (w->need_list) {
-		start_listing(w);
-	} else if ((err = start_stream(w)) < 0) {
-		if (err == -ENOMEM)
-			return err;
-		schedule_restart(w, err);
-	}
-	return 0;
-}
-
-/* Handles whatever is ready, without blocking. */
-static int drive(struct etcd_watch *w, int wait_ms)
-{
-	int err = http_loop_run(&w->loop, wait_ms, on_retry, w);
-
-	if (!err)
-		err = w->fatal;
-	if (!err)
-		err = advance(w);
-	if (err < 0)
-		set_fatal(w, err);
-	return err;
-}
+static const struct http_watch_ops etcd_watch_ops = {
+	.list = start_listing,
+	.resume = start_stream,
+	.cancel = cancel_requests,
+	.advance = advance,
+	.open_again = open_again,
+};
 
 /* ---- store_ops hooks ------------------------------------------------ */
 
@@ -509,18 +444,15 @@ void etcd_watch_close(struct ovl_watch *watch)
 		return;
 	while ((lookup = w->lookups)) {
 		w->lookups = lookup->next;
-		etcd_request_cancel(&w->loop, lookup->request);
+		etcd_request_cancel(&w->base.loop, lookup->request);
 		free(lookup);
 	}
-	etcd_request_cancel(&w->loop, w->stream);
-	etcd_request_cancel(&w->loop, w->range);
-	http_loop_cleanup(&w->loop);
+	cancel_requests(&w->base);
+	http_watch_cleanup(&w->base);
 	queue_clear(w);
 	free(w->queue);
 	listed_free(w);
 	free(w->ttls);
-	if (w->retry_fd >= 0)
-		close(w->retry_fd);
 	free(w);
 	watch->state = NULL;
 }
@@ -529,60 +461,17 @@ void etcd_watch_close(struct ovl_watch *watch)
  * unreachable etcd is an error here rather than silence later. */
 int etcd_watch_open(struct ovl_watch *watch)
 {
-	struct epoll_event nest = { .events = EPOLLIN };
-	struct etcd_watch *w;
-	struct timespec now;
-	int64_t deadline;
+	struct etcd_watch *w = calloc(1, sizeof(*w));
 	int err;
 
-	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	watch->state = w;
 	w->watch = watch;
 	w->store = watch->store->state;
 	w->ctx = watch->store->ctx;
-	w->backoff_ms = BACKOFF_MIN_MS;
-	w->loop.epoll_fd = w->loop.timer_fd = -1;
-	w->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (w->retry_fd < 0) {
-		err = ctx_fail(w->ctx, -errno, "etcd watch: %s", ovl_strerror(errno));
-		etcd_watch_close(watch);
-		return err;
-	}
-	err = http_loop_init(&w->loop, w->ctx, "etcd watch");
-	if (!err)
-		err = http_loop_add_fd(&w->loop, w->retry_fd);
-	nest.data.fd = w->loop.epoll_fd;
-	if (!err && epoll_ctl(watch->epoll_fd, EPOLL_CTL_ADD, w->loop.epoll_fd, &nest) < 0)
-		err = ctx_fail(w->ctx, -errno, "etcd watch: epoll: %s", ovl_strerror(errno));
-	if (err < 0) {
-		etcd_watch_close(watch);
-		return err;
-	}
-
-	w->opening = 1;
-	start_listing(w);
-	if (watch->nonblocking) {
-		w->opening = 0;
-		return 0;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	deadline = now.tv_sec * 1000 + now.tv_nsec / 1000000 +
-		   2 * w->store->client->timeout_ms;
-	err = 0;
-	while (!w->synced && !w->open_error && !err) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec * 1000 + now.tv_nsec / 1000000 > deadline) {
-			err = ctx_fail(w->ctx, -ETIMEDOUT, "etcd watch: no listing within %ld ms",
-				       2 * w->store->client->timeout_ms);
-			break;
-		}
-		err = drive(w, 50);
-	}
-	w->opening = 0;
-	if (!err)
-		err = w->open_error;
+	err = http_watch_open(&w->base, &etcd_watch_ops, watch, "etcd watch",
+			      2 * w->store->client->timeout_ms);
 	if (err < 0)
 		etcd_watch_close(watch);	/* store.c frees only its part */
 	return err;
@@ -592,7 +481,5 @@ int etcd_watch_poll(struct ovl_watch *watch)
 {
 	struct etcd_watch *w = watch->state;
 
-	if (w->fatal)
-		return w->fatal;
-	return drive(w, 0);
+	return http_watch_poll(&w->base);
 }

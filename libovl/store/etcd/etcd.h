@@ -47,12 +47,10 @@ int etcd_call(struct etcd_client *client, const char *path, json_t *request,
 struct etcd_request;
 /* reply is borrowed; err < 0 with the reason in the client's ctx. */
 typedef void (*etcd_done_fn)(void *arg, int err, json_t *reply);
-/* Called with each complete line of a stream; a negative return ends it. */
-typedef int (*etcd_line_fn)(void *arg, const char *line, size_t length);
-/* timeout_ms bounds a request that is not a stream (0: the client's
- * timeout). */
+/* line (may be NULL) makes it a stream; timeout_ms bounds a request that
+ * is not one (0: the client's timeout). */
 int etcd_request_start(struct etcd_client *client, struct http_loop *loop,
-		       const char *path, json_t *request, long timeout_ms, etcd_line_fn line,
+		       const char *path, json_t *request, long timeout_ms, http_line_fn line,
 		       etcd_done_fn done, void *arg, struct etcd_request **out);
 /* Removes and frees without calling done. */
 void etcd_request_cancel(struct http_loop *loop, struct etcd_request *request);

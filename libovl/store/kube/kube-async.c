@@ -10,13 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/kube/kube.h"
 
-enum op_kind { OP_LIST, OP_ACQUIRE, OP_RENEW };
+enum op_kind { OP_LIST, OP_ACQUIRE, OP_RENEW, OP_CHANGED };
 enum op_step { STEP_PAGE, STEP_GET, STEP_PATCH, STEP_CONDITION };
 
 struct kube_op {
@@ -27,11 +28,15 @@ struct kube_op {
 	struct kube_request *request;
 	store_list_done list_done;
 	store_lease_done lease_done;
+	store_changed_done changed_done;
 	void *arg;
 	/* list */
 	struct ovl_lease **leases;
 	size_t count;
 	char *resource_version, *continue_token;
+	int watched;			/* a watch followed when it started */
+	uint64_t watches_stopped;	/* the store's count then */
+	int changed;			/* changed: the answer */
 	/* acquire: the new lease; renew: the caller's */
 	struct ovl_lease *lease;
 	const struct ovl_config *config;
@@ -45,6 +50,10 @@ struct kube_async {
 	struct ovl_ctx *ctx;
 	struct http_loop loop;
 	struct kube_op *ops;
+	int wake_fd;			/* answers that need no request */
+	/* The store's count of stopped watches when the last listing started
+	 * that a watch then followed (or when the async opened). */
+	uint64_t watches_stopped;
 };
 
 static void on_reply(void *arg, int err, json_t *reply);
@@ -108,7 +117,11 @@ static void finish(struct kube_op *op, int err)
 			leases = NULL;
 			count = 0;
 		}
+		if (!err && op->watched)
+			op->owner->watches_stopped = op->watches_stopped;
 		op->list_done(op->arg, err, leases, count);
+	} else if (op->kind == OP_CHANGED) {
+		op->changed_done(op->arg, err, op->changed);
 	} else {
 		op->lease_done(op->arg, err, lease);
 	}
@@ -253,7 +266,6 @@ static void on_reply(void *arg, int err, json_t *reply)
 
 int kube_async_open(struct store_async *store_async)
 {
-	struct epoll_event nest = { .events = EPOLLIN };
 	struct kube_async *async = calloc(1, sizeof(*async));
 	int err;
 
@@ -261,21 +273,21 @@ int kube_async_open(struct store_async *store_async)
 		return ctx_fail(store_async->store->ctx, -ENOMEM, "kube: out of memory");
 	async->store = store_async->store->state;
 	async->ctx = store_async->store->ctx;
-	err = http_loop_init(&async->loop, async->ctx, "kube");
+	async->watches_stopped = async->store->watches_stopped;
+	async->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (async->wake_fd < 0) {
+		err = ctx_fail(async->ctx, -errno, "kube: eventfd: %s", ovl_strerror(errno));
+		free(async);
+		return err;
+	}
+	err = http_loop_init(&async->loop, async->ctx, "kube", async->wake_fd,
+			     store_async->epoll_fd);
 	if (err < 0) {
+		close(async->wake_fd);
 		free(async);
 		return err;
 	}
 	store_async->state = async;
-	if (store_async->epoll_fd >= 0) {
-		nest.data.fd = async->loop.epoll_fd;
-		if (epoll_ctl(store_async->epoll_fd, EPOLL_CTL_ADD, async->loop.epoll_fd,
-			      &nest) < 0) {
-			err = ctx_fail(async->ctx, -errno, "kube: epoll: %s", ovl_strerror(errno));
-			kube_async_close(store_async);
-			return err;
-		}
-	}
 	return 0;
 }
 
@@ -291,15 +303,43 @@ void kube_async_close(struct store_async *store_async)
 		op_free(op);
 	}
 	http_loop_cleanup(&async->loop);
+	close(async->wake_fd);
 	free(async);
 	store_async->state = NULL;
+}
+
+/* The wake-up fd: the answers async_changed queued. */
+static int on_wake(void *arg, int fd)
+{
+	struct kube_async *async = arg;
+	struct kube_store *store = async->store;
+	struct kube_op *op, *next;
+	uint64_t count;
+	int changed;
+
+	if (fd != async->wake_fd)
+		return -ENOENT;
+	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return ctx_fail(async->ctx, -errno, "kube: eventfd: %s", ovl_strerror(errno));
+	/* The watch is the informer: what it reported since the last listing
+	 * is all there is to know while it follows, as in flanneld, whose
+	 * resyncs replay its cache without a request. */
+	changed = !store->watches_following || store->watches_stopped != async->watches_stopped;
+	for (op = async->ops; op; op = next) {
+		next = op->next;
+		if (op->kind == OP_CHANGED) {
+			op->changed = changed;
+			finish(op, 0);
+		}
+	}
+	return 0;
 }
 
 int kube_async_dispatch(struct store_async *store_async)
 {
 	struct kube_async *async = store_async->state;
 
-	return http_loop_run(&async->loop, 0, NULL, NULL);
+	return http_loop_run(&async->loop, 0, on_wake, async);
 }
 
 /* Starts op's first step, or frees it (the start failed: no done call). */
@@ -324,24 +364,37 @@ int kube_async_list(struct store_async *store_async, store_list_done done, void 
 		return ctx_fail(async->ctx, -ENOMEM, "kube: out of memory");
 	op->list_done = done;
 	op->arg = arg;
+	op->watched = async->store->watches_following > 0;
+	op->watches_stopped = async->store->watches_stopped;
 	return op_start(op, 0);
 }
 
-/* Node names are DNS subdomains: nothing to escape in a path. */
+/* Answered without a request (see on_wake), from the next dispatch. */
+int kube_async_changed(struct store_async *store_async, store_changed_done done, void *arg)
+{
+	struct kube_async *async = store_async->state;
+	struct kube_op *op = op_new(async, OP_CHANGED);
+	uint64_t one = 1;
+
+	if (!op)
+		return ctx_fail(async->ctx, -ENOMEM, "kube: out of memory");
+	op->changed_done = done;
+	op->arg = arg;
+	if (write(async->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+		op_unlink(op);
+		op_free(op);
+		return ctx_fail(async->ctx, -errno, "kube: eventfd: %s", ovl_strerror(errno));
+	}
+	return 0;
+}
+
 static int set_node_name(struct kube_op *op, const char *name)
 {
 	struct kube_async *async = op->owner;
-	const char *p;
+	int err = kube_node_name_check(async->ctx, name);
 
-	if (!name || !*name)
-		return ctx_fail(async->ctx, -EINVAL, "kube: which Node is this host? (give "
-				"the store's node= option or the lease request's node name: "
-				"ovlctl --node, NODE_NAME)");
-	for (p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-		      *p == '.'))
-			return ctx_fail(async->ctx, -EINVAL, "kube: '%s' is not a Node name "
-					"(lowercase letters, digits, '-' and '.')", name);
+	if (err < 0)
+		return err;
 	op->node_name = strdup(name);
 	return op->node_name ? 0 : ctx_fail(async->ctx, -ENOMEM, "kube: out of memory");
 }

@@ -19,66 +19,17 @@ struct kube_request {
 	struct curl_slist *headers;
 	char *body;
 	char what[400];			/* "kube GET https://h/api/v1/nodes" */
-	char *data;			/* reply bytes, or the unfinished line */
-	size_t used, allocated;
-	kube_line_fn line;
 	kube_done_fn done;
 	void *arg;
-	int line_error;			/* why the line callback stopped us */
-	char error[CURL_ERROR_SIZE];
 };
-
-static size_t on_data(char *chunk, size_t size, size_t count, void *userdata)
-{
-	struct kube_request *request = userdata;
-	size_t bytes = size * count, start = 0, i;
-	long status = 0;
-
-	if (bytes > KUBE_REPLY_MAX - request->used)
-		return 0;
-	if (request->used + bytes + 1 > request->allocated) {
-		size_t want = (request->used + bytes + 1) * 2;
-		char *grown = realloc(request->data, want);
-
-		if (!grown)
-			return 0;
-		request->data = grown;
-		request->allocated = want;
-	}
-	memcpy(request->data + request->used, chunk, bytes);
-	request->used += bytes;
-	request->data[request->used] = '\0';
-	curl_easy_getinfo(request->transfer.easy, CURLINFO_RESPONSE_CODE, &status);
-	if (!request->line || status != 200)
-		return bytes;
-	/* A chunk may end inside a line or hold several. */
-	for (i = 0; i < request->used; i++) {
-		if (request->data[i] != '\n')
-			continue;
-		if (i > start) {
-			int err = request->line(request->arg, request->data + start, i - start);
-
-			if (err < 0) {
-				request->line_error = err;
-				return 0;
-			}
-		}
-		start = i + 1;
-	}
-	memmove(request->data, request->data + start, request->used - start);
-	request->used -= start;
-	return bytes;
-}
 
 static void request_free(struct kube_request *request)
 {
 	if (!request)
 		return;
-	if (request->transfer.easy)
-		curl_easy_cleanup(request->transfer.easy);
+	http_transfer_release(&request->transfer);
 	curl_slist_free_all(request->headers);
 	free(request->body);
-	free(request->data);
 	free(request);
 }
 
@@ -131,21 +82,14 @@ static int request_new(struct kube_client *client, const char *method, const cha
 		if (add_header(request, header) < 0)
 			goto nomem;
 	}
+	http_transfer_setup(&request->transfer, KUBE_REPLY_MAX, client->connect_timeout_ms);
 	curl_easy_setopt(easy, CURLOPT_URL, url);
-	/* No signal may reach the host (see etcd-client.c). */
-	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(easy, CURLOPT_PROXY, "");
 	curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
 	if (request->body) {
 		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request->body);
 		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(request->body));
 	}
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, request->headers);
-	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(easy, CURLOPT_WRITEDATA, request);
-	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, request->error);
-	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, client->connect_timeout_ms);
-	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
 	if (client->insecure) {
 		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -212,20 +156,20 @@ static int request_result(struct kube_request *request, CURLcode code, json_t **
 	int err;
 
 	*reply = NULL;
-	if (code == CURLE_WRITE_ERROR && request->line_error)
-		return request->line_error;
-	if (code == CURLE_WRITE_ERROR)
-		return ctx_fail(client->ctx, -EMSGSIZE, "%s: reply larger than %u bytes",
-				request->what, KUBE_REPLY_MAX);
 	if (code != CURLE_OK)
-		return http_curl_error(client->ctx, request->what, code, request->error);
+		return http_transfer_error(client->ctx, &request->transfer, request->what, code,
+					   client->ca_file ? client->ca_file :
+					   client->ca_data ? "the kubeconfig's certificate-authority-data" :
+					   "system CAs");
 	curl_easy_getinfo(request->transfer.easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status > 299)
 		return status_error(client, request->what, status,
-				    request->data ? request->data : "", request->used);
-	if (request->line)
+				    request->transfer.data ? request->transfer.data : "",
+				    request->transfer.used);
+	if (request->transfer.line)
 		return ctx_fail(client->ctx, -ECONNRESET, "%s: stream ended", request->what);
-	err = ovl_json_parse(request->data ? request->data : "", request->used, 0, reply, &error);
+	err = ovl_json_parse(request->transfer.data ? request->transfer.data : "",
+			     request->transfer.used, 0, reply, &error);
 	if (err == -ENOMEM)
 		return ctx_fail(client->ctx, err, "kube: out of memory");
 	if (err < 0 || !json_is_object(*reply)) {
@@ -250,7 +194,7 @@ static void request_finish(struct http_transfer *transfer, CURLcode code)
 
 int kube_request_start(struct kube_client *client, struct http_loop *loop,
 		       const char *method, const char *path, const char *body,
-		       kube_line_fn line, long timeout_ms, kube_done_fn done, void *arg,
+		       http_line_fn line, long timeout_ms, kube_done_fn done, void *arg,
 		       struct kube_request **out)
 {
 	struct kube_request *request;
@@ -261,7 +205,8 @@ int kube_request_start(struct kube_client *client, struct http_loop *loop,
 		return err;
 	request->transfer.finish = request_finish;
 	request->loop = loop;
-	request->line = line;
+	request->transfer.line = line;
+	request->transfer.line_arg = arg;
 	request->done = done;
 	request->arg = arg;
 	curl_easy_setopt(request->transfer.easy, CURLOPT_TIMEOUT_MS,

@@ -45,35 +45,6 @@ struct uri_options {
 
 /* ---- the URI ---------------------------------------------------------- */
 
-/* A new string: text[0..length) with %XX decoded; NULL on a bad escape. */
-static char *unescape(const char *text, size_t length)
-{
-	char *out = malloc(length + 1), *p = out, hex[3] = { 0 };
-	size_t i;
-
-	if (!out)
-		return NULL;
-	for (i = 0; i < length; i++) {
-		if (text[i] != '%') {
-			*p++ = text[i];
-			continue;
-		}
-		if (i + 2 >= length || !isxdigit((unsigned char)text[i + 1]) ||
-		    !isxdigit((unsigned char)text[i + 2]))
-			goto bad;
-		memcpy(hex, text + i + 1, 2);
-		*p = (char)strtoul(hex, NULL, 16);
-		if (!*p++)
-			goto bad;
-		i += 2;
-	}
-	*p = '\0';
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
-
 /* flanneld's rule: "fqdn[/[word-]]"; without a slash one is added, and a
  * name part not ending in '-' gets one. */
 static int annotation_prefix(struct ovl_ctx *ctx, const char *prefix, char *out, size_t size)
@@ -124,6 +95,8 @@ static int set_option(struct ovl_ctx *ctx, struct kube_store *store, struct uri_
 		slot = &uri->prefix;
 	else if (IS("node"))
 		slot = &store->node_name;
+	else if (IS("pod"))
+		slot = &store->pod;
 	else if (IS("net-config-path"))
 		slot = &store->net_config_path;
 	else if (IS("serviceaccount"))
@@ -141,8 +114,8 @@ static int set_option(struct ovl_ctx *ctx, struct kube_store *store, struct uri_
 		ctx_fail(ctx, -EINVAL, IS("node-network-unavailable") || IS("timeout") ?
 			 "kube URI: bad value '%s' for %.*s" :
 			 "kube URI: unknown option '%s%.*s' (known: api-url, annotation-prefix, "
-			 "node, net-config-path, node-network-unavailable, serviceaccount, "
-			 "timeout)", IS("node-network-unavailable") || IS("timeout") ? value : "",
+			 "node, pod, net-config-path, node-network-unavailable, "
+			 "serviceaccount, timeout)", IS("node-network-unavailable") || IS("timeout") ? value : "",
 			 (int)name_length, name);
 		free(value);
 		return -EINVAL;
@@ -158,7 +131,7 @@ static int parse_uri(struct ovl_ctx *ctx, const char *uri, struct kube_store *st
 	const char *rest = uri + strlen("kube:"), *query = strchr(rest, '?');
 	size_t length = query ? (size_t)(query - rest) : strlen(rest);
 
-	if (length && !(options->path = unescape(rest, length)))
+	if (length && !(options->path = http_uri_unescape(rest, length)))
 		return ctx_fail(ctx, -EINVAL, "kube URI '%s': bad %%-escape in the path", uri);
 	for (query = query ? query + 1 : NULL; query && *query;) {
 		size_t part = strcspn(query, "&");
@@ -169,7 +142,7 @@ static int parse_uri(struct ovl_ctx *ctx, const char *uri, struct kube_store *st
 		if (!equals)
 			return ctx_fail(ctx, -EINVAL, "kube URI: option '%.*s' has no value",
 					(int)part, query);
-		value = unescape(equals + 1, part - (size_t)(equals + 1 - query));
+		value = http_uri_unescape(equals + 1, part - (size_t)(equals + 1 - query));
 		if (!value)
 			return ctx_fail(ctx, -EINVAL, "kube URI: bad %%-escape in '%.*s'",
 					(int)part, query);
@@ -180,6 +153,23 @@ static int parse_uri(struct ovl_ctx *ctx, const char *uri, struct kube_store *st
 		if (*query == '&')
 			query++;
 	}
+	return 0;
+}
+
+/* pod=: "NAMESPACE/NAME", a DNS label and a DNS subdomain, which go into
+ * a request's path unescaped. */
+static int check_pod(struct ovl_ctx *ctx, const char *pod)
+{
+	const char *slash = strchr(pod, '/'), *p;
+
+	for (p = pod; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      (*p == '.' && p > slash) || p == slash))
+			break;
+	if (*p || !slash || slash == pod || !slash[1] || slash - pod > 63 ||
+	    strlen(slash + 1) > 253)
+		return ctx_fail(ctx, -EINVAL, "kube URI: pod '%s' is not NAMESPACE/NAME "
+				"(flanneld's POD_NAMESPACE and POD_NAME)", pod);
 	return 0;
 }
 
@@ -202,6 +192,10 @@ int kube_token_refresh(struct kube_client *client)
 	if (stat(client->token_file, &st) < 0)
 		return ctx_fail(client->ctx, -errno, "%s: token file %s: %s", client->source,
 				client->token_file, ovl_strerror(errno));
+	/* A FIFO or a device would block the read (and the host) forever. */
+	if (!S_ISREG(st.st_mode))
+		return ctx_fail(client->ctx, -EINVAL, "%s: token file %s is not a regular file",
+				client->source, client->token_file);
 	if (client->token && st.st_ino == client->token_inode &&
 	    mtime_ns(&st) == client->token_mtime_ns && st.st_size == client->token_size)
 		return 0;
@@ -277,17 +271,18 @@ static int take_pair(struct ovl_ctx *ctx, const char *what, const char *dir,
 		     const json_t *object, const char *file_field, char **file,
 		     char **data, size_t *size)
 {
-	char name[160];
+	char data_field[64], name[400];
 	const char *value;
-	int err;
 
-	snprintf(name, sizeof(name), "%s: %s-data", what, file_field);
-	if ((value = field(object, name + strlen(what) + 2)))
+	snprintf(data_field, sizeof(data_field), "%s-data", file_field);
+	if ((value = field(object, data_field))) {
+		snprintf(name, sizeof(name), "%s: %s", what, data_field);
 		return decode(ctx, name, value, data, size);
-	snprintf(name, sizeof(name), "%s: %s", what, file_field);
-	if ((value = field(object, file_field)) &&
-	    (err = resolve(ctx, name, dir, value, file)) < 0)
-		return err;
+	}
+	if ((value = field(object, file_field))) {
+		snprintf(name, sizeof(name), "%s: %s", what, file_field);
+		return resolve(ctx, name, dir, value, file);
+	}
 	return 0;
 }
 
@@ -462,6 +457,8 @@ int kube_store_configure(struct ovl_ctx *ctx, const char *uri, struct kube_store
 	client->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
 	store->set_network_unavailable = 1;
 	err = parse_uri(ctx, uri, store, &options);
+	if (!err && store->pod)
+		err = check_pod(ctx, store->pod);
 	if (!err)
 		err = set_annotations(ctx, store, options.prefix);
 	if (!err && !store->net_config_path &&
@@ -487,6 +484,9 @@ int kube_store_configure(struct ovl_ctx *ctx, const char *uri, struct kube_store
 	if (!err && strncmp(client->server, "https://", 8) && strncmp(client->server, "http://", 7))
 		err = ctx_fail(ctx, -EINVAL, "%s: server '%s' is not an http:// or https:// URL",
 			       client->source, client->server);
+	if (!err && (!strstr(client->server, "://")[3] || strstr(client->server, "://")[3] == '/'))
+		err = ctx_fail(ctx, -EINVAL, "%s: server '%s' names no host", client->source,
+			       client->server);
 	while (!err && client->server[strlen(client->server) - 1] == '/')
 		client->server[strlen(client->server) - 1] = '\0';
 	free(first);
@@ -503,6 +503,7 @@ void kube_store_free(struct kube_store *store)
 
 	kube_client_cleanup(&store->client);
 	free(store->node_name);
+	free(store->pod);
 	free(store->net_config_path);
 	for (i = 0; i < KUBE_ANNOTATION_COUNT; i++)
 		free(store->annotations[i]);

@@ -347,6 +347,48 @@ int kube_node_recheck(struct ovl_ctx *ctx, const struct kube_store *store,
 	return lease_patch(ctx, store, node, lease, patch_text);
 }
 
+int kube_pod_node_name(struct ovl_ctx *ctx, const char *pod, const json_t *reply, char **name)
+{
+	const char *node = json_string_value(path_get(reply, "spec", "nodeName"));
+
+	*name = NULL;
+	if (!node || !*node)
+		return ctx_fail(ctx, -EINVAL, "kube: pod %s has no spec.nodeName (not scheduled "
+				"to a node)", pod);
+	if (strlen(node) > 253)
+		return ctx_fail(ctx, -EINVAL, "kube: pod %s: spec.nodeName is %zu characters "
+				"long", pod, strlen(node));
+	*name = strdup(node);
+	return *name ? 0 : ctx_fail(ctx, -ENOMEM, "kube: out of memory");
+}
+
+/* One pinned address: checked, copied into out. */
+static int pinned(struct ovl_ctx *ctx, const struct kube_store *store, const json_t *node,
+		  enum kube_annotation which, int family, char *out, size_t size)
+{
+	const char *text = kube_node_annotation(store, node, which);
+	struct ovl_prefix addr;
+
+	if (!text || !*text)
+		return 0;
+	if (ovl_addr_parse(text, &addr) < 0 || addr.family != family || strlen(text) >= size)
+		return ctx_fail(ctx, -EINVAL, "node %s: annotation %s: '%s' is not an %s "
+				"address", kube_node_name(node), store->annotations[which], text,
+				family_name(family));
+	memcpy(out, text, strlen(text) + 1);
+	return 0;
+}
+
+int kube_node_pinned(struct ovl_ctx *ctx, const struct kube_store *store, const json_t *node,
+		     struct store_host *host)
+{
+	int err = pinned(ctx, store, node, KUBE_NODE_PUBLIC_IP, AF_INET, host->public_ip,
+			 sizeof(host->public_ip));
+
+	return err < 0 ? err : pinned(ctx, store, node, KUBE_NODE_PUBLIC_IPV6, AF_INET6,
+				      host->public_ipv6, sizeof(host->public_ipv6));
+}
+
 char *kube_condition_patch(int64_t now)
 {
 	char stamp[32];
@@ -364,6 +406,23 @@ char *kube_condition_patch(int64_t now)
 	text = patch ? json_dumps(patch, JSON_COMPACT) : NULL;
 	json_decref(patch);
 	return text;
+}
+
+int kube_node_name_check(struct ovl_ctx *ctx, const char *name)
+{
+	const char *p;
+
+	if (!name || !*name)
+		return ctx_fail(ctx, -EINVAL, "kube: which Node is this host? (give the store's "
+				"node= option or the lease request's node name: ovlctl --node, "
+				"NODE_NAME; an agent also finds it from pod=, which ovlctl run "
+				"makes of POD_NAME and POD_NAMESPACE)");
+	for (p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '.'))
+			return ctx_fail(ctx, -EINVAL, "kube: '%s' is not a Node name (lowercase "
+					"letters, digits, '-' and '.')", name);
+	return 0;
 }
 
 char *kube_node_path(const char *name, const char *suffix)

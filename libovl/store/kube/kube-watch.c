@@ -12,15 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "store/http-watch.h"
 #include "store/kube/kube.h"
 
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 3000
 /* The server ends each watch after this long (client-go picks 5-10 min);
  * a silent server is given a minute more before the stream is dropped. */
 #define WATCH_SECONDS 300
@@ -33,30 +29,34 @@ struct node_key {
 };
 
 struct kube_watch {
+	struct http_watch base;		/* first: its ops get it back */
 	struct ovl_watch *watch;
 	struct kube_store *store;
 	struct ovl_ctx *ctx;
-	struct http_loop loop;
-	int retry_fd;
 	struct kube_request *page, *stream;
-	int listing;			/* a listing is under way */
-	int need_list;			/* the next start lists (else resumes) */
-	int synced;			/* a snapshot was delivered */
+	int following;			/* counted in store->watches_following */
 	struct ovl_lease **listed;
 	size_t listed_count;
 	char *continue_token;
 	char *resource_version;		/* changes up to here are applied */
 	struct node_key *keys;
 	size_t key_count, key_cap;
-	int opening, open_error;
-	long backoff_ms;
-	int fatal;			/* an error poll must return */
 };
 
-static void set_fatal(struct kube_watch *w, int err)
+/* Counts this watch among the store's followers, whose events keep a
+ * listing current (kube_async_changed), from its first listing until it
+ * fails or closes. */
+static void follow(struct kube_watch *w, int following)
 {
-	if (!w->fatal)
-		w->fatal = err;
+	if (w->following == following)
+		return;
+	w->following = following;
+	if (following) {
+		w->store->watches_following++;
+	} else {
+		w->store->watches_following--;
+		w->store->watches_stopped++;
+	}
 }
 
 /* ---- node name -> key --------------------------------------------------- */
@@ -204,33 +204,37 @@ static int on_line(void *arg, const char *text, size_t length)
 			err = node_event(w, type, object);
 		if (!err)
 			err = set_version(w, object);
-		if (w->backoff_ms > BACKOFF_MIN_MS && !err) {
+		if (!err && http_watch_reconnected(&w->base))
 			ctx_log(w->ctx, OVL_LOG_NOTICE, "kube watch: reconnected at "
 				"resourceVersion %s", w->resource_version);
-			w->backoff_ms = BACKOFF_MIN_MS;
-		}
 	}
 	json_decref(root);
 	return err;
 }
 
-static void schedule_restart(struct kube_watch *w, int err);
-
+/* A stream the server ended on time resumes at once, without a pause. */
 static void stream_done(void *arg, int err, json_t *reply)
 {
 	struct kube_watch *w = arg;
 
 	w->stream = NULL;
-	schedule_restart(w, err);
+	if (err == -ECONNRESET && w->base.synced && !w->base.listing &&
+	    strstr(ovl_ctx_error(w->ctx), "stream ended")) {
+		ctx_clear_error(w->ctx);
+		http_timer_arm(w->base.retry_fd, 0);
+		return;
+	}
+	http_watch_restart(&w->base, err);
 }
 
-static int start_stream(struct kube_watch *w)
+static int start_stream(struct http_watch *base)
 {
+	struct kube_watch *w = (struct kube_watch *)base;
 	char path[512];
 
 	snprintf(path, sizeof(path), "/api/v1/nodes?watch=1&allowWatchBookmarks=true"
 		 "&resourceVersion=%s&timeoutSeconds=%d", w->resource_version, WATCH_SECONDS);
-	return kube_request_start(&w->store->client, &w->loop, "GET", path, NULL, on_line,
+	return kube_request_start(&w->store->client, &base->loop, "GET", path, NULL, on_line,
 				  WATCH_SECONDS * 1000L + WATCH_GRACE_MS, stream_done, w,
 				  &w->stream);
 }
@@ -264,11 +268,11 @@ static int listing_complete(struct kube_watch *w)
 		ovl_leases_free(w->listed, w->listed_count);
 	w->listed = NULL;
 	w->listed_count = 0;
-	w->listing = 0;
-	w->synced = 1;
+	http_watch_synced(&w->base);
 	if (err < 0)
 		return err;
-	return start_stream(w);
+	follow(w, 1);
+	return start_stream(&w->base);
 }
 
 static void page_done(void *arg, int err, json_t *reply)
@@ -285,9 +289,9 @@ static void page_done(void *arg, int err, json_t *reply)
 	if (!err)
 		err = w->continue_token ? request_page(w) : listing_complete(w);
 	if (err == -ENOMEM)
-		set_fatal(w, ctx_fail(w->ctx, err, "kube watch: out of memory"));
+		http_watch_fail(&w->base, ctx_fail(w->ctx, err, "kube watch: out of memory"));
 	else if (err < 0)
-		schedule_restart(w, err == -ESTALE ? -ECANCELED : err);
+		http_watch_restart(&w->base, err == -ESTALE ? -ECANCELED : err);
 }
 
 static int request_page(struct kube_watch *w)
@@ -295,91 +299,33 @@ static int request_page(struct kube_watch *w)
 	char path[4096];
 
 	kube_list_path(w->continue_token, path, sizeof(path));
-	return kube_request_start(&w->store->client, &w->loop, "GET", path, NULL, NULL, 0,
+	return kube_request_start(&w->store->client, &w->base.loop, "GET", path, NULL, NULL, 0,
 				  page_done, w, &w->page);
 }
 
-/* A fresh listing now: drops the stream. */
-static void start_listing(struct kube_watch *w)
+static void cancel_requests(struct http_watch *base)
 {
-	int err;
+	struct kube_watch *w = (struct kube_watch *)base;
 
-	kube_request_cancel(&w->loop, w->stream);
+	kube_request_cancel(&base->loop, w->stream);
 	w->stream = NULL;
-	kube_request_cancel(&w->loop, w->page);
+	kube_request_cancel(&base->loop, w->page);
 	w->page = NULL;
+}
+
+static int start_listing(struct http_watch *base)
+{
+	struct kube_watch *w = (struct kube_watch *)base;
+
 	listed_free(w);
-	w->listing = 1;
-	w->need_list = 0;
-	err = request_page(w);
-	if (err == -ENOMEM)
-		set_fatal(w, err);
-	else if (err < 0)
-		schedule_restart(w, err);
+	return request_page(w);
 }
 
-/* After a failure or the end of a stream: resume (or list again) after a
- * pause; a stream the server ended on time resumes at once. */
-static void schedule_restart(struct kube_watch *w, int err)
-{
-	int ended = err == -ECONNRESET && w->synced && !w->listing &&
-		    strstr(ovl_ctx_error(w->ctx), "stream ended");
-
-	kube_request_cancel(&w->loop, w->stream);
-	w->stream = NULL;
-	kube_request_cancel(&w->loop, w->page);
-	w->page = NULL;
-	if (err == -ESTALE || err == -ECANCELED || w->listing || !w->synced)
-		w->need_list = 1;
-	w->listing = 0;
-	if (w->opening) {
-		if (!w->open_error)
-			w->open_error = err;
-		return;
-	}
-	if (ended) {
-		ctx_clear_error(w->ctx);
-		http_timer_arm(w->retry_fd, 0);
-		return;
-	}
-	ctx_log(w->ctx, OVL_LOG_WARNING, "%s; %s in %ld ms", ovl_ctx_error(w->ctx),
-		w->need_list ? "listing again" : "resuming", w->backoff_ms);
-	http_timer_arm(w->retry_fd, err == -ESTALE ? 0 : w->backoff_ms);
-	w->backoff_ms = w->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-			w->backoff_ms * 2;
-}
-
-/* The watch's own fd in its loop: the retry timer. */
-static int on_retry(void *arg, int fd)
-{
-	struct kube_watch *w = arg;
-	uint64_t expirations;
-	int err;
-
-	if (fd != w->retry_fd)
-		return -ENOENT;
-	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		return ctx_fail(w->ctx, -errno, "kube watch: timer: %s", ovl_strerror(errno));
-	if (w->need_list) {
-		start_listing(w);
-	} else if ((err = start_stream(w)) < 0) {
-		if (err == -ENOMEM)
-			return err;
-		schedule_restart(w, err);
-	}
-	return 0;
-}
-
-static int drive(struct kube_watch *w, int wait_ms)
-{
-	int err = http_loop_run(&w->loop, wait_ms, on_retry, w);
-
-	if (!err)
-		err = w->fatal;
-	if (err < 0)
-		set_fatal(w, err);
-	return err;
-}
+static const struct http_watch_ops kube_watch_ops = {
+	.list = start_listing,
+	.resume = start_stream,
+	.cancel = cancel_requests,
+};
 
 /* ---- store_ops hooks ------------------------------------------------ */
 
@@ -389,15 +335,13 @@ void kube_watch_close(struct ovl_watch *watch)
 
 	if (!w)
 		return;
-	kube_request_cancel(&w->loop, w->stream);
-	kube_request_cancel(&w->loop, w->page);
-	http_loop_cleanup(&w->loop);
+	follow(w, 0);
+	cancel_requests(&w->base);
+	http_watch_cleanup(&w->base);
 	listed_free(w);
 	keys_clear(w);
 	free(w->keys);
 	free(w->resource_version);
-	if (w->retry_fd >= 0)
-		close(w->retry_fd);
 	free(w);
 	watch->state = NULL;
 }
@@ -406,62 +350,17 @@ void kube_watch_close(struct ovl_watch *watch)
  * are the snapshot and an unreachable server is an error here. */
 int kube_watch_open(struct ovl_watch *watch)
 {
-	struct epoll_event nest = { .events = EPOLLIN };
-	struct kube_watch *w;
-	struct timespec now;
-	int64_t deadline;
+	struct kube_watch *w = calloc(1, sizeof(*w));
 	int err;
 
-	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	watch->state = w;
 	w->watch = watch;
 	w->store = watch->store->state;
 	w->ctx = watch->store->ctx;
-	w->backoff_ms = BACKOFF_MIN_MS;
-	w->loop.epoll_fd = w->loop.timer_fd = -1;
-	w->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (w->retry_fd < 0) {
-		err = ctx_fail(w->ctx, -errno, "kube watch: %s", ovl_strerror(errno));
-		kube_watch_close(watch);
-		return err;
-	}
-	err = http_loop_init(&w->loop, w->ctx, "kube watch");
-	if (!err)
-		err = http_loop_add_fd(&w->loop, w->retry_fd);
-	nest.data.fd = w->loop.epoll_fd;
-	if (!err && epoll_ctl(watch->epoll_fd, EPOLL_CTL_ADD, w->loop.epoll_fd, &nest) < 0)
-		err = ctx_fail(w->ctx, -errno, "kube watch: epoll: %s", ovl_strerror(errno));
-	if (err < 0) {
-		kube_watch_close(watch);
-		return err;
-	}
-	w->opening = 1;
-	start_listing(w);
-	if (watch->nonblocking) {
-		w->opening = 0;
-		if (w->open_error) {	/* could not even start: retry later */
-			w->open_error = 0;
-			w->need_list = 1;
-			http_timer_arm(w->retry_fd, w->backoff_ms);
-		}
-		return w->fatal;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	deadline = now.tv_sec * 1000 + now.tv_nsec / 1000000 + 2 * w->store->client.timeout_ms;
-	while (!w->synced && !w->open_error && !err) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec * 1000 + now.tv_nsec / 1000000 > deadline) {
-			err = ctx_fail(w->ctx, -ETIMEDOUT, "kube watch: no listing within %ld ms",
-				       2 * w->store->client.timeout_ms);
-			break;
-		}
-		err = drive(w, 50);
-	}
-	w->opening = 0;
-	if (!err)
-		err = w->open_error;
+	err = http_watch_open(&w->base, &kube_watch_ops, watch, "kube watch",
+			      2 * w->store->client.timeout_ms);
 	if (err < 0)
 		kube_watch_close(watch);
 	return err;
@@ -470,8 +369,9 @@ int kube_watch_open(struct ovl_watch *watch)
 int kube_watch_poll(struct ovl_watch *watch)
 {
 	struct kube_watch *w = watch->state;
+	int err = http_watch_poll(&w->base);
 
-	if (w->fatal)
-		return w->fatal;
-	return drive(w, 0);
+	if (err < 0)	/* it will not recover: no longer a follower */
+		follow(w, 0);
+	return err;
 }

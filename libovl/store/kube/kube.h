@@ -59,6 +59,7 @@ enum kube_annotation {
 struct kube_store {
 	struct kube_client client;
 	char *node_name;		/* node=, else the first lease request's */
+	char *pod;			/* pod=NAMESPACE/NAME: whose node we are */
 	char *net_config_path;		/* net-config-path= */
 	char *annotations[KUBE_ANNOTATION_COUNT];
 	int set_network_unavailable;	/* the NetworkUnavailable condition */
@@ -66,6 +67,11 @@ struct kube_store {
 	 * when readable at open, then the one acquire is given); 0 when not
 	 * known (every pod CIDR a node has). */
 	int ipv4, ipv6, families_known;
+	/* Watches following the Nodes (listed once, not failed since) and the
+	 * times one stopped: a caller's view made of a listing and its
+	 * watch's events stays current while they follow (async_changed). */
+	unsigned int watches_following;
+	uint64_t watches_stopped;
 };
 
 /* ---- kube-config.c: the URI and the credentials ---- */
@@ -91,13 +97,11 @@ struct kube_request;
  * the API's Status message in ctx (403 -> -EPERM naming the permission,
  * 404 -> -ENOENT, 409 -> -EBUSY, 410 -> -ESTALE, 401 -> -EACCES). */
 typedef void (*kube_done_fn)(void *arg, int err, json_t *reply);
-/* Called with each complete line of a 200 stream; a negative return ends
- * it with that error. */
-typedef int (*kube_line_fn)(void *arg, const char *line, size_t length);
-/* method "GET"/"PATCH"; body (may be NULL) a strategic-merge patch. */
+/* method "GET"/"PATCH"; body (may be NULL) a strategic-merge patch; line
+ * (may be NULL) makes it a stream. */
 int kube_request_start(struct kube_client *client, struct http_loop *loop,
 		       const char *method, const char *path, const char *body,
-		       kube_line_fn line, long timeout_ms, kube_done_fn done, void *arg,
+		       http_line_fn line, long timeout_ms, kube_done_fn done, void *arg,
 		       struct kube_request **out);
 /* Removes and frees without calling done; NULL is fine. */
 void kube_request_cancel(struct http_loop *loop, struct kube_request *request);
@@ -136,9 +140,20 @@ int kube_node_claim(struct ovl_ctx *ctx, const struct kube_store *store,
  * pod CIDRs changed; the annotations to restore in *patch (NULL: none). */
 int kube_node_recheck(struct ovl_ctx *ctx, const struct kube_store *store,
 		      const json_t *node, const struct ovl_lease *lease, char **patch);
+/* The Node a Pod (pod: "NAMESPACE/NAME") runs on, from the Pod: its
+ * spec.nodeName in *name (free it). */
+int kube_pod_node_name(struct ovl_ctx *ctx, const char *pod, const json_t *reply, char **name);
+/* The public addresses an operator pinned for node (flanneld's
+ * node-public-ip and node-public-ipv6 annotations) into host; -EINVAL
+ * naming the annotation when one is no address of its family. */
+int kube_node_pinned(struct ovl_ctx *ctx, const struct kube_store *store, const json_t *node,
+		     struct store_host *host);
 /* The NetworkUnavailable=False (FlannelIsUp) condition as a status patch. */
 char *kube_condition_patch(int64_t now);
-/* "/api/v1/nodes/NAME" with NAME escaped; NULL on ENOMEM. */
+/* Node names are DNS subdomains, which go into paths unescaped: anything
+ * else (or none) is -EINVAL. */
+int kube_node_name_check(struct ovl_ctx *ctx, const char *name);
+/* "/api/v1/nodes/NAME" + suffix for a checked NAME; NULL on ENOMEM. */
 char *kube_node_path(const char *name, const char *suffix);
 
 /* ---- kube-async.c: operations that never block (store_ops hooks) ---- */
@@ -146,6 +161,9 @@ int kube_async_open(struct store_async *async);
 void kube_async_close(struct store_async *async);
 int kube_async_dispatch(struct store_async *async);
 int kube_async_list(struct store_async *async, store_list_done done, void *arg);
+/* 0 while a watch on the store has followed the Nodes since the last
+ * listing (or the opening) of async, else 1; no request. */
+int kube_async_changed(struct store_async *async, store_changed_done done, void *arg);
 int kube_async_renew(struct store_async *async, struct ovl_lease *lease,
 		     unsigned int ttl_seconds, store_lease_done done, void *arg);
 int kube_async_acquire(struct store_async *async, const struct ovl_config *config,
