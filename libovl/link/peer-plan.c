@@ -115,12 +115,8 @@ static int plan_has_mac(const void *item, const void *key)
 	return !memcmp(((const struct plan *)item)->mac, key, 6);
 }
 
-struct plan *peer_plan_find(const struct plan_set *set, const struct ovl_prefix *subnet)
-{
-	return table_find(&set->plans, peer_hash_prefix(subnet), plan_has_subnet, subnet);
-}
-
-struct plan *peer_plan_of_mac(const struct plan_set *set, const unsigned char mac[6])
+/* The first overlay plan with mac, or NULL. */
+static struct plan *plan_of_mac(const struct plan_set *set, const unsigned char mac[6])
 {
 	return hash_index_find(&set->macs, &set->plans, peer_hash_mac(mac), plan_has_mac, mac);
 }
@@ -128,12 +124,6 @@ struct plan *peer_plan_of_mac(const struct plan_set *set, const unsigned char ma
 static int plan_has_gateway(const void *item, const void *key)
 {
 	return prefix_same(&((const struct plan *)item)->gw, key);
-}
-
-struct plan *peer_plan_of_gateway(const struct plan_set *set, const struct ovl_prefix *addr)
-{
-	return hash_index_find(&set->gateways, &set->plans, peer_hash_prefix(addr),
-			       plan_has_gateway, addr);
 }
 
 static const struct hash_index *index_by(const struct plan_set *set, enum plan_key by)
@@ -195,7 +185,7 @@ static int check_macs(struct ovl_link *link, const struct ovl_peer *peers,
 	for (i = 0; i < set->plans.count; i++) {
 		if (all[i].direct)
 			continue;
-		first = peer_plan_of_mac(set, all[i].mac);
+		first = plan_of_mac(set, all[i].mac);
 		if (!first) {
 			hash_index_put(&set->macs, peer_hash_mac(all[i].mac), i);
 			first = &all[i];

@@ -266,13 +266,9 @@ int peer_plan_one(struct ovl_link *link, const struct ovl_peer *peer, size_t ind
 int peer_plan_all(struct ovl_link *link, const struct ovl_peer *peers, size_t count,
 		  struct plan_set *set);
 void peer_plan_set_free(struct plan_set *set);
-/* The plan for subnet; the one whose gateway (subnet base) is addr; the
- * first overlay plan with mac; or NULL. */
-struct plan *peer_plan_find(const struct plan_set *set, const struct ovl_prefix *subnet);
-struct plan *peer_plan_of_gateway(const struct plan_set *set, const struct ovl_prefix *addr);
-struct plan *peer_plan_of_mac(const struct plan_set *set, const unsigned char mac[6]);
-/* The same, a batch at a time: keys (a subnet, a gateway: struct
- * ovl_prefix; a MAC: 6 bytes) added to b, then resolved to plans. */
+/* The plans of keys (a subnet, a gateway: struct ovl_prefix; a MAC: 6
+ * bytes; the MAC's first overlay plan), a batch at a time: added to b,
+ * then resolved. */
 enum plan_key { PLAN_BY_SUBNET, PLAN_BY_GATEWAY, PLAN_BY_MAC };
 void peer_plan_want(const struct plan_set *set, enum plan_key by, struct lookup_batch *b,
 		    const void *key);
