@@ -4,7 +4,8 @@
 # doing flannel-style entries, in the same run, in a scratch network
 # namespace.  Prints wall clock and CPU time (user + system, where the
 # kernel's work is accounted; a busy machine distorts it less) of both, the
-# ratios, and libovl's peak RSS.
+# ratios, and libovl's peak RSS; then the CPU of syncing the unchanged set
+# again (an agent's periodic resync, without its cold caches).
 #   bench/peers.sh [N...]      (default: 1000 10000; OVL_BUILD=build dir)
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,4 +75,6 @@ for n in ${*:-1000 10000}; do
 		printf '%-6s %-8s %-24s %-24s %-16s %s\n' "$n" $kind "$a / $d" "$ba / $bd" \
 			"$(ratio "$ba" "$a")x / $(ratio "$bd" "$d")x" "$(field rss_kb "$line") KiB"
 	done
+	printf '%-6s resync of the unchanged set (one link handle, caches warm): %s ms CPU\n' \
+		"$n" "$(field resync_cpu_ms "$line")"
 done
