@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -260,15 +261,25 @@ static int read_commands(struct probe *probe)
 	return 0;
 }
 
+/* A slow dispatch says where its time went: on the CPU, waiting in the
+ * kernel (voluntary switches), or pushed off the CPU by other processes
+ * (involuntary switches: a loaded machine, not the library). */
 static void timed_dispatch(struct probe *probe)
 {
-	int64_t start = clock_us(CLOCK_MONOTONIC), duration;
+	int64_t start = clock_us(CLOCK_MONOTONIC), cpu = clock_us(CLOCK_THREAD_CPUTIME_ID);
+	struct rusage before, after;
+	int64_t duration;
 
+	getrusage(RUSAGE_THREAD, &before);
 	ovl_node_dispatch(probe->node);
 	duration = clock_us(CLOCK_MONOTONIC) - start;
+	cpu = clock_us(CLOCK_THREAD_CPUTIME_ID) - cpu;
+	getrusage(RUSAGE_THREAD, &after);
 	if (duration >= SLOW_US)
-		fprintf(stderr, "dispatch-probe: phase %s: one dispatch took %.1f ms\n",
-			probe->phase, (double)duration / 1000);
+		fprintf(stderr, "dispatch-probe: phase %s: one dispatch took %.1f ms (cpu %.1f ms, "
+			"%ld waits in the kernel, %ld preemptions)\n", probe->phase,
+			(double)duration / 1000, (double)cpu / 1000,
+			after.ru_nvcsw - before.ru_nvcsw, after.ru_nivcsw - before.ru_nivcsw);
 	if (probe->count == probe->allocated) {
 		size_t more = probe->allocated ? probe->allocated * 2 : 4096;
 		struct sample *grown = realloc(probe->samples, more * sizeof(*grown));
