@@ -14,10 +14,8 @@ shm=
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/netns/lib.sh"
 cleanup() {
-	local ns
 	t_cleanup
 	rm -rf "$shm"
-	for ns in $(ip netns list | awk '{print $1}' | grep "^$T_PREFIX-"); do ip netns del "$ns"; done
 }
 trap 'exit 130' INT TERM
 trap cleanup EXIT

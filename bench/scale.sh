@@ -19,10 +19,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/netns/lib.sh"
 shm=$(mktemp -d /dev/shm/ovl-scale.XXXXXX)
 cleanup() {
-	local ns
 	t_cleanup
 	rm -rf "$shm"
-	for ns in $(ip netns list | awk '{print $1}' | grep "^$T_PREFIX-"); do ip netns del "$ns"; done
 }
 trap 'exit 130' INT TERM
 trap cleanup EXIT

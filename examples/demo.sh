@@ -73,11 +73,9 @@ if [ "$kind" = kube ]; then
 	etcd_data=$ETCD_SHM
 fi
 cleanup() {
-	local ns
 	# the apiserver takes seconds to stop: waited for, not killed
 	[ -z "${KUBE_PID:-}" ] || kube_stop
 	t_cleanup
-	for ns in $(ip netns list | awk '{print $1}' | grep "^$T_PREFIX-"); do ip netns del "$ns"; done
 	[ -z "$etcd_data" ] || rm -rf "$etcd_data"
 }
 trap 'echo; echo "demo: interrupted, cleaning up" >&2; exit 130' INT TERM

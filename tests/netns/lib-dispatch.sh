@@ -19,13 +19,11 @@
 # leases are the Nodes' pod CIDRs).  The agents use short timers so that renewals and
 # resyncs happen in every phase: TTL 6 s, renewal 2 s before expiry,
 # resync every 1 s.
-# Cleanup on every exit: what lib.sh's does, plus etcd's tmpfs and any
-# namespace a subshell made; DISPATCH_LOGS=DIR keeps the logs there first.
+# Cleanup on every exit: what lib.sh's does (also any namespace a subshell
+# made), plus etcd's tmpfs; DISPATCH_LOGS=DIR keeps the logs there first.
 dispatch_cleanup() {
-	local ns
 	[ -n "${DISPATCH_LOGS:-}" ] && mkdir -p "$DISPATCH_LOGS" && cp -r "$T_TMP"/. "$DISPATCH_LOGS"
 	t_cleanup
-	for ns in $(ip netns list | awk '{print $1}' | grep "^$T_PREFIX-"); do ip netns del "$ns"; done
 	rm -rf "$ETCD_SHM"
 }
 trap dispatch_cleanup EXIT

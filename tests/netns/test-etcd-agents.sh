@@ -12,9 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-etcd.sh"
 cleanup() {
-	local ns
 	t_cleanup
-	for ns in $(ip netns list | awk '{print $1}' | grep "^$T_PREFIX-"); do ip netns del "$ns"; done
 	rm -rf "$ETCD_SHM"
 }
 trap cleanup EXIT

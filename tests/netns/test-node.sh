@@ -6,12 +6,6 @@
 # within 1 s; a restart keeps subnet and MAC, drops a host that left meanwhile
 # and loses at most one packet; a stolen lease is noticed and given up.
 . "$(dirname "$0")/lib.sh"
-cleanup() {
-	local ns
-	t_cleanup
-	for ns in $(ip netns list | awk '{print $1}' | grep "^$T_PREFIX-"); do ip netns del "$ns"; done
-}
-trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # The real binary, not libtool's wrapper script (half a second per start).
