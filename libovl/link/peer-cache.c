@@ -49,14 +49,16 @@ void kernel_peers_forget(struct ovl_link *link)
 	link->peer_cache = NULL;
 }
 
-/* What a sync found and did with the plans goes. */
+/* What a sync found and did with the plans goes, but for the nexthop ids
+ * the last sync left in the kernel (peer-diff.c checks them). */
 static void plans_reset(struct plan_set *set)
 {
 	struct plan *all = set->plans.items;
 	size_t i;
 
 	for (i = 0; i < set->plans.count; i++) {
-		all[i].nh_id = 0;
+		if (!set->ids_known)
+			all[i].nh_id = 0;
 		all[i].failed = 0;
 		all[i].neigh_ok = all[i].fdb_ok = all[i].nh_fresh = all[i].route_ok = 0;
 	}

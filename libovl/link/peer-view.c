@@ -138,6 +138,7 @@ int peer_parse_route(const struct ovl_link *link, const struct nlmsghdr *nlh, st
 		netlink_get_addr(tb[RTA_GATEWAY], rtm->rtm_family, &r->gw);
 	if (tb[RTA_OIF])
 		r->oif = (int)netlink_attr_u32(tb[RTA_OIF]);
+	r->onlink = !!(rtm->rtm_flags & RTNH_F_ONLINK);
 	return 1;
 }
 

@@ -50,9 +50,12 @@ int kernel_peers_sync(struct ovl_link *link, const struct ovl_peer *peers, size_
 		return err;
 	err = peer_diff(link, set, &run, &d);
 	if (!err) {
-		ctx_log(link->ctx, OVL_LOG_DEBUG, "%s: sync of %zu peers: %zu requests", link->name,
-			count, run.count);
+		ctx_log(link->ctx, OVL_LOG_DEBUG, "%s: sync of %zu peers: %zu requests (%s)",
+			link->name, count, run.count,
+			d.routes_only ? "routes checked alone" : "nexthops read");
 		err = peer_run_send(&run, peers);
+		/* Every nexthop of a plan is now in the kernel under its id. */
+		set->ids_known = !err && d.nexthops;
 	}
 	free(run.ops);
 	peer_diff_free(&d);

@@ -48,6 +48,7 @@ struct route {
 	struct ovl_prefix gw;
 	uint32_t nh_id;
 	int oif;
+	int onlink;			/* RTNH_F_ONLINK */
 	struct plan *plan;		/* a nexthop's, by its gateway (peer-diff.c) */
 };
 
@@ -98,6 +99,14 @@ struct plan_set {
 	struct hash_index gateways;
 	struct hash_index macs;
 	struct dump_order orders[DUMP_KINDS];
+	/* The last sync left each overlay plan's nh_id naming its nexthop
+	 * in the kernel, so the next may check the routes alone; how many
+	 * syncs did so since the nexthops were last read; whether the
+	 * kernel's route dumps leave the nexthop's gateway out
+	 * (net.ipv4.nexthop_compat_mode 0), which rules that out. */
+	unsigned char ids_known;
+	unsigned char routes_hide_nexthops;
+	unsigned int routes_only_syncs;
 };
 
 /* Lookups made a batch at a time: each added key's slot is fetched at
@@ -124,6 +133,8 @@ struct diff {
 	struct table nhs;		/* our nexthops on the link */
 	struct table ids;		/* every nexthop id (uint32_t) */
 	struct table routes;		/* stale routes */
+	int routes_only;		/* this sync skips the nexthop dump */
+	int amiss;			/* ...and a route did not match */
 	/* The current dump: its order, entries of ours so far, and those
 	 * waiting for their plans (with their numbers). */
 	struct dump_order *order;

@@ -4,7 +4,11 @@
 # was changed behind its back (its cached plans and guesses from the last
 # dumps' order notwithstanding), follows a reordered list, a changed MAC, a
 # removed peer and a flapped device, and removes everything on an empty
-# list.  tests/tools/peer-resync holds the handle.
+# list.  A sync after a clean one checks the routes without reading the
+# nexthops; anything amiss in them (a nexthop moved, a route gone, a kernel
+# hiding the nexthops from route dumps) reads them again, and every tenth
+# sync does anyway (a nexthop of ours that no route uses).
+# tests/tools/peer-resync holds the handle.
 source "$(dirname "$0")/lib.sh"
 
 TOOL="$OVL_BUILD/tests/tools/peer-resync"
@@ -38,6 +42,20 @@ sync_is() {
 	[ "$got" = "$want" ]
 }
 # sync_sends PEERS...: a sync that succeeds sending at least one request.
+# how_is ANSWER: what the last sync read.
+how_is() {
+	local got
+	echo how >&"${SYNC[1]}"
+	read -r -t 30 got <&"${SYNC[0]}" || { echo "no answer"; return 1; }
+	echo "$got"
+	[ "$got" = "$1" ]
+}
+# nexthop_of SUBNET: the id and gateway of the nexthop the subnet's route uses.
+nexthop_of() {
+	local id
+	id=$(ip -n "$H" -j route show "$1" proto 111 | jq -r '.[0].nhid // empty')
+	[ -n "$id" ] && echo "$id $(ip -n "$H" -j nexthop show id "$id" | jq -r '.[0].gateway')"
+}
 sync_sends() {
 	local got
 	echo "sync $*" >&"${SYNC[1]}"
@@ -49,8 +67,51 @@ sync_sends() {
 check "first sync of peers 2 3 4: 12 requests" sync_is "ok 12" 2 3 4
 check "...3 of each entry" test "$(entries)" = "3 3 3 3"
 ours >"$T_TMP/synced"
+check "...reading the nexthops" how_is "nexthops read"
 check "the same sync again sends nothing" sync_is "ok 0" 2 3 4
+check "...checking the routes alone" how_is "routes checked alone"
 check "and a third time" sync_is "ok 0" 2 3 4
+
+# A nexthop moved to another gateway behind the handle's back shows in
+# its route: the sync reads the nexthops and puts it back in place.
+read -r id _ <<<"$(nexthop_of 10.244.2.0/24)"
+ip -n "$H" nexthop replace id "$id" via 10.244.99.0 dev flannel.1 onlink proto 111
+check "a nexthop moved: the sync replaces it (1 request)" sync_is "ok 1" 2 3 4
+check "...having read the nexthops" how_is "nexthops read"
+check "...the route goes via 10.244.2.0 again, the same nexthop id" \
+	test "$(nexthop_of 10.244.2.0/24)" = "$id 10.244.2.0"
+check "...and the next sync sends nothing" sync_is "ok 0" 2 3 4
+check "...(routes alone)" how_is "routes checked alone"
+
+# A nexthop of ours that no route uses shows in no route dump: a sync that
+# reads the nexthops (every tenth) removes it.
+ip -n "$H" nexthop add id 78 via 10.244.8.0 dev flannel.1 onlink proto 111
+# orphan_sync: the number of the sync that removed it (ok 1, nexthops read).
+orphan_sync() {
+	local i got
+	for i in $(seq 10); do
+		got=$(sync_is "ok 0" 2 3 4) && continue
+		[ "$got" = "ok 1" ] && how_is "nexthops read" >/dev/null &&
+			! ip -n "$H" nexthop show id 78 >/dev/null 2>&1 && { echo "$i"; return 0; }
+		echo "sync $i: $got"
+		return 1
+	done
+	echo "still there after 10 syncs"
+	return 1
+}
+check "an unused nexthop of ours goes within ten syncs" orphan_sync
+ours >"$T_TMP/after-orphan"
+check "...and the state is the first sync's" diff "$T_TMP/synced" "$T_TMP/after-orphan"
+
+# A kernel that leaves nexthops out of route dumps: every sync reads them.
+ip netns exec "$H" sysctl -qw net.ipv4.nexthop_compat_mode=0
+check "nexthop_compat_mode 0: the sync sends nothing" sync_is "ok 0" 2 3 4
+check "...and reads the nexthops" how_is "nexthops read"
+check "...so does the next" sync_is "ok 0" 2 3 4
+check "...(nexthops read)" how_is "nexthops read"
+ip -n "$H" route del 10.244.2.0/24
+check "...a route gone is still put back" sync_is "ok 1" 2 3 4
+ip netns exec "$H" sysctl -qw net.ipv4.nexthop_compat_mode=1
 
 # Changed behind the handle's back: a neighbour, a route, an fdb entry gone
 # or wrong, and a nexthop and route of ours that no peer wants.

@@ -7,7 +7,9 @@
  *   sync [N[:MM]]...   peers 10.244.N.0/24 at 192.168.77.(N+10), MAC
  *                      0e:00:00:00:00:NN (or :MM), in that order
  * and answers each with "ok REQUESTS" (the requests the sync sent, from
- * its debug log) or "error MESSAGE".
+ * its debug log) or "error MESSAGE";
+ *   how                what the last sync read: "nexthops read" or
+ *                      "routes checked alone" (its debug log)
  *
  *   peer-resync LINK      (inside the link's network namespace)
  */
@@ -20,15 +22,20 @@
 #define MAX_PEERS 64
 
 static long requests = -1;
+static char how[64];
 
 static void on_log(void *userdata, int level, const char *message)
 {
-	const char *at = strstr(message, " peers: ");
+	const char *at = strstr(message, " peers: "), *open;
 
 	(void)userdata;
 	(void)level;
-	if (at && strstr(message, "sync of"))
-		requests = strtol(at + 8, NULL, 10);
+	if (!at || !strstr(message, "sync of"))
+		return;
+	requests = strtol(at + 8, NULL, 10);
+	open = strchr(at, '(');
+	snprintf(how, sizeof(how), "%.*s", open ? (int)strcspn(open + 1, ")") : 0,
+		 open ? open + 1 : "");
 }
 
 /* "N" or "N:MM" into peer number n's text. */
@@ -78,6 +85,10 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (fgets(line, sizeof(line), stdin)) {
 		word = strtok_r(line, " \n", &save);
+		if (word && !strcmp(word, "how")) {
+			printf("%s\n", how);
+			continue;
+		}
 		if (!word || strcmp(word, "sync")) {
 			printf("error: unknown command\n");
 			continue;
