@@ -207,6 +207,9 @@ static void write_errors(FILE *out, const struct ovl_node *node)
 	counter(out, "ovl_store_watch_relists_total", "Times the store watch listed again "
 		"because it could not resume (etcd compaction, Kubernetes 410 Gone).",
 		m->watch_relists + (node->watch ? node->watch->relists : 0));
+	counter(out, "ovl_store_listings_total", "Resyncs that listed every record: the "
+		"store changed in a way the watch did not show (or there was none).",
+		m->listings);
 	counter(out, "ovl_netlink_errors_total", "Kernel changes (peers, devices) that "
 		"failed.", m->netlink_errors);
 	counter(out, "ovl_device_recreations_total", "Devices brought back after being "

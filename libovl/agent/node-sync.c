@@ -415,6 +415,7 @@ static void read_events(struct ovl_node *node, size_t one_by_one)
 			node_error(node, err, "store watch");
 			ovl_watch_close(node->watch);
 			node->watch = NULL;
+			node->table_watch = 0;
 			node->resync_at = node_now_ms() + node_backoff(&node->resync_backoff_ms);
 			break;
 		}
@@ -504,13 +505,15 @@ static int listing_table(struct ovl_node *node, struct ovl_lease **leases,
 	return 0;
 }
 
-/* Refused records the kernel took this time (the underlay changed). */
+/* Refused records the kernel took this time (the underlay changed).  Only
+ * a backend that refuses peers has any: the others skip a pass over the
+ * table (10,000 cold records on every resync). */
 static void log_accepted(struct ovl_node *node)
 {
 	char text[256];
 	size_t i;
 
-	for (i = 0; i < node->peers.count; i++) {
+	for (i = 0; node->backend->refuses_peer && i < node->peers.count; i++) {
 		struct node_peer *peer = &node->peers.items[i];
 
 		if (!peer->valid || !peer->was_refused || peer->refused)
@@ -571,6 +574,10 @@ static int resync_listed(struct ovl_node *node, struct ovl_lease **leases, size_
 	ovl_leases_free(leases, count);
 	if (err < 0)
 		return err;
+	/* Events read before the listing came may be newer than it and are
+	 * gone with the old table: the watch no longer vouches for it. */
+	node->table_watch = 0;
+	node->metrics.listings++;
 	log_changes(node, &fresh);
 	peer_table_clear(&node->peers);
 	node->peers = fresh;
@@ -588,6 +595,7 @@ int node_resync(struct ovl_node *node)
 	if (node->watch && !node->last_sync) {
 		read_events(node, 0);
 		node->kernel_behind = 0;
+		node->table_watch = node->watch ? node->watch_number : 0;
 		if (node->watch)
 			return resync_kernel(node);
 	}
@@ -628,20 +636,30 @@ static void listed(void *arg, int err, struct ovl_lease **leases, size_t count)
 	resync_finished(node, err);
 }
 
-/* The store's answer to whether anything changed since the last listing:
- * when not, the table (that listing and the watch's events since) stands,
- * and only the kernel is compared with it, refused peers tried again. */
+/* The store's answer to whether anything changed since the last listing
+ * or the watch's view: when not, the table (that listing or that watch's
+ * first one, and the watch's events since) stands, and only the kernel is
+ * compared with it, refused peers tried again.  A watch that matched the
+ * store when the table did (nothing changed since the listing) vouches
+ * for the table from then on: while it keeps up, changes in the store
+ * cost no listing of every record. */
 static void checked(void *arg, int err, int changed)
 {
 	struct ovl_node *node = arg;
+	int watch_same = node->asked_watch && node->asked_watch == node->watch_number &&
+			 node->watch && !(changed & STORE_CHANGED_SINCE_WATCH);
 	size_t i;
 
-	if (!err && changed && !(err = store_async_list(node->requests, listed, node)))
+	if (!err && (changed & STORE_CHANGED_SINCE_LISTING) &&
+	    !(watch_same && node->table_watch == node->asked_watch) &&
+	    !(err = store_async_list(node->requests, listed, node)))
 		return;
+	if (!err && watch_same)
+		node->table_watch = node->asked_watch;
 	if (err < 0) {
 		node_error(node, err, "listing the store");
 	} else {
-		for (i = 0; i < node->peers.count; i++) {
+		for (i = 0; node->backend->refuses_peer && i < node->peers.count; i++) {
 			node->peers.items[i].was_refused = node->peers.items[i].refused;
 			node->peers.items[i].refused = 0;
 		}
@@ -656,7 +674,8 @@ int node_resync_start(struct ovl_node *node)
 
 	if (!node->watch && node_watch_open(node, 1) < 0)
 		node_error(node, -EIO, "reopening the store watch");
-	err = store_async_changed(node->requests, checked, node);
+	node->asked_watch = node->watch ? node->watch_number : 0;
+	err = store_async_changed(node->requests, node->watch, checked, node);
 	if (err == -EOPNOTSUPP)
 		err = store_async_list(node->requests, listed, node);
 	if (err < 0) {

@@ -176,6 +176,7 @@ int node_watch_open(struct ovl_node *node, int nonblocking)
 		ovl_watch_close(node->watch);
 		node->watch = NULL;
 	}
+	node->watch_number++;
 	return err;
 }
 

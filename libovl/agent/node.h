@@ -142,6 +142,7 @@ struct node_metrics {
 	uint64_t watch_reconnects;	/* the agent's reopens and those of
 					 * watches closed since */
 	uint64_t watch_relists;		/* those of watches closed since */
+	uint64_t listings;		/* the table made from a full listing */
 	uint64_t netlink_errors;	/* kernel changes that failed */
 	uint64_t device_recreations;	/* repairs that brought a device back */
 	uint64_t resync_buckets[NODE_RESYNC_BUCKETS + 1];	/* not cumulative; last: +Inf */
@@ -178,6 +179,10 @@ struct ovl_node {
 	int lease_existed;		/* we held a record before start */
 	int lease_lost;
 	struct ovl_watch *watch;
+	/* Watches opened so far (the current one's number); the one whose
+	 * first listing and every event since make the table (0: the table
+	 * came from a listing of requests); the one a resync asked about. */
+	unsigned int watch_number, table_watch, asked_watch;
 	struct store_async *requests;	/* the store, without blocking */
 	int renewing, reacquiring, listing;	/* a request of that kind is out */
 	int republish;			/* the lease must publish new BackendData */

@@ -290,7 +290,7 @@ OVL_EXPORT int ovl_peer_v2_sync(struct ovl_link *link, const struct ovl_peer_v2 
 	struct ovl_peer_v2 *whole = NULL;
 	struct ovl_peer *old = NULL;
 	size_t stride, i;
-	int err = 0;
+	int in_place, err = 0;
 
 	ctx_clear_error(link ? link->ctx : NULL);
 	if (!link)
@@ -299,14 +299,16 @@ OVL_EXPORT int ovl_peer_v2_sync(struct ovl_link *link, const struct ovl_peer_v2 
 		return ctx_fail(link->ctx, -EINVAL, "ovl_peer_v2_sync: NULL array of %zu peers",
 				count);
 	/* The array's stride is its first element's size: all must agree.
-	 * A backend of struct ovl_peer gets only those (at 10,000 peers on
-	 * every resync, the whole array was one copy too many). */
+	 * A backend of struct ovl_peer gets only those, and an array of
+	 * structs as large as ours is used as it is (at 10,000 peers on every
+	 * resync, each copy was a pass over cold memory too many). */
 	stride = count ? peers->size : 0;
-	if (link->ops->peer_v2_sync)
-		whole = calloc(count ? count : 1, sizeof(*whole));
-	else
+	in_place = link->ops->peer_v2_sync && stride == sizeof(*whole);
+	if (!link->ops->peer_v2_sync)
 		old = calloc(count ? count : 1, sizeof(*old));
-	if (!whole && !old)
+	else if (!in_place)
+		whole = calloc(count ? count : 1, sizeof(*whole));
+	if (!whole && !old && !in_place)
 		err = ctx_fail(link->ctx, -ENOMEM, "out of memory");
 	for (i = 0; i < count && !err; i++) {
 		const struct ovl_peer_v2 *peer =
@@ -317,14 +319,17 @@ OVL_EXPORT int ovl_peer_v2_sync(struct ovl_link *link, const struct ovl_peer_v2 
 			err = ctx_fail(link->ctx, -EINVAL,
 				       "ovl_peer_v2_sync: peer %zu has size %zu, peer 0 %zu", i,
 				       peer->size, stride);
-		else
-			err = peer_v2_copy(link->ctx, peer, whole ? &whole[i] : &one);
-		if (!err && old)
+		else if (whole)
+			err = peer_v2_copy(link->ctx, peer, &whole[i]);
+		else if (old && stride == sizeof(one))
+			old[i] = peer_from_v2(peer);
+		else if (old && !(err = peer_v2_copy(link->ctx, peer, &one)))
 			old[i] = peer_from_v2(&one);
 	}
 	if (!err)
-		err = link->ops->peer_v2_sync ? link->ops->peer_v2_sync(link, whole, count) :
-			link->ops->peer_sync(link, old, count);
+		err = link->ops->peer_v2_sync
+			      ? link->ops->peer_v2_sync(link, whole ? whole : peers, count)
+			      : link->ops->peer_sync(link, old, count);
 	free(whole);
 	free(old);
 	return err;

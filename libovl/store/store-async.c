@@ -64,11 +64,12 @@ int store_async_list(struct store_async *async, store_list_done done, void *arg)
 	return async->store->ops->async_list(async, done, arg);
 }
 
-int store_async_changed(struct store_async *async, store_changed_done done, void *arg)
+int store_async_changed(struct store_async *async, const struct ovl_watch *watch,
+			store_changed_done done, void *arg)
 {
 	if (!async->store->ops->async_changed)
 		return -EOPNOTSUPP;
-	return async->store->ops->async_changed(async, done, arg);
+	return async->store->ops->async_changed(async, watch, done, arg);
 }
 
 int store_async_renew(struct store_async *async, struct ovl_lease *lease,

@@ -17,6 +17,11 @@ struct store_async;
 typedef void (*store_list_done)(void *arg, int err, struct ovl_lease **leases,
 				size_t count);
 typedef void (*store_lease_done)(void *arg, int err, struct ovl_lease *lease);
+/* changed: STORE_CHANGED_SINCE_LISTING when the store differs from the
+ * last listing the async delivered, STORE_CHANGED_SINCE_WATCH when it
+ * differs from what the caller's watch knew (or there was none). */
+#define STORE_CHANGED_SINCE_LISTING 1
+#define STORE_CHANGED_SINCE_WATCH 2
 typedef void (*store_changed_done)(void *arg, int err, int changed);
 
 /* What a store knows of the host an agent starts on (store_host_read;
@@ -91,8 +96,10 @@ struct store_ops {
 	/* Optional: whether a listing now would tell the caller anything
 	 * that the last listing this async delivered and a watch on the store
 	 * have not (changed 1 when it cannot tell), in at most one small
-	 * request at any number of records. */
-	int (*async_changed)(struct store_async *async, store_changed_done done, void *arg);
+	 * request at any number of records; watch (or NULL) is compared
+	 * too (see store_async_changed). */
+	int (*async_changed)(struct store_async *async, const struct ovl_watch *watch,
+			     store_changed_done done, void *arg);
 	/* As renew; lease is updated (or marked lost) before done runs and
 	 * must stay valid until then. */
 	int (*async_renew)(struct store_async *async, struct ovl_lease *lease,
@@ -149,6 +156,10 @@ int watch_snapshot(struct ovl_watch *watch, struct ovl_lease **leases,
  * needs only the key and is reported with the last known record, or not at
  * all when the key was never reported).  Takes ownership of lease. */
 int watch_event(struct ovl_watch *watch, int event, struct ovl_lease *lease);
+/* What the watch knows, as a store's mark of its records: how many, and
+ * the newest revision among them (etcd: what a probe of the store answers
+ * when the watch has everything). */
+void watch_mark(const struct ovl_watch *watch, int64_t *count, int64_t *newest);
 
 /* ovl_watch_open with flags: STORE_WATCH_NONBLOCKING, without waiting for
  * the first listing (for callers that must not block: an unreachable store
@@ -189,8 +200,13 @@ void store_async_close(struct store_async *async);
 int store_async_list(struct store_async *async, store_list_done done, void *arg);
 /* Whether a listing would tell more than the last one this async delivered
  * and the watch since: lets a periodic resync skip listing N records.
- * -EOPNOTSUPP (at once, without a message) when the store cannot tell. */
-int store_async_changed(struct store_async *async, store_changed_done done, void *arg);
+ * watch (or NULL): the caller's, compared too (its mark is taken at the
+ * call): when the caller's table is that watch's first listing and every
+ * event since, a store that matches the watch has not changed for it,
+ * however much it changed since the last listing.  -EOPNOTSUPP (at once,
+ * without a message) when the store cannot tell. */
+int store_async_changed(struct store_async *async, const struct ovl_watch *watch,
+			store_changed_done done, void *arg);
 int store_async_renew(struct store_async *async, struct ovl_lease *lease,
 		      unsigned int ttl_seconds, store_lease_done done, void *arg);
 int store_async_acquire(struct store_async *async, const struct ovl_config *config,

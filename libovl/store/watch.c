@@ -11,10 +11,13 @@
 
 #include "store/store.h"
 
-/* Records sorted by key. */
+/* Records sorted by key; the newest revision among them, recounted at the
+ * next watch_mark when a change may have lowered it. */
 struct watch_known {
 	struct ovl_lease **items;
 	size_t count;
+	uint64_t newest;
+	int newest_stale;
 };
 
 struct pending_event {
@@ -141,7 +144,24 @@ int watch_snapshot(struct ovl_watch *watch, struct ovl_lease **leases,
 	free(known->items);
 	known->items = leases;
 	known->count = count;
+	known->newest_stale = 1;
 	return err;
+}
+
+void watch_mark(const struct ovl_watch *watch, int64_t *count, int64_t *newest)
+{
+	struct watch_known *known = watch->known;
+	size_t i;
+
+	if (known->newest_stale) {
+		known->newest = 0;
+		for (i = 0; i < known->count; i++)
+			if (known->items[i]->revision > known->newest)
+				known->newest = known->items[i]->revision;
+		known->newest_stale = 0;
+	}
+	*count = (int64_t)known->count;
+	*newest = (int64_t)known->newest;
 }
 
 /* Index of key in the known set, or where it would go (*found 0). */
@@ -182,13 +202,23 @@ int watch_event(struct ovl_watch *watch, int event, struct ovl_lease *lease)
 		memmove(known->items + at, known->items + at + 1,
 			(known->count - at - 1) * sizeof(*known->items));
 		known->count--;
+		if (old->revision >= known->newest)
+			known->newest_stale = 1;
 		return queue(watch, OVL_WATCH_REMOVED, old);
 	}
 	if (found) {
+		/* Written again unchanged (a renewal): nothing to report, but
+		 * the store's revision moved, and the mark must follow it. */
 		if (same_record(known->items[at], lease)) {
+			known->items[at]->revision = lease->revision;
+			known->items[at]->store_id = lease->store_id;
+			if (lease->revision > known->newest)
+				known->newest = lease->revision;
 			ovl_lease_free(lease);
 			return 0;
 		}
+		if (known->items[at]->revision >= known->newest)
+			known->newest_stale = 1;
 		ovl_lease_free(known->items[at]);
 	} else {
 		grown = realloc(known->items, (known->count + 1) * sizeof(*grown));
@@ -202,6 +232,8 @@ int watch_event(struct ovl_watch *watch, int event, struct ovl_lease *lease)
 		known->count++;
 	}
 	known->items[at] = lease;
+	if (lease->revision > known->newest)
+		known->newest = lease->revision;
 	update_next_expiration(watch, lease);
 	return queue(watch, OVL_WATCH_ADDED, lease_copy(lease));
 }

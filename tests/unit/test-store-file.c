@@ -4,7 +4,8 @@
  * compare-and-swap renewal, refusal of corrupt and newer stores (bytes
  * untouched), a file truncated and grown in place under open handles,
  * refusal of a store other users can write, the stored config, and the
- * watch (snapshot, changes from another handle, expiry).
+ * watch (snapshot, changes from another handle, expiry, and the mark of
+ * what it knows that a resync compares with the store's).
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 
 #include "harness.h"
 #include "core/internal.h"
+#include "store/store.h"
 
 static struct ovl_ctx *ctx;
 static char dir[64], uri[160], path[128];
@@ -760,6 +762,70 @@ static void test_lock_timeout(void)
 	teardown();
 }
 
+/* A record at key with the store's revision (public IP 192.168.1.9, or
+ * .10 when moved). */
+static struct ovl_lease *record_at(const char *key, uint64_t revision, int moved)
+{
+	struct ovl_lease *lease = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(lease_from_json(ctx, key,
+					      moved ? "{\"PublicIP\":\"192.168.1.10\"}"
+						    : "{\"PublicIP\":\"192.168.1.9\"}",
+					      &lease), 0);
+	lease->revision = revision;
+	return lease;
+}
+
+static struct ovl_lease *record(const char *key, uint64_t revision)
+{
+	return record_at(key, revision, 0);
+}
+
+static void assert_mark(struct ovl_watch *watch, int64_t count, int64_t newest)
+{
+	int64_t got_count, got_newest;
+
+	watch_mark(watch, &got_count, &got_newest);
+	CU_ASSERT_EQUAL(got_count, count);
+	CU_ASSERT_EQUAL(got_newest, newest);
+}
+
+/* The mark follows every change: a removal or a replacement of the newest
+ * record recounts it, a snapshot replaces it. */
+static void test_watch_mark(void)
+{
+	struct ovl_lease **snapshot = calloc(2, sizeof(*snapshot));
+	struct ovl_store *store;
+	struct ovl_watch *watch = NULL;
+
+	setup();
+	store = open_store();
+	CU_ASSERT_EQUAL_FATAL(ovl_watch_open(store, &watch), 0);
+	assert_mark(watch, 0, 0);
+	snapshot[0] = record("10.244.1.0-24", 7);
+	snapshot[1] = record("10.244.2.0-24", 9);
+	CU_ASSERT_EQUAL(watch_snapshot(watch, snapshot, 2, time(NULL)), 0);
+	assert_mark(watch, 2, 9);
+	CU_ASSERT_EQUAL(watch_event(watch, OVL_WATCH_ADDED, record("10.244.3.0-24", 12)), 0);
+	assert_mark(watch, 3, 12);
+	CU_ASSERT_EQUAL(watch_event(watch, OVL_WATCH_REMOVED, record("10.244.3.0-24", 0)), 0);
+	assert_mark(watch, 2, 9);
+	CU_ASSERT_EQUAL(watch_event(watch, OVL_WATCH_REMOVED, record("10.244.1.0-24", 0)), 0);
+	assert_mark(watch, 1, 9);
+	/* the same key again, changed */
+	CU_ASSERT_EQUAL(watch_event(watch, OVL_WATCH_ADDED, record_at("10.244.2.0-24", 15, 1)), 0);
+	assert_mark(watch, 1, 15);
+	/* written again unchanged: no event, but a newer revision */
+	CU_ASSERT_EQUAL(watch_event(watch, OVL_WATCH_ADDED, record_at("10.244.2.0-24", 17, 1)), 0);
+	assert_mark(watch, 1, 17);
+	/* a removal of a key never known changes nothing */
+	CU_ASSERT_EQUAL(watch_event(watch, OVL_WATCH_REMOVED, record("10.244.9.0-24", 0)), 0);
+	assert_mark(watch, 1, 17);
+	ovl_watch_close(watch);
+	ovl_store_close(store);
+	teardown();
+}
+
 void register_tests(void)
 {
 	static CU_TestInfo tests[] = {
@@ -774,6 +840,7 @@ void register_tests(void)
 		{ "hand-edited layout rewritten correctly", test_hand_edited_layout },
 		{ "writable by others: refused", test_permissions },
 		{ "watch", test_watch },
+		{ "the mark of what a watch knows", test_watch_mark },
 		{ "a held lock: the store's timeout", test_lock_timeout },
 		CU_TEST_INFO_NULL,
 	};

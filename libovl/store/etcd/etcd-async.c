@@ -68,6 +68,9 @@ struct etcd_op {
 	size_t listed_count;
 	int64_t listed_revision;	/* the first page's: the rest read there */
 	struct etcd_mark mark;
+	/* changed: what the caller's watch knew when asked (count -1: no
+	 * watch) */
+	struct etcd_mark watched;
 	/* acquire */
 	const struct ovl_config *config;
 	struct lease_request_copy request_copy;
@@ -408,6 +411,11 @@ static void written(struct etcd_op *op, int done, int64_t revision)
 	finish(op, 0, NULL, 0);
 }
 
+static int same_mark(const struct etcd_mark *a, const struct etcd_mark *b)
+{
+	return b && a->count == b->count && a->newest == b->newest;
+}
+
 /* The reply to the op's current step. */
 static int step_done(struct etcd_op *op, json_t *reply)
 {
@@ -436,8 +444,10 @@ static int step_done(struct etcd_op *op, json_t *reply)
 		err = etcd_mark_of(async->ctx, reply, &mark);
 		if (err < 0)
 			return err;
-		op->changed = !async->has_listed || mark.count != async->listed.count ||
-			      mark.newest != async->listed.newest;
+		op->changed = (same_mark(&mark, async->has_listed ? &async->listed : NULL)
+				       ? 0 : STORE_CHANGED_SINCE_LISTING) |
+			      (same_mark(&mark, op->watched.count >= 0 ? &op->watched : NULL)
+				       ? 0 : STORE_CHANGED_SINCE_WATCH);
 		finish(op, 0, NULL, 0);
 		return 0;
 	case STEP_DROP:
@@ -594,7 +604,10 @@ int etcd_async_list(struct store_async *store_async, store_list_done done, void 
 	return op_start(op, 0);
 }
 
-int etcd_async_changed(struct store_async *store_async, store_changed_done done, void *arg)
+/* The watch's mark is taken now, not at the reply (the watch may be gone
+ * by then): a change in between shows as one, which costs a listing only. */
+int etcd_async_changed(struct store_async *store_async, const struct ovl_watch *watch,
+		       store_changed_done done, void *arg)
 {
 	struct etcd_async *async = store_async->state;
 	struct etcd_op *op = op_new(async, OP_CHANGED);
@@ -603,6 +616,9 @@ int etcd_async_changed(struct store_async *store_async, store_changed_done done,
 		return ctx_fail(async->ctx, -ENOMEM, "etcd: out of memory");
 	op->changed_done = done;
 	op->arg = arg;
+	op->watched.count = -1;
+	if (watch)
+		watch_mark(watch, &op->watched.count, &op->watched.newest);
 	return op_start(op, 0);
 }
 

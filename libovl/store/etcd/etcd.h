@@ -134,7 +134,8 @@ int etcd_async_open(struct store_async *async);
 void etcd_async_close(struct store_async *async);
 int etcd_async_dispatch(struct store_async *async);
 int etcd_async_list(struct store_async *async, store_list_done done, void *arg);
-int etcd_async_changed(struct store_async *async, store_changed_done done, void *arg);
+int etcd_async_changed(struct store_async *async, const struct ovl_watch *watch,
+		       store_changed_done done, void *arg);
 int etcd_async_renew(struct store_async *async, struct ovl_lease *lease,
 		     unsigned int ttl_seconds, store_lease_done done, void *arg);
 int etcd_async_acquire(struct store_async *async, const struct ovl_config *config,

@@ -328,7 +328,7 @@ static int on_wake(void *arg, int fd)
 	for (op = async->ops; op; op = next) {
 		next = op->next;
 		if (op->kind == OP_CHANGED) {
-			op->changed = changed;
+			op->changed = changed ? STORE_CHANGED_SINCE_LISTING | STORE_CHANGED_SINCE_WATCH : 0;
 			finish(op, 0);
 		}
 	}
@@ -369,13 +369,16 @@ int kube_async_list(struct store_async *store_async, store_list_done done, void 
 	return op_start(op, 0);
 }
 
-/* Answered without a request (see on_wake), from the next dispatch. */
-int kube_async_changed(struct store_async *store_async, store_changed_done done, void *arg)
+/* Answered without a request (see on_wake), from the next dispatch; the
+ * store's own watches tell, so the caller's is not needed. */
+int kube_async_changed(struct store_async *store_async, const struct ovl_watch *watch,
+		       store_changed_done done, void *arg)
 {
 	struct kube_async *async = store_async->state;
 	struct kube_op *op = op_new(async, OP_CHANGED);
 	uint64_t one = 1;
 
+	(void)watch;
 	if (!op)
 		return ctx_fail(async->ctx, -ENOMEM, "kube: out of memory");
 	op->changed_done = done;

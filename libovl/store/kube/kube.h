@@ -163,7 +163,8 @@ int kube_async_dispatch(struct store_async *async);
 int kube_async_list(struct store_async *async, store_list_done done, void *arg);
 /* 0 while a watch on the store has followed the Nodes since the last
  * listing (or the opening) of async, else 1; no request. */
-int kube_async_changed(struct store_async *async, store_changed_done done, void *arg);
+int kube_async_changed(struct store_async *async, const struct ovl_watch *watch,
+		       store_changed_done done, void *arg);
 int kube_async_renew(struct store_async *async, struct ovl_lease *lease,
 		     unsigned int ttl_seconds, store_lease_done done, void *arg);
 int kube_async_acquire(struct store_async *async, const struct ovl_config *config,
