@@ -11,7 +11,8 @@ gateway, and a file store document written whole.
                               (put and delete print when their first write left,
                               epoch ms)
   config ADDR                 the network config (10.0.0.0/8, /24, vxlan)
-  requests ADDR               etcd's request count so far (grpc_server_started_total)
+  requests ADDR [METHOD]      etcd's request count so far (grpc_server_started_total),
+                              of one gRPC method (Range, Txn, ...) when given
   flanneld ADDR ROUNDS GAP    flanneld's resync pattern ROUNDS times, GAP s apart:
                               one range, then one TimeToLive per listed key;
                               prints the mean wall ms and client CPU ms per round
@@ -89,10 +90,11 @@ def delete(etcd, first, count):
         etcd.call("/v3/kv/txn", {"success": ops})
 
 
-def requests(etcd):
+def requests(etcd, method=None):
     total = 0
     for line in etcd.raw("GET", "/metrics").decode().splitlines():
-        if line.startswith("grpc_server_started_total{"):
+        if line.startswith("grpc_server_started_total{") and \
+                (method is None or 'grpc_method="%s"' % method in line):
             total += int(float(line.rsplit(" ", 1)[1]))
     return total
 
@@ -144,7 +146,7 @@ def main(argv):
         etcd.call("/v3/kv/put", {"key": b64("/coreos.com/network/config"),
                                  "value": b64(json.dumps(CONFIG))})
     elif argv[1] == "requests":
-        print(requests(etcd))
+        print(requests(etcd, argv[3] if len(argv) > 3 else None))
     elif argv[1] == "flanneld":
         flanneld(etcd, int(argv[3]), float(argv[4]))
     else:

@@ -577,6 +577,7 @@ static int resync_listed(struct ovl_node *node, struct ovl_lease **leases, size_
 	/* Events read before the listing came may be newer than it and are
 	 * gone with the old table: the watch no longer vouches for it. */
 	node->table_watch = 0;
+	node->watch_behind = 0;
 	node->metrics.listings++;
 	log_changes(node, &fresh);
 	peer_table_clear(&node->peers);
@@ -636,26 +637,43 @@ static void listed(void *arg, int err, struct ovl_lease **leases, size_t count)
 	resync_finished(node, err);
 }
 
-/* The store's answer to whether anything changed since the last listing
- * or the watch's view: when not, the table (that listing or that watch's
- * first one, and the watch's events since) stands, and only the kernel is
- * compared with it, refused peers tried again.  A watch that matched the
- * store when the table did (nothing changed since the listing) vouches
- * for the table from then on: while it keeps up, changes in the store
- * cost no listing of every record. */
+/* Whether the store, as checked() was told, calls for a listing.  The
+ * table is the last listing or, once a watch vouched for it, that watch's
+ * view (its first listing, or a listing it matched, and every event since):
+ * a store that matches either has not changed for the table.  A watch
+ * behind the store gets one period to catch up (it lags by the events in
+ * flight: a resync during a burst of joins), not two. */
+static int must_list(struct ovl_node *node, int changed)
+{
+	int watch_alive = node->watch && node->asked_watch &&
+			  node->asked_watch == node->watch_number;
+	int watch_same = watch_alive && !(changed & STORE_CHANGED_SINCE_WATCH);
+	int table_is_watch = watch_alive && node->table_watch == node->asked_watch;
+
+	if (!(changed & STORE_CHANGED_SINCE_LISTING) || (table_is_watch && watch_same)) {
+		/* The table is the store now: a watch that matches it too
+		 * vouches for it from here on. */
+		if (watch_same) {
+			node->table_watch = node->asked_watch;
+			node->watch_behind = 0;
+		}
+		return 0;
+	}
+	return !table_is_watch || node->watch_behind++;
+}
+
+/* The store's answer to whether anything changed (see must_list): when
+ * not, the table stands and only the kernel is compared with it, refused
+ * peers tried again; while the watch keeps up, changes in the store cost
+ * no listing of every record. */
 static void checked(void *arg, int err, int changed)
 {
 	struct ovl_node *node = arg;
-	int watch_same = node->asked_watch && node->asked_watch == node->watch_number &&
-			 node->watch && !(changed & STORE_CHANGED_SINCE_WATCH);
 	size_t i;
 
-	if (!err && (changed & STORE_CHANGED_SINCE_LISTING) &&
-	    !(watch_same && node->table_watch == node->asked_watch) &&
+	if (!err && must_list(node, changed) &&
 	    !(err = store_async_list(node->requests, listed, node)))
 		return;
-	if (!err && watch_same)
-		node->table_watch = node->asked_watch;
 	if (err < 0) {
 		node_error(node, err, "listing the store");
 	} else {

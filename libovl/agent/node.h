@@ -183,6 +183,7 @@ struct ovl_node {
 	 * first listing and every event since make the table (0: the table
 	 * came from a listing of requests); the one a resync asked about. */
 	unsigned int watch_number, table_watch, asked_watch;
+	unsigned int watch_behind;	/* resyncs in a row it did not match */
 	struct store_async *requests;	/* the store, without blocking */
 	int renewing, reacquiring, listing;	/* a request of that kind is out */
 	int republish;			/* the lease must publish new BackendData */

@@ -338,7 +338,9 @@ static int prepare_write(struct etcd_op *op, int64_t write_revision, int64_t old
 
 /* acquire, after the listing: choose, drop an incompatible old record of
  * ours, then write the choice. */
-static int acquire_listed(struct etcd_op *op, struct ovl_lease **leases, size_t count)
+/* owned: the leases are the op's to free (else the store's recent ones). */
+static int acquire_listed(struct etcd_op *op, struct ovl_lease **leases, size_t count,
+			  int owned)
 {
 	struct etcd_async *async = op->owner;
 	struct etcd_choice choice;
@@ -365,7 +367,8 @@ static int acquire_listed(struct etcd_op *op, struct ovl_lease **leases, size_t 
 	} else if (!err) {
 		err = start_write(op);
 	}
-	ovl_leases_free(leases, count);
+	if (owned)
+		ovl_leases_free(leases, count);
 	return err;
 }
 
@@ -432,7 +435,7 @@ static int step_done(struct etcd_op *op, json_t *reply)
 		if (err <= 0)
 			return err;
 		if (op->kind == OP_ACQUIRE)
-			return acquire_listed(op, leases, count);
+			return acquire_listed(op, leases, count, 1);
 		async->listed = op->mark;
 		async->has_listed = 1;
 		/* etcd deletes expired keys: what is listed is alive. */
@@ -579,8 +582,8 @@ static int op_start(struct etcd_op *op, int err)
 	if (!err && op->kind == OP_RENEW)
 		err = start_write(op);
 	else if (!err && op->kind == OP_ACQUIRE &&
-		 etcd_recent_take(op->owner->store, &leases, &count))
-		err = acquire_listed(op, leases, count);
+		 etcd_recent_borrow(op->owner->store, &leases, &count))
+		err = acquire_listed(op, leases, count, 0);
 	else if (!err && op->kind == OP_CHANGED)
 		err = send_step(op, STEP_PROBE, "/v3/kv/range", etcd_newest_request(subnets));
 	else if (!err)

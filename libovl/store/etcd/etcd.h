@@ -67,9 +67,16 @@ struct etcd_store {
 	struct ovl_lease **recent;
 	size_t recent_count;
 	int64_t recent_ms;		/* monotonic */
+	int64_t recent_revision;	/* the etcd revision it was read at */
 };
-/* Takes the recent listing (1 when there is one younger than a second). */
-int etcd_recent_take(struct etcd_store *store, struct ovl_lease ***leases, size_t *count);
+/* The recent listing (1 when there is one younger than a second), lent:
+ * it stays the store's. */
+int etcd_recent_borrow(struct etcd_store *store, struct ovl_lease ***leases, size_t *count);
+/* Takes the recent listing and its revision: an agent's watch opening
+ * right after the start's listing begins from it instead of listing every
+ * record again (0 when there is none). */
+int etcd_recent_take(struct etcd_store *store, struct ovl_lease ***leases, size_t *count,
+		     int64_t *revision);
 
 /* Errors after which another endpoint may do better (and a retry may do
  * better later: a cluster electing a leader answers 503, -EAGAIN). */

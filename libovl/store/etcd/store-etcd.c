@@ -174,7 +174,7 @@ static void recent_drop(struct etcd_store *state)
 	state->recent_count = 0;
 }
 
-int etcd_recent_take(struct etcd_store *state, struct ovl_lease ***leases, size_t *count)
+int etcd_recent_borrow(struct etcd_store *state, struct ovl_lease ***leases, size_t *count)
 {
 	if (!state->recent || monotonic_ms() - state->recent_ms > RECENT_MS) {
 		recent_drop(state);
@@ -182,13 +182,24 @@ int etcd_recent_take(struct etcd_store *state, struct ovl_lease ***leases, size_
 	}
 	*leases = state->recent;
 	*count = state->recent_count;
+	return 1;
+}
+
+int etcd_recent_take(struct etcd_store *state, struct ovl_lease ***leases, size_t *count,
+		     int64_t *revision)
+{
+	if (!etcd_recent_borrow(state, leases, count))
+		return 0;
+	*revision = state->recent_revision;
 	state->recent = NULL;
 	state->recent_count = 0;
 	return 1;
 }
 
-/* Kept for an acquisition that may follow; without memory, not kept. */
-static void recent_keep(struct etcd_store *state, struct ovl_lease **leases, size_t count)
+/* Kept for an acquisition and an agent's watch that may follow; without
+ * memory, not kept. */
+static void recent_keep(struct etcd_store *state, struct ovl_lease **leases, size_t count,
+			int64_t revision)
 {
 	size_t i;
 
@@ -203,6 +214,7 @@ static void recent_keep(struct etcd_store *state, struct ovl_lease **leases, siz
 	}
 	state->recent_count = state->recent ? count : 0;
 	state->recent_ms = monotonic_ms();
+	state->recent_revision = revision;
 }
 
 /* Paged range requests: etcd deletes expired keys, so what it lists is
@@ -215,7 +227,7 @@ static int etcd_list_alive(struct ovl_store *store, struct ovl_lease ***leases,
 
 	if (!err) {
 		etcd_leases_alive(*leases, *count);
-		recent_keep(state_of(store), *leases, *count);
+		recent_keep(state_of(store), *leases, *count, listed);
 	}
 	return err;
 }
