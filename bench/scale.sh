@@ -6,7 +6,9 @@
 # start -> ready with every peer in the kernel; etcd requests and agent CPU
 # per resync and the idle agent's CPU over IDLE s (etcd's own /metrics,
 # grpc_server_started_total, and the agent's schedstat); 1,000 removals and
-# 1,000 additions until the kernel has them; the agent's RSS.  The baseline
+# 1,000 additions until the kernel has them; the full listings the agent
+# made by then (ovl_store_listings_total, two resyncs after the churn:
+# the watch showed every change, so none); the agent's RSS.  The baseline
 # column is flanneld's request pattern on the same etcd (a range, then one
 # TimeToLive per key, every listing), played by bench/scale-store.py.  Then
 # the file store at the largest N: ready and CPU per resync.
@@ -88,7 +90,8 @@ resyncs() { grep -c 'debug: resync:' "$shm/agent.log"; }
 start_agent() {
 	local start=$(now_ms)
 	ip netns exec "$H" "$OVLCTL" --verbose --store "$1" run --node scale --iface eth0 \
-		--subnet-file "$shm/subnet.env" --resync "$RESYNC" >"$shm/agent.log" 2>&1 &
+		--subnet-file "$shm/subnet.env" --resync "$RESYNC" --listen 127.0.0.1:9124 \
+		>"$shm/agent.log" 2>&1 &
 	AGENT=$!
 	track_pid "$AGENT"
 	until grep -q 'notice: ready' "$shm/agent.log"; do
@@ -106,7 +109,6 @@ measure_etcd() {
 	start_agent "etcd://$ETCD"
 	[ "$(peers_in_kernel)" -eq "$n" ] || echo "scale: ready with $(peers_in_kernel) of $n peers"
 	R[$n,ready]=$READY_MS
-	# The first periodic resync lists (nothing to compare with yet).
 	sleep $(( RESYNC + 1 ))
 	before=$(in_h $TOOL requests "$ETCD")
 	cpu0=$(cpu_ns "$AGENT")
@@ -133,6 +135,9 @@ measure_etcd() {
 	R[$n,writes_add]=$(ms_since "$start")
 	wait_peers "$n"
 	R[$n,add]=$(ms_since "$start")
+	sleep $(( 2 * RESYNC + 1 ))
+	R[$n,listings]=$(in_h curl -sf http://127.0.0.1:9124/metrics |
+		awk '$1 == "ovl_store_listings_total" { print $2 }')
 	R[$n,rss]=$(awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' /proc/"$AGENT"/status)
 	R[$n,hwm]=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' /proc/"$AGENT"/status)
 	# flanneld's pattern on the same etcd, the agent stopped.
@@ -188,6 +193,8 @@ for n in $SIZES; do
 	printf '  idle agent CPU over %d s     %s, %d resyncs\n' "$IDLE" "${R[$n,idle]}" "${R[$n,resyncs]}"
 	printf '  %d removals in the kernel   %8s ms (from the first write; writes %s ms)\n' "$CHURN" "${R[$n,del]}" "${R[$n,writes_del]}"
 	printf '  %d additions in the kernel  %8s ms (from the first write; writes %s ms)\n' "$CHURN" "${R[$n,add]}" "${R[$n,writes_add]}"
+	printf '  resyncs that listed all      %8s          (idle, churn and 2 resyncs after it)\n' \
+		"${R[$n,listings]:-?}"
 	printf '  agent RSS                    %8s MiB (peak %s MiB)\n' "${R[$n,rss]}" "${R[$n,hwm]}"
 done
 printf '\nfile store, N = %d: start -> ready %s ms, agent CPU per resync %s ms (lists every time)\n' \

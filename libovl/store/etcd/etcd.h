@@ -68,9 +68,10 @@ struct etcd_store {
 	size_t recent_count;
 	int64_t recent_ms;		/* monotonic */
 	int64_t recent_revision;	/* the etcd revision it was read at */
+	int recent_lent;		/* to an acquisition already */
 };
-/* The recent listing (1 when there is one younger than a second), lent:
- * it stays the store's. */
+/* The recent listing (1 when there is one younger than a second, not lent
+ * before), lent: it stays the store's. */
 int etcd_recent_borrow(struct etcd_store *store, struct ovl_lease ***leases, size_t *count);
 /* Takes the recent listing and its revision: an agent's watch opening
  * right after the start's listing begins from it instead of listing every

@@ -174,7 +174,8 @@ static void recent_drop(struct etcd_store *state)
 	state->recent_count = 0;
 }
 
-int etcd_recent_borrow(struct etcd_store *state, struct ovl_lease ***leases, size_t *count)
+/* The recent listing if it is young enough (else it goes). */
+static int recent_fresh(struct etcd_store *state, struct ovl_lease ***leases, size_t *count)
 {
 	if (!state->recent || monotonic_ms() - state->recent_ms > RECENT_MS) {
 		recent_drop(state);
@@ -185,10 +186,20 @@ int etcd_recent_borrow(struct etcd_store *state, struct ovl_lease ***leases, siz
 	return 1;
 }
 
+/* Lent once: an acquisition that lost a race and tries again must see the
+ * winner's record, so it lists afresh. */
+int etcd_recent_borrow(struct etcd_store *state, struct ovl_lease ***leases, size_t *count)
+{
+	if (state->recent_lent || !recent_fresh(state, leases, count))
+		return 0;
+	state->recent_lent = 1;
+	return 1;
+}
+
 int etcd_recent_take(struct etcd_store *state, struct ovl_lease ***leases, size_t *count,
 		     int64_t *revision)
 {
-	if (!etcd_recent_borrow(state, leases, count))
+	if (!recent_fresh(state, leases, count))
 		return 0;
 	*revision = state->recent_revision;
 	state->recent = NULL;
@@ -215,6 +226,7 @@ static void recent_keep(struct etcd_store *state, struct ovl_lease **leases, siz
 	state->recent_count = state->recent ? count : 0;
 	state->recent_ms = monotonic_ms();
 	state->recent_revision = revision;
+	state->recent_lent = 0;
 }
 
 /* Paged range requests: etcd deletes expired keys, so what it lists is
