@@ -168,6 +168,8 @@ measure_file() {
 	sleep "$IDLE"
 	R[file,cpu]=$(awk -v c="$(( $(cpu_ns "$AGENT") - cpu0 ))" -v n="$(( $(resyncs) - synced ))" \
 		'BEGIN { printf "%.2f", c / 1e6 / n }')
+	R[file,listings]=$(in_h curl -sf http://127.0.0.1:9124/metrics |
+		awk '$1 == "ovl_store_listings_total" { print $2 }')
 	kill "$AGENT"; wait "$AGENT" 2>/dev/null
 	ip netns del "$H"
 }
@@ -197,5 +199,5 @@ for n in $SIZES; do
 		"${R[$n,listings]:-?}"
 	printf '  agent RSS                    %8s MiB (peak %s MiB)\n' "${R[$n,rss]}" "${R[$n,hwm]}"
 done
-printf '\nfile store, N = %d: start -> ready %s ms, agent CPU per resync %s ms (lists every time)\n' \
-	"$largest" "${R[file,ready]}" "${R[file,cpu]}"
+printf '\nfile store, N = %d: start -> ready %s ms, agent CPU per resync %s ms, resyncs that listed all %s\n' \
+	"$largest" "${R[file,ready]}" "${R[file,cpu]}" "${R[file,listings]:-?}"

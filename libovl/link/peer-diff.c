@@ -355,6 +355,8 @@ static int apply_route(struct diff *d, void *entry, struct plan *p)
 	return 0;
 }
 
+static int apply_route_only(struct diff *d, void *entry, struct plan *p);
+
 static int route_reply(const struct nlmsghdr *nlh, void *arg)
 {
 	struct diff *d = arg;
@@ -362,7 +364,7 @@ static int route_reply(const struct nlmsghdr *nlh, void *arg)
 
 	if (!peer_parse_route(d->link, nlh, r))
 		return 0;
-	return queue(d, PLAN_BY_SUBNET, &r->dst, apply_route);
+	return queue(d, PLAN_BY_SUBNET, &r->dst, d->routes_only ? apply_route_only : apply_route);
 }
 
 static void route_restart(void *arg)
@@ -395,16 +397,6 @@ static int apply_route_only(struct diff *d, void *entry, struct plan *p)
 	return 0;
 }
 
-static int route_only_reply(const struct nlmsghdr *nlh, void *arg)
-{
-	struct diff *d = arg;
-	struct route *r = next_pending(d);
-
-	if (!peer_parse_route(d->link, nlh, r))
-		return 0;
-	return queue(d, PLAN_BY_SUBNET, &r->dst, apply_route_only);
-}
-
 /* The routes alone, when the last sync left the nexthop ids known: 1 when
  * each plan's route is there through its nexthop and nothing else of ours
  * is, 0 when the nexthops must be read (the plans' ids and what the routes
@@ -416,8 +408,7 @@ static int check_routes_only(struct diff *d)
 	size_t i;
 	int err;
 
-	err = dump(d, DUMP_ROUTE, route_only_reply, route_restart, PLAN_BY_SUBNET,
-		   apply_route_only);
+	err = dump(d, DUMP_ROUTE, route_reply, route_restart, PLAN_BY_SUBNET, apply_route_only);
 	if (err < 0)
 		return err;
 	for (i = 0; i < set->plans.count && !d->amiss; i++)

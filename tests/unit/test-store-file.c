@@ -5,7 +5,8 @@
  * untouched), a file truncated and grown in place under open handles,
  * refusal of a store other users can write, the stored config, and the
  * watch (snapshot, changes from another handle, expiry, and the mark of
- * what it knows that a resync compares with the store's).
+ * what it knows that a resync compares with the store's), and a resync's
+ * question whether the store changed since the last listing.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -826,6 +827,101 @@ static void test_watch_mark(void)
 	teardown();
 }
 
+/* What an async request answered: -1 until it did. */
+struct answer {
+	int done, err, changed;
+};
+
+static void on_listed(void *arg, int err, struct ovl_lease **leases, size_t count)
+{
+	struct answer *answer = arg;
+
+	ovl_leases_free(leases, count);
+	answer->done = 1;
+	answer->err = err;
+}
+
+static void on_changed(void *arg, int err, int changed)
+{
+	struct answer *answer = arg;
+
+	answer->done = 1;
+	answer->err = err;
+	answer->changed = changed;
+}
+
+/* Dispatches the async until the answer came (2 s at most). */
+static void wait_answer(struct store_async *async, struct answer *answer)
+{
+	int rounds;
+
+	for (rounds = 0; !answer->done && rounds < 200; rounds++)
+		if (wait_readable(store_async_fd(async), 10))
+			CU_ASSERT_EQUAL(store_async_dispatch(async), 0);
+	CU_ASSERT_TRUE(answer->done);
+	CU_ASSERT_EQUAL(answer->err, 0);
+}
+
+/* changed since the last listing: 1, 0, or -1 on a failure. */
+static int changed_now(struct store_async *async)
+{
+	struct answer answer = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(store_async_changed(async, NULL, on_changed, &answer), 0);
+	wait_answer(async, &answer);
+	return answer.err ? -1 : !!(answer.changed & STORE_CHANGED_SINCE_LISTING);
+}
+
+static void list_now(struct store_async *async)
+{
+	struct answer answer = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(store_async_list(async, on_listed, &answer), 0);
+	wait_answer(async, &answer);
+}
+
+/* A resync's question on the file store: the file's version and the first
+ * expiry among what was listed tell, no listing needed. */
+static void test_async_changed(void)
+{
+	struct ovl_store *store, *writer;
+	struct store_async *async = NULL;
+	struct ovl_config *cfg;
+	struct ovl_lease *a = NULL, *b = NULL;
+	char command[400];
+
+	setup();
+	store = open_store();
+	writer = open_store();
+	cfg = config();
+	CU_ASSERT_EQUAL_FATAL(acquire(writer, cfg, "node-a", "192.168.1.10", NULL, 60, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(store_async_open(store, &async), 0);
+	CU_ASSERT_EQUAL(changed_now(async), 1);	/* nothing listed yet */
+	list_now(async);
+	CU_ASSERT_EQUAL(changed_now(async), 0);
+	CU_ASSERT_EQUAL(changed_now(async), 0);
+	/* another handle writes: a new version of the file */
+	CU_ASSERT_EQUAL_FATAL(acquire(writer, cfg, "node-b", "192.168.1.11", NULL, 2, &b), 0);
+	CU_ASSERT_EQUAL(changed_now(async), 1);
+	list_now(async);
+	CU_ASSERT_EQUAL(changed_now(async), 0);
+	/* node-b's record expires (2 s): no write, yet a listing tells */
+	sleep(3);
+	CU_ASSERT_EQUAL(changed_now(async), 1);
+	list_now(async);
+	/* edited in place, same size: its times tell */
+	snprintf(command, sizeof(command), "touch -d '2001-01-01' '%s'", path);
+	CU_ASSERT_EQUAL(system(command), 0);
+	CU_ASSERT_EQUAL(changed_now(async), 1);
+	store_async_close(async);
+	ovl_lease_free(a);
+	ovl_lease_free(b);
+	ovl_config_free(cfg);
+	ovl_store_close(writer);
+	ovl_store_close(store);
+	teardown();
+}
+
 void register_tests(void)
 {
 	static CU_TestInfo tests[] = {
@@ -841,6 +937,7 @@ void register_tests(void)
 		{ "writable by others: refused", test_permissions },
 		{ "watch", test_watch },
 		{ "the mark of what a watch knows", test_watch_mark },
+		{ "a resync's question: changed since the listing?", test_async_changed },
 		{ "a held lock: the store's timeout", test_lock_timeout },
 		CU_TEST_INFO_NULL,
 	};

@@ -6,9 +6,15 @@
  * runs from store_async_dispatch (never inside the call that started it),
  * and while the lock is held it is tried again every RETRY_MS until its
  * deadline, the store's timeout (file:PATH?timeout=SECONDS, default 5 s).
+ *
+ * Whether anything changed since the last listing is the file's version
+ * (it is only ever replaced, a new inode each time; an edit in place
+ * changes its size or times) and the first expiry among the records
+ * listed: a resync of an unchanged store lists nothing.
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -18,12 +24,13 @@
 
 #define RETRY_MS 100
 
-enum op_kind { OP_LIST, OP_RENEW, OP_ACQUIRE };
+enum op_kind { OP_LIST, OP_CHANGED, OP_RENEW, OP_ACQUIRE };
 
 struct file_op {
 	struct file_op *next;
 	enum op_kind kind;
 	store_list_done list_done;
+	store_changed_done changed_done;
 	store_lease_done lease_done;
 	void *arg;
 	struct ovl_lease *lease;	/* renew: the caller's */
@@ -36,6 +43,11 @@ struct file_op {
 struct file_async {
 	int timer_fd;
 	struct file_op *ops, **tail;	/* in the order they were started */
+	/* The last listing delivered: the file's version (zeroed: no file)
+	 * and the first expiry among its records (0: none expires). */
+	int has_listed;
+	struct stat listed;
+	int64_t listed_expiry;
 };
 
 static int64_t now_ms(void)
@@ -99,19 +111,60 @@ void file_async_close(struct store_async *async)
 	async->state = NULL;
 }
 
+/* The version of the file the cache holds (zeroed when there is none). */
+static struct stat cached_version(const struct file_store *fs)
+{
+	struct stat none;
+
+	if (fs->cache_fd >= 0)
+		return fs->cache_stat;
+	memset(&none, 0, sizeof(none));
+	return none;
+}
+
+static void note_listing(struct file_async *fa, const struct file_store *fs,
+			 struct ovl_lease **leases, size_t count)
+{
+	size_t i;
+
+	fa->has_listed = 1;
+	fa->listed = cached_version(fs);
+	fa->listed_expiry = 0;
+	for (i = 0; i < count; i++)
+		if (leases[i]->expiration > 0 &&
+		    (!fa->listed_expiry || leases[i]->expiration < fa->listed_expiry))
+			fa->listed_expiry = leases[i]->expiration;
+}
+
+static int changed_since_listing(const struct file_async *fa, const struct file_store *fs)
+{
+	struct stat now = cached_version(fs);
+
+	return !fa->has_listed || !store_file_same_version(&now, &fa->listed) ||
+	       (fa->listed_expiry && fa->listed_expiry <= time(NULL));
+}
+
 /* Runs op with the lock tried once: 1 when it ended (done called), 0 when
  * the lock was held and there is time left. */
-static int run(struct ovl_store *store, struct file_op *op)
+static int run(struct store_async *async, struct file_op *op)
 {
+	struct ovl_store *store = async->store;
+	struct file_store *fs = store_file_state(store);
 	struct ovl_lease **leases = NULL, *lease = NULL;
 	size_t count = 0;
 	uint64_t revision;
 	int err;
 
-	store_file_state(store)->lock_nonblocking = 1;
+	fs->lock_nonblocking = 1;
 	switch (op->kind) {
 	case OP_LIST:
 		err = store->ops->list(store, &leases, &count, &revision);
+		if (!err)
+			note_listing(async->state, fs, leases, count);
+		break;
+	case OP_CHANGED:
+		/* Reads are never locked: the file is replaced whole. */
+		err = store_file_load(store);
 		break;
 	case OP_RENEW:
 		err = store->ops->renew(store, op->lease, op->ttl);
@@ -121,15 +174,20 @@ static int run(struct ovl_store *store, struct file_op *op)
 		err = store->ops->acquire(store, op->config, &op->request.request, &lease);
 		break;
 	}
-	store_file_state(store)->lock_nonblocking = 0;
+	fs->lock_nonblocking = 0;
 	if (err == -EWOULDBLOCK) {
 		if (now_ms() < op->deadline)
 			return 0;
 		err = ctx_fail_prefix(store->ctx, -ETIMEDOUT, "no lock within %ld ms (the "
-				      "store's timeout): ", store_file_state(store)->timeout_ms);
+				      "store's timeout): ", fs->timeout_ms);
 	}
 	if (op->list_done)
 		op->list_done(op->arg, err, leases, count);
+	else if (op->changed_done)
+		op->changed_done(op->arg, err,
+				 !err && changed_since_listing(async->state, fs)
+					 ? STORE_CHANGED_SINCE_LISTING | STORE_CHANGED_SINCE_WATCH
+					 : 0);
 	else
 		op->lease_done(op->arg, err, lease);
 	return 1;
@@ -153,7 +211,7 @@ int file_async_dispatch(struct store_async *async)
 	while ((op = pending)) {
 		pending = op->next;
 		op->next = NULL;
-		if (run(async->store, op)) {
+		if (run(async, op)) {
 			op_free(op);
 			continue;
 		}
@@ -196,6 +254,19 @@ int file_async_list(struct store_async *async, store_list_done done, void *arg)
 	if (!op)
 		return ctx_fail(async->store->ctx, -ENOMEM, "out of memory");
 	op->list_done = done;
+	return 0;
+}
+
+/* The caller's watch is not needed: the file's version tells. */
+int file_async_changed(struct store_async *async, const struct ovl_watch *watch,
+		       store_changed_done done, void *arg)
+{
+	struct file_op *op = op_add(async, OP_CHANGED, arg);
+
+	(void)watch;
+	if (!op)
+		return ctx_fail(async->store->ctx, -ENOMEM, "out of memory");
+	op->changed_done = done;
 	return 0;
 }
 

@@ -120,7 +120,7 @@ int store_file_check_path(struct ovl_store *store, const char *path)
 	return check_trusted(store, path, &st);
 }
 
-static int same_version(const struct stat *a, const struct stat *b)
+int store_file_same_version(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
 	       a->st_size == b->st_size &&
@@ -166,7 +166,7 @@ static int read_text(struct ovl_store *store, int fd, struct stat *st, char **te
 			return ctx_fail(store->ctx, -errno, "store %s: %s", path,
 					ovl_strerror(errno));
 		}
-		if (used == size && same_version(st, &after)) {
+		if (used == size && store_file_same_version(st, &after)) {
 			*text = buffer;
 			*length = size;
 			return 0;
@@ -203,7 +203,7 @@ int store_file_load(struct ovl_store *store)
 			close(fd);
 		return err;
 	}
-	if (fs->loaded && fs->cache_fd >= 0 && same_version(&st, &fs->cache_stat)) {
+	if (fs->loaded && fs->cache_fd >= 0 && store_file_same_version(&st, &fs->cache_stat)) {
 		close(fd);
 		return 0;
 	}

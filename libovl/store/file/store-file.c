@@ -384,6 +384,7 @@ const struct store_ops store_file_ops = {
 	.async_close = file_async_close,
 	.async_dispatch = file_async_dispatch,
 	.async_list = file_async_list,
+	.async_changed = file_async_changed,
 	.async_renew = file_async_renew,
 	.async_acquire = file_async_acquire,
 };

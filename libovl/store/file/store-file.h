@@ -49,6 +49,8 @@ void store_file_cache_drop(struct file_store *fs);
 int store_file_check_path(struct ovl_store *store, const char *path);
 /* Brings the cache up to the file's current version. */
 int store_file_load(struct ovl_store *store);
+/* 1 when two stats are of the same version of the file. */
+int store_file_same_version(const struct stat *a, const struct stat *b);
 /* Starts a change: the lock, and the cache up to date.  On failure no lock
  * is held. */
 int store_file_begin_change(struct ovl_store *store);
@@ -73,6 +75,8 @@ int file_async_open(struct store_async *async);
 void file_async_close(struct store_async *async);
 int file_async_dispatch(struct store_async *async);
 int file_async_list(struct store_async *async, store_list_done done, void *arg);
+int file_async_changed(struct store_async *async, const struct ovl_watch *watch,
+		       store_changed_done done, void *arg);
 int file_async_renew(struct store_async *async, struct ovl_lease *lease,
 		     unsigned int ttl_seconds, store_lease_done done, void *arg);
 int file_async_acquire(struct store_async *async, const struct ovl_config *config,
