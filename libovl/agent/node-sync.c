@@ -642,7 +642,8 @@ static void listed(void *arg, int err, struct ovl_lease **leases, size_t count)
  * view (its first listing, or a listing it matched, and every event since):
  * a store that matches either has not changed for the table.  A watch
  * behind the store gets one period to catch up (it lags by the events in
- * flight: a resync during a burst of joins), not two. */
+ * flight: a resync during a burst of joins), not two; one the store says
+ * stopped following gets none. */
 static int must_list(struct ovl_node *node, int changed)
 {
 	int watch_alive = node->watch && node->asked_watch &&
@@ -650,6 +651,8 @@ static int must_list(struct ovl_node *node, int changed)
 	int watch_same = watch_alive && !(changed & STORE_CHANGED_SINCE_WATCH);
 	int table_is_watch = watch_alive && node->table_watch == node->asked_watch;
 
+	if (changed & STORE_WATCH_STOPPED)
+		return 1;
 	if (!(changed & STORE_CHANGED_SINCE_LISTING) || (table_is_watch && watch_same)) {
 		/* The table is the store now: a watch that matches it too
 		 * vouches for it from here on. */

@@ -19,9 +19,12 @@ typedef void (*store_list_done)(void *arg, int err, struct ovl_lease **leases,
 typedef void (*store_lease_done)(void *arg, int err, struct ovl_lease *lease);
 /* changed: STORE_CHANGED_SINCE_LISTING when the store differs from the
  * last listing the async delivered, STORE_CHANGED_SINCE_WATCH when it
- * differs from what the caller's watch knew (or there was none). */
+ * differs from what the caller's watch knew (or there was none),
+ * STORE_WATCH_STOPPED when the store's watches stopped following since
+ * (kube): what a watch knows is no longer worth waiting for. */
 #define STORE_CHANGED_SINCE_LISTING 1
 #define STORE_CHANGED_SINCE_WATCH 2
+#define STORE_WATCH_STOPPED 4
 typedef void (*store_changed_done)(void *arg, int err, int changed);
 
 /* What a store knows of the host an agent starts on (store_host_read;

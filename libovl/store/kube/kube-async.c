@@ -328,7 +328,9 @@ static int on_wake(void *arg, int fd)
 	for (op = async->ops; op; op = next) {
 		next = op->next;
 		if (op->kind == OP_CHANGED) {
-			op->changed = changed ? STORE_CHANGED_SINCE_LISTING | STORE_CHANGED_SINCE_WATCH : 0;
+			op->changed = changed ? STORE_CHANGED_SINCE_LISTING |
+							STORE_CHANGED_SINCE_WATCH | STORE_WATCH_STOPPED
+					      : 0;
 			finish(op, 0);
 		}
 	}
